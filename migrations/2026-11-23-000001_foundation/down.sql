@@ -1,0 +1,9 @@
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_is_append_only();
+DROP TABLE login_failures;
+DROP TABLE sessions;
+DROP TABLE memberships;
+DROP TABLE organizations;
+DROP FUNCTION maintain_membership_counts();
+DROP FUNCTION check_org_has_owner();
+DROP TABLE users;

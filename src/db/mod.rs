@@ -1,0 +1,85 @@
+//! The connection pool and the embedded migrations.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Session-level advisory lock that serialises migrations between instances starting together.
+const MIGRATION_LOCK: i64 = 0x6775_696c_6468_616c;
+
+pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
+    // Fast recycling: no test query on every checkout (a broken connection fails its first query).
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("building the database pool")
+}
+
+/// Creates the database named in the URL when the server does not have it yet (a fresh install).
+pub async fn create_database_if_missing(database_url: &str) -> anyhow::Result<()> {
+    use diesel_async::SimpleAsyncConnection;
+    let error = match AsyncPgConnection::establish(database_url).await {
+        Ok(_) => return Ok(()),
+        Err(error) => error,
+    };
+    let (server, name) = database_url
+        .rsplit_once('/')
+        .context("DATABASE_URL has no database name")?;
+    let name = name.split('?').next().unwrap_or(name);
+    if !error.to_string().contains("does not exist")
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(anyhow::anyhow!("connecting to the database: {error}"));
+    }
+    let mut conn = AsyncPgConnection::establish(&format!("{server}/postgres"))
+        .await
+        .context("connecting to the server")?;
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .context("creating the database")?;
+    tracing::info!(database = name, "created the database");
+    Ok(())
+}
+
+/// Applies pending migrations while holding an advisory lock, so several instances can start at once.
+pub async fn run_migrations(database_url: &str) -> anyhow::Result<()> {
+    let conn = AsyncPgConnection::establish(database_url)
+        .await
+        .context("connecting to the database to migrate it")?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
+            AsyncConnectionWrapper::from(conn);
+        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+        let migrated = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("running migrations: {e}"));
+        conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+        migrated
+    })
+    .await
+    .context("migration task")?
+}

@@ -1,0 +1,67 @@
+//! Short human-entered text: names and other required fields.
+
+/// A first or last name: trimmed, at most 100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(raw: &str) -> Result<PersonName, &'static str> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err("Enter a name.");
+        }
+        if name.chars().count() > 100 {
+            return Err("Use at most 100 characters.");
+        }
+        if name.chars().any(char::is_control) {
+            return Err("Remove the control characters.");
+        }
+        Ok(PersonName(name.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Any required single-line field with a length limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredText(String);
+
+impl RequiredText {
+    pub fn parse(raw: &str, max_chars: usize) -> Result<RequiredText, String> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err("This field is required.".to_owned());
+        }
+        if text.chars().count() > max_chars {
+            return Err(format!("Use at most {max_chars} characters."));
+        }
+        if text.chars().any(char::is_control) {
+            return Err("Remove the control characters.".to_owned());
+        }
+        Ok(RequiredText(text.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(
+            PersonName::parse("  Ada ").map(PersonName::into_inner),
+            Ok("Ada".to_owned())
+        );
+        assert!(PersonName::parse("   ").is_err());
+        assert!(PersonName::parse(&"x".repeat(101)).is_err());
+        assert!(PersonName::parse("a\u{0}b").is_err());
+        // Markup is just text; escaping happens when it is rendered.
+        assert!(PersonName::parse("<script>alert(1)</script>").is_ok());
+    }
+}

@@ -1,0 +1,111 @@
+//! Roles and statuses stored as text, with their order where order means authority.
+
+use std::fmt;
+use std::str::FromStr;
+
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal, $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+        #[diesel(sql_type = Text)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// The word shown to people.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!("unknown {}: {other:?}", stringify!($name))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ToSql<Text, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                use std::io::Write;
+                out.write_all(self.as_str().as_bytes())?;
+                Ok(IsNull::No)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $name {
+            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, Pg>>::from_sql(value)?;
+                Ok(text.parse()?)
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Organization roles, declared lowest first so that `Ord` is authority.
+    #[derive(PartialOrd, Ord)]
+    OrgRole {
+        Member => "member", "Member",
+        Admin => "admin", "Admin",
+        Owner => "owner", "Owner",
+    }
+);
+
+text_enum!(PlatformRole {
+    User => "user", "User",
+    SuperAdmin => "super_admin", "Super administrator",
+});
+
+text_enum!(UserStatus {
+    Active => "active", "Active",
+    Disabled => "disabled", "Disabled",
+});
+
+impl OrgRole {
+    /// SPEC §3: you can only act on users strictly below your own role.
+    pub fn can_act_on(self, target: OrgRole) -> bool {
+        self > target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_by_authority() {
+        assert!(OrgRole::Owner > OrgRole::Admin && OrgRole::Admin > OrgRole::Member);
+        assert!(OrgRole::Owner.can_act_on(OrgRole::Admin));
+        assert!(!OrgRole::Admin.can_act_on(OrgRole::Admin));
+        assert!(!OrgRole::Member.can_act_on(OrgRole::Member));
+    }
+
+    #[test]
+    fn text_round_trips() {
+        for role in OrgRole::ALL {
+            assert_eq!(role.as_str().parse::<OrgRole>(), Ok(*role));
+        }
+        assert!("root".parse::<OrgRole>().is_err());
+    }
+}

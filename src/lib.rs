@@ -1,0 +1,12 @@
+//! Guildhall: the organization and user management console.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod email;
+pub mod models;
+pub mod seed;
+pub mod services;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,87 @@
+use std::io::{IsTerminal, Read};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+use guildhall::config::Settings;
+use guildhall::startup::Application;
+use guildhall::{db, seed, services, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "guildhall",
+    about = "The organization and user management console"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve the console.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Create a super administrator (or promote an existing user); the password is read from
+    /// standard input, or prompted for on a terminal.
+    CreateSuperadmin {
+        #[arg(long)]
+        email: String,
+    },
+    /// Create a small demo data set once, and print how to sign in.
+    SeedDemo,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let cli = Cli::parse();
+    let settings = Settings::from_env()?;
+    db::create_database_if_missing(&settings.database_url).await?;
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), "serving");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => db::run_migrations(&settings.database_url).await?,
+        Command::CreateSuperadmin { email } => {
+            db::run_migrations(&settings.database_url).await?;
+            let pool = db::build_pool(&settings.database_url, 1)?;
+            let password = read_password()?;
+            let user = services::accounts::create_super_admin(&pool, &email, password).await?;
+            println!("{} is a super administrator.", user.email);
+        }
+        Command::SeedDemo => {
+            db::run_migrations(&settings.database_url).await?;
+            let pool = db::build_pool(&settings.database_url, 1)?;
+            let created = seed::seed_demo(&pool).await?;
+            if created.is_empty() {
+                println!("Demo data is already present; nothing was added.");
+            } else {
+                println!("Demo accounts (password for all: {}):", seed::DEMO_PASSWORD);
+                for (email, what) in created {
+                    println!("  {email:<40} {what}");
+                }
+            }
+            println!("Sign in at {}/login", settings.base_url);
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<SecretString> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password again: ")?;
+        anyhow::ensure!(first == again, "the passwords differ");
+        return Ok(first.into());
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the password from standard input")?;
+    Ok(input.trim_end_matches(['\r', '\n']).to_owned().into())
+}

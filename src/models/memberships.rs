@@ -1,0 +1,86 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::schema::{memberships, organizations, users};
+use crate::domain::{OrgId, OrgRole, UserId};
+use crate::models::users::User;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = memberships, check_for_backend(diesel::pg::Pg))]
+pub struct Membership {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub role: OrgRole,
+    pub subscriber: bool,
+    pub subscriber_admin: bool,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = memberships)]
+pub struct NewMembership {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub role: OrgRole,
+}
+
+/// An organization the signed-in user belongs to, as the header's switcher shows it.
+#[derive(Debug, Clone, Queryable)]
+pub struct UserOrganization {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: OrgRole,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMembership) -> QueryResult<()> {
+    diesel::insert_into(memberships::table)
+        .values(new)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// A user with the organizations they belong to, in one round trip; `None` when the user does
+/// not exist or is disabled.
+pub async fn active_user_with_organizations(
+    conn: &mut AsyncPgConnection,
+    user_id: UserId,
+) -> QueryResult<Option<(User, Vec<UserOrganization>)>> {
+    let rows: Vec<(User, Option<UserOrganization>)> = users::table
+        .left_join(memberships::table.inner_join(organizations::table))
+        .filter(users::id.eq(user_id))
+        .filter(users::status.eq("active"))
+        .order((organizations::name.asc(), organizations::id.asc()))
+        .select((
+            User::as_select(),
+            (memberships::org_id, organizations::name, memberships::role).nullable(),
+        ))
+        .load(conn)
+        .await?;
+    let mut rows = rows.into_iter();
+    let Some((user, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let organizations = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, org)| org))
+        .collect();
+    Ok(Some((user, organizations)))
+}
+
+/// Members of one organization with their user rows, highest role first.
+pub async fn members_of(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    limit: i64,
+) -> QueryResult<Vec<(Membership, User)>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .order((memberships::joined_at.asc(), users::email.asc()))
+        .limit(limit)
+        .select((Membership::as_select(), User::as_select()))
+        .load(conn)
+        .await
+}

@@ -1,0 +1,8 @@
+//! Row structs and the queries over each table. Query functions return `QueryResult`.
+
+pub mod audit;
+pub mod login_failures;
+pub mod memberships;
+pub mod organizations;
+pub mod sessions;
+pub mod users;

@@ -1,0 +1,174 @@
+use guildhall::domain::{OrgRole, PlatformRole};
+use guildhall::services::auth::{MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP};
+
+use crate::helpers::{location, spawn_app};
+
+#[tokio::test]
+async fn the_start_page_sends_a_visitor_to_sign_in() {
+    let app = spawn_app().await;
+    let response = app.get("/").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/login");
+    let html = app.get_html("/login").await;
+    assert!(html.contains("<label for=\"email\">Email</label>"));
+    assert!(html.contains("name=\"csrf_token\""));
+}
+
+#[tokio::test]
+async fn each_role_lands_where_it_works() {
+    let app = spawn_app().await;
+    let admin = app.super_admin().await;
+    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    let loner = app.create_user("loner@acme.test", PlatformRole::User).await;
+    app.create_org("Acme", &owner).await;
+
+    for (user, expected) in [
+        (&admin, "/admin/organizations"),
+        (&owner, "/settings/org"),
+        (&loner, "/settings/account"),
+    ] {
+        app.logout().await;
+        let response = app.login(user).await;
+        assert_eq!(
+            (response.status().as_u16(), location(&response)),
+            (303, "/".to_owned())
+        );
+        let response = app.get("/").await;
+        assert_eq!(location(&response), expected, "{}", user.email);
+        assert_eq!(app.get(expected).await.status(), 200, "{}", user.email);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+
+    let wrong = app
+        .post_form(
+            "/login",
+            &[("email", &user.email), ("password", "not the password")],
+        )
+        .await;
+    let wrong_status = wrong.status();
+    let wrong_body = wrong.text().await.expect("body");
+    let unknown = app
+        .post_form(
+            "/login",
+            &[
+                ("email", "nobody@acme.test"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    let unknown_status = unknown.status();
+    let unknown_body = unknown.text().await.expect("body");
+
+    assert_eq!(wrong_status, 422);
+    assert_eq!(unknown_status, 422);
+    assert!(wrong_body.contains("The email or password is not correct."));
+    let without_email = |body: &str, email: &str| {
+        body.replace(email, "")
+            .replace(&crate::helpers::csrf_in(body), "")
+    };
+    assert_eq!(
+        without_email(&wrong_body, &user.email),
+        without_email(&unknown_body, "nobody@acme.test")
+    );
+    // Still signed out, and the typed email is kept.
+    assert!(wrong_body.contains("value=\"ada@acme.test\""));
+    assert_eq!(location(&app.get("/settings/account").await), "/login");
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_even_for_the_right_password() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    for _ in 0..MAX_FAILURES_PER_ACCOUNT {
+        let response = app
+            .post_form(
+                "/login",
+                &[("email", "ADA@acme.test"), ("password", "guess")],
+            )
+            .await;
+        assert_eq!(response.status(), 422);
+    }
+    let response = app.login(&user).await;
+    assert_eq!(response.status(), 429);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("Too many failed attempts")
+    );
+    assert_eq!(location(&app.get("/settings/account").await), "/login");
+}
+
+#[tokio::test]
+async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    for attempt in 0..MAX_FAILURES_PER_IP {
+        let email = format!("guess{attempt}@acme.test");
+        app.post_form("/login", &[("email", &email), ("password", "guess")])
+            .await;
+    }
+    assert_eq!(app.login(&user).await.status(), 429);
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_sign_in_and_their_open_session_ends() {
+    let app = spawn_app().await;
+    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    app.create_org("Acme", &owner).await;
+    app.login(&owner).await;
+    assert_eq!(app.get("/settings/org").await.status(), 200);
+
+    app.sql(&format!(
+        "UPDATE users SET status = 'disabled' WHERE id = {}",
+        owner.id
+    ))
+    .await;
+
+    let response = app.get("/settings/org").await;
+    assert_eq!(
+        (response.status().as_u16(), location(&response)),
+        (303, "/login".to_owned())
+    );
+    let response = app.login(&owner).await;
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("This account is disabled")
+    );
+}
+
+#[tokio::test]
+async fn a_member_who_is_removed_loses_the_organization_on_the_next_request() {
+    let app = spawn_app().await;
+    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    let member = app
+        .create_user("member@acme.test", PlatformRole::User)
+        .await;
+    let org = app.create_org("Acme", &owner).await;
+    app.add_member(org, &member, OrgRole::Member).await;
+    app.login(&member).await;
+    assert!(
+        app.get_html("/settings/org")
+            .await
+            .contains("<h1>Acme</h1>")
+    );
+
+    app.sql(&format!(
+        "DELETE FROM memberships WHERE user_id = {}",
+        member.id
+    ))
+    .await;
+
+    let response = app.get("/settings/org").await;
+    assert_eq!(location(&response), "/settings/account");
+}

@@ -1,0 +1,179 @@
+use guildhall::domain::PlatformRole;
+
+use crate::helpers::{TestApp, location, spawn_app};
+
+async fn first_name_of(app: &TestApp, email: &str) -> String {
+    let mut conn = app.conn().await;
+    guildhall::models::users::find_by_email(&mut conn, email)
+        .await
+        .expect("query")
+        .expect("user")
+        .first_name
+}
+
+#[tokio::test]
+async fn a_form_without_the_token_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.login(&user).await;
+
+    let response = app
+        .client
+        .post(app.url("/settings/account/profile"))
+        .form(&[("first_name", "Mallory"), ("last_name", "Evil")])
+        .send()
+        .await
+        .expect("POST");
+
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("This form has expired or did not come from this site.")
+    );
+    assert_eq!(first_name_of(&app, &user.email).await, "Test");
+}
+
+#[tokio::test]
+async fn a_wrong_or_replayed_token_is_refused() {
+    let app = spawn_app().await;
+    let victim = app
+        .create_user("victim@acme.test", PlatformRole::User)
+        .await;
+    let attacker_user = app
+        .create_user("attacker@acme.test", PlatformRole::User)
+        .await;
+    app.login(&victim).await;
+    let attacker = app.another_visitor();
+    attacker.login(&attacker_user).await;
+    let attackers_token = attacker.csrf_token().await;
+
+    for token in ["", "not-a-token", attackers_token.as_str()] {
+        let response = app
+            .client
+            .post(app.url("/settings/account/profile"))
+            .form(&[
+                ("first_name", "Mallory"),
+                ("last_name", "Evil"),
+                ("csrf_token", token),
+            ])
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 403, "token {token:?}");
+    }
+    // A token from before sign-in is not valid after it (the session starts afresh).
+    let anonymous = app.another_visitor();
+    let old_token = anonymous.csrf_token().await;
+    anonymous.login(&attacker_user).await;
+    let response = anonymous
+        .client
+        .post(anonymous.url("/settings/account/profile"))
+        .form(&[
+            ("first_name", "Mallory"),
+            ("last_name", "Evil"),
+            ("csrf_token", &old_token),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 403);
+    assert_eq!(first_name_of(&app, &victim.email).await, "Test");
+    assert_eq!(first_name_of(&app, &attacker_user.email).await, "Test");
+}
+
+#[tokio::test]
+async fn an_htmx_request_without_the_header_gets_an_alert_fragment() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.login(&user).await;
+    let response = app
+        .client
+        .post(app.url("/settings/account/profile"))
+        .header("HX-Request", "true")
+        .form(&[("first_name", "Mallory"), ("last_name", "Evil")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        response.headers().get("HX-Retarget").expect("retarget"),
+        "#alerts"
+    );
+    let body = response.text().await.expect("body");
+    assert!(
+        body.starts_with("<p class=\"alert alert-error\" role=\"alert\">"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_token_in_the_htmx_header_is_accepted() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.login(&user).await;
+    let response = app
+        .post_htmx(
+            "/settings/account/profile",
+            &[("first_name", "Ada"), ("last_name", "Lovelace")],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(first_name_of(&app, &user.email).await, "Ada");
+}
+
+#[tokio::test]
+async fn signing_out_needs_the_token_too() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.login(&user).await;
+    let response = app
+        .client
+        .post(app.url("/logout"))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 403);
+    assert_eq!(app.get("/settings/account").await.status(), 200);
+}
+
+#[tokio::test]
+async fn signing_in_needs_the_token() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("email", user.email.as_str()),
+            ("password", user.password.as_str()),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 403);
+    assert_eq!(location(&app.get("/settings/account").await), "/login");
+}
+
+#[tokio::test]
+async fn a_cross_site_request_is_refused_even_with_a_token() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.login(&user).await;
+    let token = app.csrf_token().await;
+    let response = app
+        .client
+        .post(app.url("/settings/account/profile"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[
+            ("first_name", "Mallory"),
+            ("last_name", "Evil"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 403);
+}

@@ -1,0 +1,121 @@
+use guildhall::domain::PlatformRole;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/login", "/static/app.css", "/no/such/page", "/healthz"] {
+        let response = app.get(path).await;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let csp = header("content-security-policy");
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe"), "{path}: {csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_address_gets_the_not_found_page_or_an_alert_for_htmx() {
+    let app = spawn_app().await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.expect("body");
+    assert!(html.contains("<h1>Not Found</h1>") && html.contains("Go to the start page"));
+
+    let response = app
+        .client
+        .get(app.url("/no/such/page"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers().get("HX-Retarget").expect("retarget"),
+        "#alerts"
+    );
+    assert!(!response.text().await.expect("body").contains("<html"));
+}
+
+#[tokio::test]
+async fn the_vendored_assets_are_served_from_the_binary() {
+    let app = spawn_app().await;
+    let htmx = app.get("/static/vendor/htmx.min.js").await;
+    assert_eq!(htmx.status(), 200);
+    assert!(
+        htmx.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/javascript")
+    );
+    assert!(htmx.text().await.expect("body").contains("htmx"));
+    assert_eq!(app.get("/static/nothing.js").await.status(), 404);
+    let login = app.get_html("/login").await;
+    assert!(
+        !login.contains("http://") && !login.contains("https://"),
+        "pages load nothing from other hosts"
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.db.drop_now().await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 503);
+}
+
+#[tokio::test]
+async fn with_the_database_down_a_signed_in_user_gets_the_unavailable_page() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.login(&user).await;
+
+    app.db.drop_now().await;
+
+    let response = app.get("/settings/account").await;
+    assert_eq!(response.status(), 503);
+    let html = response.text().await.expect("body");
+    assert!(html.contains("temporarily unavailable"), "{html}");
+    let response = app
+        .client
+        .get(app.url("/settings/account"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers().get("HX-Retarget").expect("retarget"),
+        "#alerts"
+    );
+}
+
+#[tokio::test]
+async fn with_the_database_down_a_visitor_gets_the_unavailable_page() {
+    let app = spawn_app().await;
+    app.db.drop_now().await;
+    let response = app.get("/login").await;
+    assert_eq!(response.status(), 503);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("temporarily unavailable")
+    );
+}

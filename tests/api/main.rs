@@ -1,0 +1,16 @@
+//! One integration-test binary: each test gets a real app on port 0 and its own database.
+
+mod browser;
+mod helpers;
+mod smtp;
+
+mod account;
+mod admin;
+mod auth;
+mod browser_tests;
+mod cli;
+mod csrf;
+mod database;
+mod errors;
+mod mail;
+mod sessions;

@@ -1,0 +1,153 @@
+use guildhall::domain::PlatformRole;
+
+use crate::helpers::{location, new_client, spawn_app, spawn_app_with};
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("guildhall_session="))
+        .map(str::to_owned)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_lax_and_not_secure_over_http() {
+    let app = spawn_app().await;
+    let response = app.get("/login").await;
+    let cookie = session_cookie(&response).expect("a session cookie with the CSRF token");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_when_the_console_is_served_over_https() {
+    let app =
+        spawn_app_with(|settings| settings.base_url = "https://console.example".to_owned()).await;
+    let cookie = session_cookie(&app.get("/login").await).expect("cookie");
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn signing_in_renews_the_session_and_the_old_cookie_stays_anonymous() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let before = cookie_value(&session_cookie(&app.get("/login").await).expect("cookie"));
+
+    let response = app.login(&user).await;
+    let after = cookie_value(&session_cookie(&response).expect("a new cookie at sign-in"));
+    assert_ne!(before, after);
+
+    // Someone who planted or copied the pre-login cookie does not get the signed-in session.
+    let attacker = new_client();
+    let response = attacker
+        .get(app.url("/settings/account"))
+        .header("Cookie", &before)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(location(&response), "/login");
+    let response = attacker
+        .get(app.url("/settings/account"))
+        .header("Cookie", &after)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_cookie_copied_before_sign_out_is_refused_afterwards() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let signed_in = cookie_value(&session_cookie(&app.login(&user).await).expect("cookie"));
+
+    let response = app.logout().await;
+    assert_eq!(location(&response), "/login?signed_out=1");
+    assert!(
+        app.get_html("/login?signed_out=1")
+            .await
+            .contains("You have signed out.")
+    );
+
+    let replay = new_client()
+        .get(app.url("/settings/account"))
+        .header("Cookie", &signed_in)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        (replay.status().as_u16(), location(&replay)),
+        (303, "/login".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_every_other_session() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let phone = app.another_visitor();
+    phone.login(&user).await;
+    assert_eq!(phone.get("/settings/account").await.status(), 200);
+    app.login(&user).await;
+
+    let response = app
+        .post_form(
+            "/settings/account/password",
+            &[
+                ("current_password", &user.password),
+                ("new_password", "a brand new secret"),
+                ("confirm_password", "a brand new secret"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/settings/account");
+    let page = app.get_html("/settings/account").await;
+    assert!(
+        page.contains("Your password was changed."),
+        "the changing session continues"
+    );
+
+    assert_eq!(location(&phone.get("/settings/account").await), "/login");
+    // The new password works, the old one does not.
+    app.logout().await;
+    assert_eq!(app.login(&user).await.status(), 422);
+    let response = app
+        .post_form(
+            "/login",
+            &[("email", &user.email), ("password", "a brand new secret")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+}
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.login(&user).await;
+    assert_eq!(app.get("/settings/account").await.status(), 200);
+
+    let three_hours_ago = chrono::Utc::now().timestamp() - 3 * 3600;
+    app.sql(&format!("UPDATE sessions SET state = jsonb_set(state, '{{last_seen}}', to_jsonb('{three_hours_ago}'::text))")).await;
+
+    assert_eq!(location(&app.get("/settings/account").await), "/login");
+}
+
+#[tokio::test]
+async fn a_session_expires_twelve_hours_after_sign_in_even_when_active() {
+    let app = spawn_app().await;
+    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.login(&user).await;
+
+    let long_ago = chrono::Utc::now().timestamp() - 13 * 3600;
+    app.sql(&format!("UPDATE sessions SET state = jsonb_set(state, '{{signed_in_at}}', to_jsonb('{long_ago}'::text))")).await;
+
+    assert_eq!(location(&app.get("/settings/account").await), "/login");
+}

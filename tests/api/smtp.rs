@@ -1,0 +1,113 @@
+//! An in-process SMTP server that keeps what it receives, for tests that read the email.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The DATA section as sent, dot-unstuffed.
+    pub data: String,
+}
+
+#[derive(Clone)]
+pub struct SmtpSink {
+    pub port: u16,
+    mails: Arc<Mutex<Vec<ReceivedMail>>>,
+    arrived: Arc<Notify>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        let port = listener.local_addr().expect("addr").port();
+        let sink = SmtpSink {
+            port,
+            mails: Arc::default(),
+            arrived: Arc::default(),
+        };
+        let accepting = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let session = accepting.clone();
+                tokio::spawn(async move { session.serve(stream).await });
+            }
+        });
+        sink
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    async fn serve(&self, stream: tokio::net::TcpStream) {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let _ = write.write_all(b"220 sink.test ESMTP\r\n").await;
+        let (mut from, mut to) = (String::new(), Vec::new());
+        while let Ok(Some(line)) = lines.next_line().await {
+            let upper = line.to_ascii_uppercase();
+            let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                b"250-sink.test\r\n250 8BITMIME\r\n"
+            } else if upper.starts_with("MAIL FROM:") {
+                from = line[10..].trim().trim_matches(['<', '>']).to_owned();
+                b"250 OK\r\n"
+            } else if upper.starts_with("RCPT TO:") {
+                to.push(line[8..].trim().trim_matches(['<', '>']).to_owned());
+                b"250 OK\r\n"
+            } else if upper == "DATA" {
+                let _ = write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await;
+                let mut data = String::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line == "." {
+                        break;
+                    }
+                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                    data.push_str("\r\n");
+                }
+                let mail = ReceivedMail {
+                    from: std::mem::take(&mut from),
+                    to: std::mem::take(&mut to),
+                    data,
+                };
+                self.mails.lock().expect("lock").push(mail);
+                self.arrived.notify_waiters();
+                b"250 OK queued\r\n"
+            } else if upper == "QUIT" {
+                let _ = write.write_all(b"221 Bye\r\n").await;
+                break;
+            } else {
+                b"250 OK\r\n"
+            };
+            if write.write_all(reply).await.is_err() {
+                break;
+            }
+        }
+    }
+
+    pub fn received(&self) -> Vec<ReceivedMail> {
+        self.mails.lock().expect("lock").clone()
+    }
+
+    /// Waits (up to 10 s) until `count` emails have arrived.
+    pub async fn wait_for(&self, count: usize) -> Vec<ReceivedMail> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let notified = self.arrived.notified();
+            let mails = self.received();
+            if mails.len() >= count {
+                return mails;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("expected {count} emails, got {}", self.received().len());
+            }
+        }
+    }
+}
