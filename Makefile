@@ -2,7 +2,7 @@
 export DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/guildhall
 CARGO ?= cargo
 
-.PHONY: run test build release lint postgres browser
+.PHONY: run test build release lint postgres browser bench
 
 ## run: start PostgreSQL if needed, migrate, seed demo data once, and serve on GUILDHALL_BIND
 run: postgres
@@ -32,3 +32,7 @@ postgres:
 
 browser:
 	@scripts/ensure-browser.sh
+
+## bench: seed 10,000 organizations / 200,000 users and measure the heavy pages with wrk
+bench: postgres
+	@scripts/bench.sh

@@ -83,6 +83,10 @@ impl Settings {
         Key::from(self.secret.expose_secret())
     }
 
+    pub fn master_key_bytes(&self) -> Vec<u8> {
+        self.master_key.expose_secret().to_vec()
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.base_url.starts_with("https://")
     }

@@ -1,6 +1,7 @@
 //! Guildhall: the organization and user management console.
 
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod email;

@@ -32,6 +32,13 @@ enum Command {
     },
     /// Create a small demo data set once, and print how to sign in.
     SeedDemo,
+    /// Fill an empty database with a large deterministic data set for benchmarks.
+    SeedBench {
+        #[arg(long, default_value_t = 10_000)]
+        orgs: i64,
+        #[arg(long, default_value_t = 200_000)]
+        users: i64,
+    },
 }
 
 #[tokio::main]
@@ -67,6 +74,25 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             println!("Sign in at {}/login", settings.base_url);
+        }
+        Command::SeedBench { orgs, users } => {
+            db::run_migrations(&settings.database_url).await?;
+            let pool = db::build_pool(&settings.database_url, 1)?;
+            let started = std::time::Instant::now();
+            match seed::seed_bench(&pool, orgs, users).await? {
+                None => println!("Benchmark data is already present; nothing was added."),
+                Some(summary) => println!(
+                    "Seeded {} organizations, {} users and {} memberships in {:.1} s. Organization {} is the largest. \
+                     Sign in as {} with the password {}.",
+                    summary.organizations,
+                    summary.users,
+                    summary.memberships,
+                    started.elapsed().as_secs_f64(),
+                    summary.largest_org_id,
+                    seed::BENCH_SUPER_ADMIN,
+                    seed::BENCH_PASSWORD
+                ),
+            }
         }
     }
     Ok(())

@@ -1,13 +1,15 @@
-//! Data sets: `seed-demo`, a small believable organization set to click through.
+//! Data sets: `seed-demo`, a small believable organization set to click through, and
+//! `seed-bench`, a large deterministic one for benchmarks.
 
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use secrecy::SecretString;
 
 use crate::db::DbPool;
 use crate::domain::{OrgRole, PlatformRole, password};
 use crate::models::audit;
 use crate::models::memberships::{self, NewMembership};
-use crate::models::organizations::{self, NewOrganization};
+use crate::models::organizations::{self, OrganizationFields};
+use crate::models::platform;
 use crate::models::users::{self, NewUser};
 use crate::services::Actor;
 
@@ -98,19 +100,21 @@ pub async fn seed_demo(pool: &DbPool) -> anyhow::Result<Vec<(String, String)>> {
                 "super administrator".to_owned(),
             ));
             for demo in DEMO_ORGS {
-                let org_email = format!("contact@{}", demo.domain);
-                let new_org = NewOrganization {
-                    name: demo.name,
-                    contact_name: demo.contact,
-                    address: "",
-                    zip: "",
-                    city: demo.city,
-                    country: demo.country,
-                    phone: "",
-                    email: &org_email,
-                    domain: Some(demo.domain),
+                let fields = OrganizationFields {
+                    name: demo.name.to_owned(),
+                    contact_name: demo.contact.to_owned(),
+                    address: String::new(),
+                    zip: String::new(),
+                    city: demo.city.to_owned(),
+                    country: demo.country.to_owned(),
+                    phone: String::new(),
+                    email: format!("contact@{}", demo.domain),
+                    domain: Some(demo.domain.to_owned()),
+                    restrict_to_domain: false,
+                    allow_subdomains: false,
                 };
-                let org = organizations::insert(conn, &new_org).await?;
+                let plan_id = platform::default_plan_id(conn).await?;
+                let org = organizations::insert(conn, &fields, plan_id).await?;
                 for (first, last, role) in demo.people {
                     let email = format!(
                         "{}.{}@{}",
@@ -161,4 +165,144 @@ fn ascii_lower(name: &str) -> String {
             other => other.to_ascii_lowercase(),
         })
         .collect()
+}
+
+/// The super administrator of the benchmark data; every bench account uses `BENCH_PASSWORD`.
+pub const BENCH_SUPER_ADMIN: &str = "bench-admin@bench.example";
+pub const BENCH_PASSWORD: &str = "guildhall-bench";
+/// Sizes of the few very large organizations (ids 1 to 5), when there are users enough.
+const LARGE_ORGS: [i64; 5] = [20_000, 5_000, 5_000, 5_000, 5_000];
+
+pub struct BenchSummary {
+    pub organizations: i64,
+    pub users: i64,
+    pub memberships: i64,
+    pub largest_org_id: i64,
+}
+
+/// Creates `orgs` organizations and `users` users (about 1.25 memberships each, organization 1
+/// with 20,000 members when there are users enough), generated inside PostgreSQL so it takes
+/// seconds. Deterministic: the same arguments give the same data.
+pub async fn seed_bench(
+    pool: &DbPool,
+    orgs: i64,
+    users: i64,
+) -> anyhow::Result<Option<BenchSummary>> {
+    use diesel_async::SimpleAsyncConnection;
+    anyhow::ensure!(
+        orgs >= 1 && users >= orgs,
+        "--users must be at least --orgs (every organization needs an owner)"
+    );
+    let mut conn = pool.get().await?;
+    if users::find_by_email(&mut conn, BENCH_SUPER_ADMIN)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let existing: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT organizations + users FROM platform_counters)",
+    ))
+    .get_result(&mut conn)
+    .await?;
+    anyhow::ensure!(
+        existing == 0,
+        "seed-bench fills an empty database; point DATABASE_URL at a new one"
+    );
+    let hash = tokio::task::spawn_blocking(|| {
+        password::hash(&SecretString::from(BENCH_PASSWORD.to_owned()))
+    })
+    .await??;
+    let large_total: i64 = LARGE_ORGS.iter().sum();
+    let use_large = orgs > LARGE_ORGS.len() as i64 && users >= large_total * 3;
+    // User g's first organization: the large ones take the first users, the rest round-robin.
+    let (large_orgs, large_users) = if use_large {
+        (LARGE_ORGS.len() as i64, large_total)
+    } else {
+        (0, 0)
+    };
+    let first_org = format!(
+        "CASE {large} ELSE {large_orgs} + 1 + ((g - {large_users} - 1) % ({orgs} - {large_orgs})) END",
+        large = if use_large {
+            let mut bounds = Vec::new();
+            let mut upper = 0;
+            for (i, size) in LARGE_ORGS.iter().enumerate() {
+                upper += size;
+                bounds.push(format!("WHEN g <= {upper} THEN {}", i + 1));
+            }
+            bounds.join(" ")
+        } else {
+            "WHEN false THEN 0".to_owned()
+        }
+    );
+    let script = format!(
+        r#"
+        BEGIN;
+        INSERT INTO organizations (id, name, contact_name, city, country, phone, email, domain, plan_id)
+        SELECT g,
+               (ARRAY['Northwind','Helios','Bluebird','Acme','Globex','Initech','Umbrella','Stark','Wayne','Tyrell','Cyberdyne','Soylent'])[1 + g % 12]
+                 || ' ' || (ARRAY['Labs','Robotics','Analytics','Health','Systems','Logistics','Foods','Energy','Media','Capital'])[1 + (g / 12) % 10]
+                 || ' ' || g,
+               (ARRAY['Amara Okafor','Jonas Becker','Sofia Lindqvist','Daniel Kim','Priya Nair','Mateo Rossi','Grace Liu','Noor Haddad'])[1 + g % 8],
+               (ARRAY['Hamburg','Stockholm','Toronto','Lyon','Osaka','Austin','Nairobi','Lisbon'])[1 + g % 8],
+               (ARRAY['DE','SE','CA','FR','JP','US','KE','PT'])[1 + g % 8],
+               '+1 555 ' || lpad((g % 10000)::text, 4, '0'),
+               'contact@org' || g || '.bench.example',
+               'org' || g || '.bench.example',
+               (SELECT min(id) FROM plans)
+        FROM generate_series(1, {orgs}) g;
+        SELECT setval(pg_get_serial_sequence('organizations', 'id'), {orgs});
+
+        INSERT INTO users (email, first_name, last_name, password_hash, platform_role)
+        SELECT 'user' || g || '@org' || ({first_org}) || '.bench.example',
+               (ARRAY['Ada','Alan','Grace','Linus','Margaret','Dennis','Barbara','Ken','Frances','John','Radia','Tim'])[1 + g % 12],
+               (ARRAY['Lovelace','Turing','Hopper','Torvalds','Hamilton','Ritchie','Liskov','Thompson','Allen','Backus','Perlman','Berners'])[1 + (g / 12) % 12] || g,
+               '{hash}', 'user'
+        FROM generate_series(1, {users}) g;
+
+        -- Every user in their first organization; every fourth user in a second one too.
+        CREATE TEMPORARY TABLE bench_users AS SELECT id, row_number() OVER (ORDER BY id) AS g FROM users;
+        INSERT INTO memberships (org_id, user_id, role, subscriber)
+        SELECT ({first_org}), id, CASE WHEN g % 10 = 1 THEN 'admin' ELSE 'member' END, g % 3 = 0
+        FROM bench_users;
+        INSERT INTO memberships (org_id, user_id, role)
+        SELECT 1 + (g * 7919) % {orgs}, id, 'member' FROM bench_users WHERE g % 4 = 0
+        ON CONFLICT DO NOTHING;
+        -- The earliest member of each organization owns it.
+        UPDATE memberships m SET role = 'owner'
+        FROM (SELECT org_id, min(user_id) AS user_id FROM memberships GROUP BY org_id) first
+        WHERE m.org_id = first.org_id AND m.user_id = first.user_id;
+
+        INSERT INTO token_purchases (org_id, kind, tokens, amount_cents, currency, purchased_on, reference, source)
+        SELECT o, k, 1000000 * (1 + (o * 31 + length(k)) % 50), 10000 * (1 + o % 50), 'EUR',
+               DATE '2026-01-01' + (o % 300), 'bench-' || o || '-' || k, 'import'
+        FROM generate_series(1, {orgs}) o, unnest(ARRAY['inference', 'embedding']) k;
+        INSERT INTO token_assignments (org_id, kind, tokens, user_id)
+        SELECT m.org_id, 'inference', 1000 * (1 + m.org_id % 500), m.user_id FROM memberships m WHERE m.role = 'owner';
+
+        INSERT INTO users (email, first_name, last_name, password_hash, platform_role)
+        VALUES ('{BENCH_SUPER_ADMIN}', 'Bench', 'Admin', '{hash}', 'super_admin');
+        COMMIT;
+        "#
+    );
+    conn.batch_execute(&script).await?;
+    // Sets the visibility map too, so the list pages get index-only scans from the start.
+    conn.batch_execute("VACUUM ANALYZE").await?;
+    let (organizations, users_count) = diesel::select((
+        diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT count(*) FROM organizations)"),
+        diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT count(*) FROM users)"),
+    ))
+    .get_result::<(i64, i64)>(&mut conn)
+    .await?;
+    let memberships: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM memberships)",
+    ))
+    .get_result(&mut conn)
+    .await?;
+    Ok(Some(BenchSummary {
+        organizations,
+        users: users_count,
+        memberships,
+        largest_org_id: 1,
+    }))
 }

@@ -33,6 +33,9 @@ diesel::table! {
         subscriber -> Bool,
         subscriber_admin -> Bool,
         joined_at -> Timestamptz,
+        email_key -> Text,
+        first_name_key -> Text,
+        last_name_key -> Text,
     }
 }
 
@@ -55,6 +58,14 @@ diesel::table! {
         admin_count -> Int4,
         subscriber_count -> Int4,
         created_at -> Timestamptz,
+        plan_id -> Nullable<Int8>,
+        inference_purchased -> Int8,
+        inference_assigned -> Int8,
+        embedding_purchased -> Int8,
+        embedding_assigned -> Int8,
+        search_text -> Nullable<Text>,
+        name_key -> Nullable<Text>,
+        contact_key -> Nullable<Text>,
     }
 }
 
@@ -78,10 +89,106 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         last_login_at -> Nullable<Timestamptz>,
+        // Generated from NOT NULL columns, so never null.
+        email_key -> Text,
+        first_name_key -> Text,
+        last_name_key -> Text,
+    }
+}
+
+diesel::table! {
+    models (id) {
+        id -> Int8,
+        provider -> Text,
+        name -> Text,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    org_models (org_id, model_id) {
+        org_id -> Int8,
+        model_id -> Int8,
+    }
+}
+
+diesel::table! {
+    org_oauth_settings (org_id) {
+        org_id -> Int8,
+        issuer_url -> Text,
+        client_id -> Text,
+        client_secret_sealed -> Bytea,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    plans (id) {
+        id -> Int8,
+        name -> Text,
+        monthly_price_cents -> Int8,
+        included_seats -> Int4,
+        extra_seat_price_cents -> Int8,
+        workflow_limit -> Int4,
+        work_item_capacity -> Int4,
+        concurrent_job_limit -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform_counters (id) {
+        id -> Bool,
+        organizations -> Int8,
+        users -> Int8,
+    }
+}
+
+diesel::table! {
+    platform_settings (id) {
+        id -> Bool,
+        single_org_per_account -> Bool,
+        oauth_login_enabled -> Bool,
+        invitation_ttl_days -> Int4,
+    }
+}
+
+diesel::table! {
+    token_assignments (id) {
+        id -> Int8,
+        org_id -> Int8,
+        kind -> Text,
+        tokens -> Int8,
+        user_id -> Int8,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    token_purchases (id) {
+        id -> Int8,
+        org_id -> Int8,
+        kind -> Text,
+        tokens -> Int8,
+        amount_cents -> Int8,
+        currency -> Text,
+        purchased_on -> Date,
+        reference -> Text,
+        source -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
     }
 }
 
 diesel::joinable!(memberships -> organizations (org_id));
+diesel::joinable!(org_models -> models (model_id));
+diesel::joinable!(org_models -> organizations (org_id));
+diesel::joinable!(org_oauth_settings -> organizations (org_id));
+diesel::joinable!(organizations -> plans (plan_id));
+diesel::joinable!(token_purchases -> organizations (org_id));
+diesel::joinable!(token_assignments -> organizations (org_id));
+diesel::joinable!(token_assignments -> users (user_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
@@ -89,7 +196,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     login_failures,
     memberships,
+    models,
+    org_models,
+    org_oauth_settings,
     organizations,
+    plans,
+    platform_counters,
+    platform_settings,
     sessions,
+    token_assignments,
+    token_purchases,
     users,
 );

@@ -4,12 +4,13 @@ mod email;
 mod ids;
 mod names;
 pub mod password;
+pub mod reference;
 mod roles;
 
-pub use email::{EmailAddress, EmailError};
+pub use email::{EmailAddress, EmailError, normalise_domain};
 pub use ids::{OrgId, UserId};
 pub use names::{PersonName, RequiredText};
-pub use roles::{OrgRole, PlatformRole, UserStatus};
+pub use roles::{OrgRole, PlatformRole, TokenKind, UserStatus};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

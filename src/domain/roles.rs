@@ -89,6 +89,11 @@ impl OrgRole {
     }
 }
 
+text_enum!(TokenKind {
+    Inference => "inference", "Inference",
+    Embedding => "embedding", "Embedding",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;

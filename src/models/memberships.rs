@@ -84,3 +84,73 @@ pub async fn members_of(
         .load(conn)
         .await
 }
+
+/// The organizations (with the role) of each of these users, in one query.
+pub async fn organizations_of_users(
+    conn: &mut AsyncPgConnection,
+    user_ids: &[UserId],
+) -> QueryResult<Vec<(UserId, UserOrganization)>> {
+    memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::user_id.eq_any(user_ids))
+        .order((memberships::user_id, organizations::name))
+        .select((
+            memberships::user_id,
+            (memberships::org_id, organizations::name, memberships::role),
+        ))
+        .load(conn)
+        .await
+}
+
+/// Which of these users already belong to some organization (other than `except`).
+pub async fn users_with_other_memberships(
+    conn: &mut AsyncPgConnection,
+    user_ids: &[UserId],
+    except: OrgId,
+) -> QueryResult<Vec<UserId>> {
+    memberships::table
+        .filter(memberships::user_id.eq_any(user_ids))
+        .filter(memberships::org_id.ne(except))
+        .select(memberships::user_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
+pub async fn members_among(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_ids: &[UserId],
+) -> QueryResult<Vec<UserId>> {
+    memberships::table
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::user_id.eq_any(user_ids))
+        .select(memberships::user_id)
+        .load(conn)
+        .await
+}
+
+/// Adds members, skipping any who already are; returns how many were added.
+pub async fn insert_many(
+    conn: &mut AsyncPgConnection,
+    new: &[NewMembership],
+) -> QueryResult<usize> {
+    diesel::insert_into(memberships::table)
+        .values(new)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_id: UserId,
+) -> QueryResult<Option<Membership>> {
+    memberships::table
+        .find((org_id, user_id))
+        .select(Membership::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::schema::organizations;
+use crate::db::schema::{organizations, platform_counters};
 use crate::domain::OrgId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -25,20 +25,28 @@ pub struct Organization {
     pub admin_count: i32,
     pub subscriber_count: i32,
     pub created_at: DateTime<Utc>,
+    pub plan_id: Option<i64>,
+    pub inference_purchased: i64,
+    pub inference_assigned: i64,
+    pub embedding_purchased: i64,
+    pub embedding_assigned: i64,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = organizations)]
-pub struct NewOrganization<'a> {
-    pub name: &'a str,
-    pub contact_name: &'a str,
-    pub address: &'a str,
-    pub zip: &'a str,
-    pub city: &'a str,
-    pub country: &'a str,
-    pub phone: &'a str,
-    pub email: &'a str,
-    pub domain: Option<&'a str>,
+/// The fields a super administrator edits (Add Organization and the Details tab).
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = organizations, treat_none_as_null = true)]
+pub struct OrganizationFields {
+    pub name: String,
+    pub contact_name: String,
+    pub address: String,
+    pub zip: String,
+    pub city: String,
+    pub country: String,
+    pub phone: String,
+    pub email: String,
+    pub domain: Option<String>,
+    pub restrict_to_domain: bool,
+    pub allow_subdomains: bool,
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Option<Organization>> {
@@ -50,6 +58,167 @@ pub async fn find(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Option
         .optional()
 }
 
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    fields: &OrganizationFields,
+    plan_id: Option<i64>,
+) -> QueryResult<Organization> {
+    diesel::insert_into(organizations::table)
+        .values((fields, organizations::plan_id.eq(plan_id)))
+        .returning(Organization::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: OrgId,
+    fields: &OrganizationFields,
+) -> QueryResult<Organization> {
+    diesel::update(organizations::table.find(id))
+        .set(fields)
+        .returning(Organization::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Whether another organization already uses this domain.
+pub async fn domain_taken(
+    conn: &mut AsyncPgConnection,
+    domain: &str,
+    except: Option<OrgId>,
+) -> QueryResult<bool> {
+    let mut query = organizations::table
+        .filter(organizations::domain.eq(domain))
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(organizations::id.ne(id));
+    }
+    diesel::select(diesel::dsl::exists(query))
+        .get_result(conn)
+        .await
+}
+
+/// Columns the Organizations table can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    Id,
+    Name,
+    Users,
+    Contact,
+    Phone,
+    Email,
+    Domain,
+    InferencePurchased,
+    InferenceAssigned,
+    EmbeddingPurchased,
+    EmbeddingAssigned,
+}
+
+/// A page of the Organizations table. Every order is served by an index on `(column, id)`.
+pub struct ListQuery<'a> {
+    /// Lower-cased text to find in name, domain or email.
+    pub search: Option<&'a str>,
+    pub sort: SortColumn,
+    pub descending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+fn like_pattern(search: &str) -> String {
+    let escaped = search
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+macro_rules! order_by {
+    ($query:expr, $column:expr, $descending:expr) => {
+        if $descending {
+            $query.order(($column.desc(), organizations::id.desc()))
+        } else {
+            $query.order(($column.asc(), organizations::id.asc()))
+        }
+    };
+}
+
+/// Two short queries instead of one long one: the page's ids come from an index-only scan of the
+/// sort column's `(column, id)` index (cheap even at a deep offset), then only those rows are read.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    list: &ListQuery<'_>,
+) -> QueryResult<Vec<Organization>> {
+    let mut query = organizations::table.select(organizations::id).into_boxed();
+    if let Some(search) = list.search {
+        query = query.filter(organizations::search_text.like(like_pattern(search)));
+    }
+    // Name and contact sort case-insensitively, by their lower-cased key columns.
+    let query = match list.sort {
+        SortColumn::Id => order_by!(query, organizations::id, list.descending),
+        SortColumn::Name => order_by!(query, organizations::name_key, list.descending),
+        SortColumn::Users => order_by!(query, organizations::member_count, list.descending),
+        SortColumn::Contact => order_by!(query, organizations::contact_key, list.descending),
+        SortColumn::Phone => order_by!(query, organizations::phone, list.descending),
+        SortColumn::Email => order_by!(query, organizations::email, list.descending),
+        SortColumn::Domain => order_by!(query, organizations::domain, list.descending),
+        SortColumn::InferencePurchased => {
+            order_by!(query, organizations::inference_purchased, list.descending)
+        }
+        SortColumn::InferenceAssigned => {
+            order_by!(query, organizations::inference_assigned, list.descending)
+        }
+        SortColumn::EmbeddingPurchased => {
+            order_by!(query, organizations::embedding_purchased, list.descending)
+        }
+        SortColumn::EmbeddingAssigned => {
+            order_by!(query, organizations::embedding_assigned, list.descending)
+        }
+    };
+    let ids: Vec<OrgId> = query
+        .offset(list.offset)
+        .limit(list.limit)
+        .load(conn)
+        .await?;
+    let mut rows: Vec<Organization> = organizations::table
+        .filter(organizations::id.eq_any(&ids))
+        .select(Organization::as_select())
+        .load(conn)
+        .await?;
+    rows.sort_by_key(|org| ids.iter().position(|id| *id == org.id));
+    Ok(rows)
+}
+
+/// How many organizations match: the kept platform counter when nothing is searched.
+pub async fn count(conn: &mut AsyncPgConnection, search: Option<&str>) -> QueryResult<i64> {
+    match search {
+        None => {
+            platform_counters::table
+                .select(platform_counters::organizations)
+                .first(conn)
+                .await
+        }
+        Some(search) => {
+            organizations::table
+                .filter(organizations::search_text.like(like_pattern(search)))
+                .count()
+                .get_result(conn)
+                .await
+        }
+    }
+}
+
+/// Names of organizations by id (for the user list's filter label).
+pub async fn name_of(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Option<String>> {
+    organizations::table
+        .find(id)
+        .select(organizations::name)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Organizations by name, for the super administrator's overview.
 pub async fn find_by_name(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -62,26 +231,12 @@ pub async fn find_by_name(
         .optional()
 }
 
-pub async fn insert(
+/// Ids and domains of every organization (the sales import resolves each line against them).
+pub async fn all_ids_and_domains(
     conn: &mut AsyncPgConnection,
-    new: &NewOrganization<'_>,
-) -> QueryResult<Organization> {
-    diesel::insert_into(organizations::table)
-        .values(new)
-        .returning(Organization::as_returning())
-        .get_result(conn)
-        .await
-}
-
-/// Organizations by name, for the super administrator's overview.
-pub async fn list_by_name(
-    conn: &mut AsyncPgConnection,
-    limit: i64,
-) -> QueryResult<Vec<Organization>> {
+) -> QueryResult<Vec<(OrgId, Option<String>)>> {
     organizations::table
-        .order((organizations::name.asc(), organizations::id.asc()))
-        .limit(limit)
-        .select(Organization::as_select())
+        .select((organizations::id, organizations::domain))
         .load(conn)
         .await
 }

@@ -98,3 +98,209 @@ pub async fn record_login(conn: &mut AsyncPgConnection, id: UserId) -> QueryResu
         .await
         .map(|_| ())
 }
+
+pub async fn find_by_emails(
+    conn: &mut AsyncPgConnection,
+    emails: &[String],
+) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::email.eq_any(emails))
+        .select(User::as_select())
+        .load(conn)
+        .await
+}
+
+/// A search for people by what their email, first name or last name starts with; two words
+/// mean first name and last name ("grace hop"). Each prefix becomes the key range [p, p+1).
+#[derive(Debug, Clone)]
+pub enum PersonSearch {
+    AnyField {
+        from: String,
+        until: String,
+    },
+    FullName {
+        first: (String, String),
+        last: (String, String),
+    },
+}
+
+impl PersonSearch {
+    /// `None` for a blank search.
+    pub fn parse(raw: &str) -> Option<PersonSearch> {
+        let lower = raw.trim().to_lowercase();
+        let words: Vec<&str> = lower.split_whitespace().collect();
+        match words.as_slice() {
+            [] => None,
+            [word] => {
+                let (from, until) = prefix_range(word);
+                Some(PersonSearch::AnyField { from, until })
+            }
+            [first, rest @ ..] => Some(PersonSearch::FullName {
+                first: prefix_range(first),
+                last: prefix_range(&rest.join(" ")),
+            }),
+        }
+    }
+}
+
+/// The keys starting with `prefix` are those in [prefix, prefix with its last character + 1),
+/// in the "C" collation of the key columns.
+fn prefix_range(prefix: &str) -> (String, String) {
+    let mut until: Vec<char> = prefix.chars().collect();
+    if let Some(last) = until.pop() {
+        until.push(char::from_u32(last as u32 + 1).unwrap_or(char::MAX));
+    }
+    (prefix.to_owned(), until.into_iter().collect())
+}
+
+/// A page of the super administrator's user list, newest first.
+pub struct UserListQuery<'a> {
+    pub org_id: Option<crate::domain::OrgId>,
+    pub search: Option<&'a PersonSearch>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// The search predicate over a table's three key columns.
+macro_rules! person_filter {
+    ($table:ident, $search:expr) => {
+        match $search {
+            PersonSearch::AnyField { from, until } => Box::new(
+                ($table::email_key
+                    .ge(from.clone())
+                    .and($table::email_key.lt(until.clone())))
+                .or($table::first_name_key
+                    .ge(from.clone())
+                    .and($table::first_name_key.lt(until.clone())))
+                .or($table::last_name_key
+                    .ge(from.clone())
+                    .and($table::last_name_key.lt(until.clone()))),
+            )
+                as Box<
+                    dyn BoxableExpression<
+                            $table::table,
+                            diesel::pg::Pg,
+                            SqlType = diesel::sql_types::Bool,
+                        >,
+                >,
+            PersonSearch::FullName { first, last } => Box::new(
+                ($table::first_name_key
+                    .ge(first.0.clone())
+                    .and($table::first_name_key.lt(first.1.clone())))
+                .and(
+                    $table::last_name_key
+                        .ge(last.0.clone())
+                        .and($table::last_name_key.lt(last.1.clone())),
+                ),
+            ),
+        }
+    };
+}
+
+/// Ids first (an index-only walk, backwards, of the memberships primary key or of the users
+/// primary key; or the key ranges of a search), then those users: a 20,000-member organization
+/// costs a page, not a sort.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    query: &UserListQuery<'_>,
+) -> QueryResult<Vec<User>> {
+    use crate::db::schema::memberships;
+    let ids: Vec<UserId> = match (query.org_id, query.search) {
+        (Some(org_id), None) => {
+            memberships::table
+                .filter(memberships::org_id.eq(org_id))
+                .order(memberships::user_id.desc())
+                .select(memberships::user_id)
+                .offset(query.offset)
+                .limit(query.limit)
+                .load(conn)
+                .await?
+        }
+        (Some(org_id), Some(search)) => {
+            memberships::table
+                .filter(memberships::org_id.eq(org_id))
+                .filter(person_filter!(memberships, search))
+                .order(memberships::user_id.desc())
+                .select(memberships::user_id)
+                .offset(query.offset)
+                .limit(query.limit)
+                .load(conn)
+                .await?
+        }
+        (None, Some(search)) => {
+            users::table
+                .filter(person_filter!(users, search))
+                .order(users::id.desc())
+                .select(users::id)
+                .offset(query.offset)
+                .limit(query.limit)
+                .load(conn)
+                .await?
+        }
+        (None, None) => {
+            users::table
+                .order(users::id.desc())
+                .select(users::id)
+                .offset(query.offset)
+                .limit(query.limit)
+                .load(conn)
+                .await?
+        }
+    };
+    let mut rows: Vec<User> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select(User::as_select())
+        .load(conn)
+        .await?;
+    rows.sort_by_key(|user| std::cmp::Reverse(user.id));
+    Ok(rows)
+}
+
+/// How many users match; kept counters when nothing is searched.
+pub async fn count(conn: &mut AsyncPgConnection, query: &UserListQuery<'_>) -> QueryResult<i64> {
+    use crate::db::schema::{memberships, organizations, platform_counters};
+    match (query.org_id, query.search) {
+        (None, None) => {
+            platform_counters::table
+                .select(platform_counters::users)
+                .first(conn)
+                .await
+        }
+        (Some(org_id), None) => organizations::table
+            .find(org_id)
+            .select(organizations::member_count)
+            .first::<i32>(conn)
+            .await
+            .optional()
+            .map(|count| count.unwrap_or(0).into()),
+        (Some(org_id), Some(search)) => {
+            memberships::table
+                .filter(memberships::org_id.eq(org_id))
+                .filter(person_filter!(memberships, search))
+                .count()
+                .get_result(conn)
+                .await
+        }
+        (None, Some(search)) => {
+            users::table
+                .filter(person_filter!(users, search))
+                .count()
+                .get_result(conn)
+                .await
+        }
+    }
+}
+
+/// The users with these emails, locked until the transaction ends.
+pub async fn lock_by_emails(
+    conn: &mut AsyncPgConnection,
+    emails: &[String],
+) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::email.eq_any(emails))
+        .order(users::id)
+        .for_update()
+        .select(User::as_select())
+        .load(conn)
+        .await
+}

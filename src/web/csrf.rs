@@ -74,15 +74,7 @@ async fn token_from_body(req: &mut ServiceRequest) -> Result<Option<String>, Htt
         .unwrap_or_default()
         .to_owned();
     let is_form = content_type.starts_with("application/x-www-form-urlencoded");
-    let boundary = content_type
-        .starts_with("multipart/form-data")
-        .then(|| {
-            content_type
-                .split("boundary=")
-                .nth(1)
-                .map(|b| b.trim_matches('"').to_owned())
-        })
-        .flatten();
+    let boundary = crate::web::multipart::boundary(&content_type);
     if !is_form && boundary.is_none() {
         return Ok(None);
     }
@@ -100,7 +92,10 @@ async fn token_from_body(req: &mut ServiceRequest) -> Result<Option<String>, Htt
         None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
             .ok()
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v)),
-        Some(boundary) => multipart_field(&body, &boundary, FIELD),
+        Some(boundary) => crate::web::multipart::parts(&body, &boundary)
+            .into_iter()
+            .find(|part| part.name == FIELD)
+            .map(|part| String::from_utf8_lossy(part.data).into_owned()),
     };
     req.set_payload(bytes_to_payload(body));
     Ok(token)
@@ -112,21 +107,6 @@ fn bytes_to_payload(bytes: Bytes) -> Payload {
     Payload::from(payload)
 }
 
-/// The value of a small text field in a multipart body.
-fn multipart_field(body: &[u8], boundary: &str, name: &str) -> Option<String> {
-    let delimiter = format!("--{boundary}");
-    let text = String::from_utf8_lossy(body);
-    text.split(delimiter.as_str()).find_map(|part| {
-        let (headers, value) = part.split_once("\r\n\r\n")?;
-        let disposition = headers
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))?;
-        disposition
-            .contains(&format!("name=\"{name}\""))
-            .then(|| value.trim_end_matches("\r\n").to_owned())
-    })
-}
-
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -134,16 +114,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_the_token_in_a_multipart_body() {
-        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc123\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nx,y\r\n--XyZ--\r\n";
-        assert_eq!(
-            multipart_field(body.as_bytes(), "XyZ", "csrf_token"),
-            Some("abc123".to_owned())
-        );
-        assert_eq!(multipart_field(body.as_bytes(), "XyZ", "other"), None);
-    }
 
     #[test]
     fn compares_whole_tokens() {

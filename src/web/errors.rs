@@ -20,6 +20,9 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("not found")]
     NotFound,
+    /// A request no form of ours sends (a tampered id, say); the message is shown as is.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
     #[error("missing or invalid CSRF token")]
     Csrf,
     #[error("database unavailable: {0}")]
@@ -32,7 +35,7 @@ impl AppError {
     /// The sentence shown to the user; never internal details.
     fn user_message(&self) -> &str {
         match self {
-            AppError::Forbidden(reason) => reason,
+            AppError::Forbidden(reason) | AppError::BadRequest(reason) => reason,
             AppError::Csrf => {
                 "This form has expired or did not come from this site. Reload the page and try again."
             }
@@ -79,6 +82,7 @@ impl ResponseError for AppError {
             AppError::Unauthenticated => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -7,9 +7,12 @@ pub mod auth;
 pub mod context;
 pub mod csrf;
 pub mod errors;
+pub mod format;
 pub mod health;
 pub mod home;
 pub mod htmx;
+pub mod listing;
+pub mod multipart;
 pub mod org;
 pub mod session;
 
@@ -35,7 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(auth::login_page))
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))
-        .route("/admin/organizations", web::get().to(admin::organizations))
+        .configure(admin::configure)
         .route("/settings/org", web::get().to(org::overview))
         .route("/settings/account", web::get().to(account::page))
         .route(

@@ -194,12 +194,44 @@ async fn schema_rs_matches_the_migrations() {
             declared(memberships::table.select(memberships::table::all_columns())),
         ),
         (
+            "models",
+            declared(models::table.select(models::table::all_columns())),
+        ),
+        (
+            "org_models",
+            declared(org_models::table.select(org_models::table::all_columns())),
+        ),
+        (
+            "org_oauth_settings",
+            declared(org_oauth_settings::table.select(org_oauth_settings::table::all_columns())),
+        ),
+        (
             "organizations",
             declared(organizations::table.select(organizations::table::all_columns())),
         ),
         (
+            "plans",
+            declared(plans::table.select(plans::table::all_columns())),
+        ),
+        (
+            "platform_counters",
+            declared(platform_counters::table.select(platform_counters::table::all_columns())),
+        ),
+        (
+            "platform_settings",
+            declared(platform_settings::table.select(platform_settings::table::all_columns())),
+        ),
+        (
             "sessions",
             declared(sessions::table.select(sessions::table::all_columns())),
+        ),
+        (
+            "token_assignments",
+            declared(token_assignments::table.select(token_assignments::table::all_columns())),
+        ),
+        (
+            "token_purchases",
+            declared(token_purchases::table.select(token_purchases::table::all_columns())),
         ),
         (
             "users",

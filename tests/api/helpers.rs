@@ -9,7 +9,7 @@ use guildhall::config::Settings;
 use guildhall::db::DbPool;
 use guildhall::domain::{OrgId, OrgRole, PlatformRole, UserId, password, random_token};
 use guildhall::models::memberships::{self, NewMembership};
-use guildhall::models::organizations::{self, NewOrganization};
+use guildhall::models::organizations::{self, OrganizationFields};
 use guildhall::models::users::{self, NewUser};
 use guildhall::startup::Application;
 use secrecy::SecretString;
@@ -363,18 +363,20 @@ impl TestApp {
         let email = format!("contact@{slug}.test");
         let domain = format!("{slug}.test");
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            let new = NewOrganization {
-                name,
-                contact_name: "Contact Person",
-                address: "",
-                zip: "",
-                city: "",
-                country: "DE",
-                phone: "",
-                email: &email,
-                domain: Some(&domain),
+            let fields = OrganizationFields {
+                name: name.to_owned(),
+                contact_name: "Contact Person".to_owned(),
+                address: String::new(),
+                zip: String::new(),
+                city: String::new(),
+                country: "DE".to_owned(),
+                phone: String::new(),
+                email: email.clone(),
+                domain: Some(domain.clone()),
+                restrict_to_domain: false,
+                allow_subdomains: false,
             };
-            let org = organizations::insert(conn, &new).await?;
+            let org = organizations::insert(conn, &fields, None).await?;
             memberships::insert(
                 conn,
                 &NewMembership {

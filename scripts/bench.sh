@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmarks the pages that must stay fast on large data. Seeds a fresh database with
+# `guildhall seed-bench` (10,000 organizations, 200,000 users, 250,000 memberships), serves the
+# release build, signs in as the bench super administrator and runs wrk against each URL.
+# Set BENCH_REUSE=1 to keep an already seeded database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+server="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/guildhall}"
+server="${server%/*}"
+export DATABASE_URL="$server/guildhall_bench"
+bin="${CARGO_TARGET_DIR:-target}/release/guildhall"
+port="${BENCH_PORT:-8091}"
+duration="${BENCH_DURATION:-10s}"
+
+command -v wrk >/dev/null || { echo "Installing wrk (apt)..."; ${SUDO:-$( [ "$(id -u)" -ne 0 ] && echo sudo )} apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet
+
+if [ "${BENCH_REUSE:-0}" != 1 ]; then
+  "$bin" migrate >/dev/null 2>&1 || true
+  psql_url="$server/postgres"
+  "$bin" --help >/dev/null
+  echo "Recreating guildhall_bench..."
+  printf 'DROP DATABASE IF EXISTS guildhall_bench WITH (FORCE);\n' | psql -q "$psql_url" 2>/dev/null || true
+fi
+"$bin" seed-bench
+
+GUILDHALL_BIND="127.0.0.1:$port" RUST_LOG=warn "$bin" serve &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null' EXIT
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+
+jar="$(mktemp)"
+token="$(curl -s -c "$jar" "http://127.0.0.1:$port/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n 1)"
+curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf_token=$token" \
+  --data-urlencode "email=bench-admin@bench.example" --data-urlencode "password=guildhall-bench" "http://127.0.0.1:$port/login"
+cookie="$(awk '$6 == "guildhall_session" { print $6 "=" $7 }' "$jar")"
+[ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
+
+printf '%-58s %10s %9s %9s\n' "page" "req/s" "p50" "p99"
+run() {
+  local label="$1" path="$2" out
+  out="$(wrk -t2 -c16 -d"$duration" --latency -H "Cookie: $cookie" "http://127.0.0.1:$port$path")"
+  if echo "$out" | grep -q "Non-2xx"; then echo "$label: non-2xx responses" >&2; echo "$out" >&2; exit 1; fi
+  printf '%-58s %10s %9s %9s\n' "$label" \
+    "$(echo "$out" | awk '/Requests\/sec/ { print $2 }')" \
+    "$(echo "$out" | awk '$1 == "50%" { print $2 }')" \
+    "$(echo "$out" | awk '$1 == "99%" { print $2 }')"
+}
+run "organizations, first page"                "/admin/organizations"
+run "organizations, sorted by users descending" "/admin/organizations?sort=users&dir=desc"
+run "organizations, page 100"                   "/admin/organizations?page=100"
+run "organizations, search \"robotics\""          "/admin/organizations?q=robotics"
+run "organizations, htmx fragment, by domain"   "/admin/organizations?sort=domain&page=7"
+run "users of the 20,000-member organization"   "/admin/users?org=1"
+run "users of that organization, search \"hopper\"" "/admin/users?org=1&q=hopper"
+run "users of that organization, search \"grace hop\"" "/admin/users?org=1&q=grace+hop"
+run "organizations, search \"globex labs 1\"" "/admin/organizations?q=globex+labs+1"

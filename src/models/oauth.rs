@@ -1,0 +1,59 @@
+//! Per-organization OAuth/OIDC client settings; the client secret is stored sealed.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::schema::org_oauth_settings;
+use crate::domain::OrgId;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = org_oauth_settings, check_for_backend(diesel::pg::Pg))]
+pub struct OAuthSettings {
+    pub org_id: OrgId,
+    pub issuer_url: String,
+    pub client_id: String,
+    pub client_secret_sealed: Vec<u8>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> QueryResult<Option<OAuthSettings>> {
+    org_oauth_settings::table
+        .find(org_id)
+        .select(OAuthSettings::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn upsert(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    issuer_url: &str,
+    client_id: &str,
+    sealed_secret: &[u8],
+) -> QueryResult<()> {
+    diesel::insert_into(org_oauth_settings::table)
+        .values((
+            org_oauth_settings::org_id.eq(org_id),
+            org_oauth_settings::issuer_url.eq(issuer_url),
+            org_oauth_settings::client_id.eq(client_id),
+            org_oauth_settings::client_secret_sealed.eq(sealed_secret),
+        ))
+        .on_conflict(org_oauth_settings::org_id)
+        .do_update()
+        .set((
+            org_oauth_settings::issuer_url.eq(excluded(org_oauth_settings::issuer_url)),
+            org_oauth_settings::client_id.eq(excluded(org_oauth_settings::client_id)),
+            org_oauth_settings::client_secret_sealed
+                .eq(excluded(org_oauth_settings::client_secret_sealed)),
+            org_oauth_settings::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
