@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::models::{login_failures, sessions};
 use crate::web::{self, AppState, csrf, errors, session};
-use actix_web::web::{Data, FormConfig};
+use actix_web::web::{Data, FormConfig, PayloadConfig};
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
@@ -87,6 +87,7 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> anyhow::Resul
         App::new()
             .app_data(state.clone())
             .app_data(FormConfig::default().limit(csrf::MAX_BODY))
+            .app_data(PayloadConfig::new(csrf::MAX_BODY))
             .configure(web::configure)
             // Innermost first: CSRF needs the session; errors are rendered after both.
             .wrap(from_fn(csrf::verify_csrf))

@@ -4,9 +4,13 @@ use actix_web::HttpRequest;
 use actix_web::HttpResponse;
 use actix_web::http::header;
 
+/// Whether to answer with a fragment: an htmx request, but not a boosted one and not a history
+/// restore (after the back button, htmx wants the whole page).
 pub fn is_htmx(req: &HttpRequest) -> bool {
-    req.headers().get("HX-Request").is_some_and(|v| v == "true")
-        && req.headers().get("HX-Boosted").is_none()
+    let headers = req.headers();
+    headers.get("HX-Request").is_some_and(|v| v == "true")
+        && headers.get("HX-Boosted").is_none()
+        && headers.get("HX-History-Restore-Request").is_none()
 }
 
 /// A redirect after a successful POST: `303 See Other` for a plain form, `HX-Redirect` for htmx

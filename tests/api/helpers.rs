@@ -406,6 +406,21 @@ impl TestApp {
         .expect("add member");
     }
 
+    /// A single number from SQL (counts, totals), to check what a request changed.
+    pub async fn number(&self, query: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Number {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.conn().await;
+        let rows: Vec<Number> = diesel::sql_query(format!("SELECT ({query})::bigint AS n"))
+            .load(&mut conn)
+            .await
+            .expect("number query");
+        rows[0].n
+    }
+
     /// Runs SQL against the test database (to set up states no page can reach, like old sessions).
     pub async fn sql(&self, statement: &str) {
         let mut conn = self.conn().await;

@@ -6,6 +6,12 @@ mod smtp;
 
 mod account;
 mod admin;
+mod admin_access;
+mod admin_orgs;
+mod admin_purchases;
+mod admin_sales;
+mod admin_settings;
+mod admin_users;
 mod auth;
 mod browser_tests;
 mod cli;

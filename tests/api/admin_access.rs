@@ -1,0 +1,201 @@
+//! Every /admin route and action, tried by people who are not super administrators.
+
+use guildhall::domain::{OrgRole, PlatformRole};
+
+use crate::helpers::{TestApp, location, spawn_app};
+
+/// (method, path, form fields) of one request.
+type Route = (&'static str, String, Vec<(&'static str, &'static str)>);
+
+/// Every page and action of the console.
+fn admin_routes(org: i64, user: i64) -> Vec<Route> {
+    vec![
+        ("GET", "/admin/organizations".into(), vec![]),
+        ("GET", "/admin/organizations.csv".into(), vec![]),
+        ("GET", "/admin/organizations/new".into(), vec![]),
+        (
+            "POST",
+            "/admin/organizations".into(),
+            vec![
+                ("name", "Evil"),
+                ("contact_name", "E"),
+                ("country", "DE"),
+                ("email", "e@evil.test"),
+                ("owner_email", "e@evil.test"),
+            ],
+        ),
+        ("GET", format!("/admin/organizations/{org}/manage"), vec![]),
+        (
+            "POST",
+            format!("/admin/organizations/{org}/details"),
+            vec![
+                ("name", "Renamed"),
+                ("contact_name", "E"),
+                ("country", "DE"),
+                ("email", "e@evil.test"),
+            ],
+        ),
+        (
+            "POST",
+            format!("/admin/organizations/{org}/assign"),
+            vec![("emails", "someone@acme.test")],
+        ),
+        (
+            "POST",
+            format!("/admin/organizations/{org}/models"),
+            vec![("model", "1")],
+        ),
+        ("GET", format!("/admin/organizations/{org}/oauth"), vec![]),
+        (
+            "POST",
+            format!("/admin/organizations/{org}/oauth"),
+            vec![
+                ("issuer_url", "https://evil.test"),
+                ("client_id", "x"),
+                ("client_secret", "y"),
+            ],
+        ),
+        (
+            "GET",
+            format!("/admin/organizations/{org}/purchases"),
+            vec![],
+        ),
+        (
+            "POST",
+            format!("/admin/organizations/{org}/purchases"),
+            vec![
+                ("kind", "inference"),
+                ("tokens", "1000"),
+                ("amount", "1"),
+                ("currency", "EUR"),
+                ("purchased_on", "2026-01-01"),
+                ("reference", "EVIL-1"),
+            ],
+        ),
+        (
+            "POST",
+            format!("/admin/organizations/{org}/assignments"),
+            vec![
+                ("member_email", "owner@acme.test"),
+                ("kind", "inference"),
+                ("tokens", "1"),
+            ],
+        ),
+        ("GET", "/admin/sales-import".into(), vec![]),
+        ("POST", "/admin/sales-import".into(), vec![]),
+        ("GET", "/admin/users".into(), vec![]),
+        ("GET", format!("/admin/users?org={org}"), vec![]),
+        (
+            "POST",
+            format!("/admin/users/{user}/status"),
+            vec![("status", "disabled")],
+        ),
+        ("GET", "/admin/settings".into(), vec![]),
+        (
+            "POST",
+            "/admin/settings".into(),
+            vec![
+                ("single_org_per_account", "on"),
+                ("invitation_ttl_days", "30"),
+            ],
+        ),
+        (
+            "POST",
+            "/admin/settings/plans".into(),
+            vec![
+                ("name", "Evil"),
+                ("monthly_price", "0"),
+                ("included_seats", "999"),
+            ],
+        ),
+        (
+            "POST",
+            "/admin/settings/models".into(),
+            vec![
+                ("provider", "evil"),
+                ("model_name", "m"),
+                ("kind", "inference"),
+            ],
+        ),
+    ]
+}
+
+async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
+    let mut fingerprint = Vec::new();
+    for query in [
+        "SELECT count(*) FROM organizations",
+        "SELECT count(*) FROM organizations WHERE name = 'Renamed'",
+        "SELECT count(*) FROM memberships",
+        "SELECT count(*) FROM org_models",
+        "SELECT count(*) FROM org_oauth_settings",
+        "SELECT count(*) FROM token_purchases",
+        "SELECT count(*) FROM token_assignments",
+        "SELECT count(*) FROM users WHERE status = 'disabled'",
+        "SELECT count(*) FROM platform_settings WHERE single_org_per_account",
+        "SELECT count(*) FROM plans",
+        "SELECT count(*) FROM models",
+        "SELECT count(*) FROM audit_log",
+    ] {
+        fingerprint.push(app.number(query).await);
+    }
+    fingerprint
+}
+
+#[tokio::test]
+async fn organization_owners_and_admins_get_403_on_every_admin_route_and_change_nothing() {
+    let app = spawn_app().await;
+    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    let admin = app.create_user("admin@acme.test", PlatformRole::User).await;
+    let org = app.create_org("Acme", &owner).await;
+    app.add_member(org, &admin, OrgRole::Admin).await;
+    app.sql("UPDATE platform_settings SET oauth_login_enabled = true")
+        .await;
+    let before = state_fingerprint(&app).await;
+
+    for user in [&owner, &admin] {
+        app.login(user).await;
+        for (method, path, form) in admin_routes(org.0, owner.id.0) {
+            let response = match method {
+                "GET" => app.get(&path).await,
+                _ => app.post_form(&path, &form).await,
+            };
+            assert_eq!(response.status(), 403, "{} {method} {path}", user.email);
+        }
+        app.logout().await;
+    }
+    assert_eq!(state_fingerprint(&app).await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_sign_in() {
+    let app = spawn_app().await;
+    for (method, path, _) in admin_routes(1, 1) {
+        if method == "GET" {
+            let response = app.get(&path).await;
+            assert_eq!(location(&response), "/login", "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn admin_actions_without_the_csrf_token_are_refused() {
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    let org = app.create_org("Acme", &owner).await;
+    app.login(&root).await;
+    let before = state_fingerprint(&app).await;
+    for (method, path, form) in admin_routes(org.0, owner.id.0) {
+        if method == "POST" {
+            let response = app
+                .client
+                .post(app.url(&path))
+                .form(&form)
+                .send()
+                .await
+                .expect("POST");
+            assert_eq!(response.status(), 403, "{path}");
+        }
+    }
+    assert_eq!(state_fingerprint(&app).await, before);
+}

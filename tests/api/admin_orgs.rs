@@ -1,0 +1,639 @@
+//! The Organizations table, Add Organization and the Manage dialog, through HTTP.
+
+use guildhall::domain::{OrgId, OrgRole, PlatformRole};
+
+use crate::helpers::{TestApp, TestUser, location, spawn_app};
+
+/// A signed-in super administrator and `n` organizations "Org 01".. with a growing member count.
+async fn console_with_orgs(n: usize) -> (TestApp, Vec<OrgId>) {
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let mut orgs = Vec::new();
+    for i in 1..=n {
+        let owner = app
+            .create_user(&format!("owner{i:02}@org{i:02}.test"), PlatformRole::User)
+            .await;
+        orgs.push(app.create_org(&format!("Org {i:02}"), &owner).await);
+    }
+    app.login(&root).await;
+    (app, orgs)
+}
+
+/// The organization names in table order.
+fn names_in(html: &str) -> Vec<String> {
+    html.split("<tr>")
+        .skip(2)
+        .filter_map(|row| {
+            row.split("<td>")
+                .nth(1)
+                .map(|cell| cell.split('<').next().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+fn valid_org<'a>(name: &'a str, domain: &'a str, owner: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("name", name),
+        ("contact_name", "Pat Contact"),
+        ("country", "DE"),
+        ("email", "hello@acme.test"),
+        ("domain", domain),
+        ("owner_email", owner),
+    ]
+}
+
+#[tokio::test]
+async fn the_table_sorts_by_any_column_and_pages() {
+    let (app, orgs) = console_with_orgs(30).await;
+    // Org 03 gets two extra members, so it leads when sorted by users.
+    for i in 0..2 {
+        let member = app
+            .create_user(&format!("m{i}@org03.test"), PlatformRole::User)
+            .await;
+        app.add_member(orgs[2], &member, OrgRole::Member).await;
+    }
+
+    let first = names_in(&app.get_html("/admin/organizations").await);
+    assert_eq!(first.len(), 25);
+    assert_eq!(first[0], "Org 01");
+    let descending = names_in(
+        &app.get_html("/admin/organizations?sort=name&dir=desc")
+            .await,
+    );
+    assert_eq!(descending[0], "Org 30");
+    let by_users = names_in(
+        &app.get_html("/admin/organizations?sort=users&dir=desc")
+            .await,
+    );
+    assert_eq!(by_users[0], "Org 03");
+    let page_two = app.get_html("/admin/organizations?page=2").await;
+    assert_eq!(
+        names_in(&page_two),
+        ["Org 26", "Org 27", "Org 28", "Org 29", "Org 30"]
+    );
+    assert!(page_two.contains("Showing 26–30 of 30"), "{page_two}");
+    // Unknown values fall back to the defaults instead of failing.
+    let fallback = app
+        .get("/admin/organizations?sort=password&dir=sideways&page=-4&per_page=7")
+        .await;
+    assert_eq!(fallback.status(), 200);
+    assert_eq!(names_in(&fallback.text().await.expect("body"))[0], "Org 01");
+    // Every sortable column answers.
+    for column in [
+        "id",
+        "contact",
+        "phone",
+        "email",
+        "domain",
+        "inference_purchased",
+        "inference_assigned",
+        "embedding_purchased",
+        "embedding_assigned",
+    ] {
+        let response = app
+            .get(&format!("/admin/organizations?sort={column}&dir=desc"))
+            .await;
+        assert_eq!(response.status(), 200, "{column}");
+    }
+}
+
+#[tokio::test]
+async fn search_finds_by_name_domain_or_email_and_says_when_nothing_matches() {
+    let (app, _) = console_with_orgs(3).await;
+    assert_eq!(
+        names_in(&app.get_html("/admin/organizations?q=org+02").await),
+        ["Org 02"]
+    );
+    assert_eq!(
+        names_in(&app.get_html("/admin/organizations?q=ORG-03.TEST").await),
+        ["Org 03"]
+    );
+    let none = app.get_html("/admin/organizations?q=%25").await;
+    assert!(
+        none.contains("No organization matches “%”."),
+        "a LIKE wildcard is searched as text"
+    );
+}
+
+#[tokio::test]
+async fn htmx_gets_the_table_fragment_and_a_plain_request_the_page() {
+    let (app, _) = console_with_orgs(2).await;
+    let response = app
+        .client
+        .get(app.url("/admin/organizations?sort=name&dir=desc"))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.headers().get("vary").expect("vary"), "HX-Request");
+    let fragment = response.text().await.expect("body");
+    assert!(fragment.starts_with("<div id=\"org-table\""), "{fragment}");
+    assert!(!fragment.contains("<html"));
+    assert!(
+        fragment.contains("hx-swap-oob"),
+        "the search form's sort fields are updated too"
+    );
+    // A browser's history restore asks for the whole page.
+    let restore = app
+        .client
+        .get(app.url("/admin/organizations"))
+        .header("HX-Request", "true")
+        .header("HX-History-Restore-Request", "true")
+        .send()
+        .await
+        .expect("GET");
+    assert!(restore.text().await.expect("body").contains("<html"));
+}
+
+#[tokio::test]
+async fn csv_export_follows_the_search_and_order_and_defuses_formulas() {
+    let (app, orgs) = console_with_orgs(3).await;
+    app.sql(&format!(
+        "UPDATE organizations SET contact_name = '=HYPERLINK(\"x\")' WHERE id = {}",
+        orgs[0]
+    ))
+    .await;
+    let response = app.get("/admin/organizations.csv?sort=name&dir=desc").await;
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/csv")
+    );
+    let csv = response.text().await.expect("body");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("id,name,users,contact"));
+    assert!(
+        lines[1].contains("Org 03") && lines[3].contains("Org 01"),
+        "{csv}"
+    );
+    assert!(lines[3].contains("'=HYPERLINK"), "{csv}");
+    let filtered = app
+        .get("/admin/organizations.csv?q=org+02")
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(filtered.lines().count(), 2);
+}
+
+#[tokio::test]
+async fn add_organization_requires_its_fields_and_keeps_the_input() {
+    let (app, _) = console_with_orgs(0).await;
+    let response = app
+        .post_htmx(
+            "/admin/organizations",
+            &[
+                ("name", ""),
+                ("contact_name", "Pat"),
+                ("country", "XX"),
+                ("email", "not-an-email"),
+                ("phone", "call me"),
+                ("owner_email", ""),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let form = response.text().await.expect("body");
+    assert!(form.starts_with("<form id=\"new-org\""), "{form}");
+    for message in [
+        "This field is required.",
+        "Choose a country from the list",
+        "Enter an email address like name@example.com.",
+        "Use digits, spaces and + - ( ) only.",
+        "Enter an email address.",
+    ] {
+        assert!(form.contains(message), "{message}");
+    }
+    assert!(form.contains("value=\"Pat\""), "input kept");
+    assert!(form.contains("aria-describedby=\"new-org-name-error\""));
+    assert_eq!(app.number("SELECT count(*) FROM organizations").await, 0);
+
+    // Without JavaScript, the whole page comes back with the same errors.
+    let page = app
+        .post_form(
+            "/admin/organizations",
+            &[
+                ("name", ""),
+                ("contact_name", ""),
+                ("country", ""),
+                ("email", ""),
+                ("owner_email", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status(), 422);
+    assert!(
+        page.text()
+            .await
+            .expect("body")
+            .contains("<h1>Add organization</h1>")
+    );
+}
+
+#[tokio::test]
+async fn add_organization_creates_it_with_its_owner() {
+    let (app, _) = console_with_orgs(0).await;
+    let existing = app.create_user("pat@acme.test", PlatformRole::User).await;
+
+    let response = app
+        .post_htmx(
+            "/admin/organizations",
+            &valid_org("Acme", "Acme.TEST", "PAT@acme.test"),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers().get("HX-Trigger").expect("trigger"),
+        "orgs-changed"
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("Acme was created.")
+    );
+    let org = app
+        .number("SELECT id FROM organizations WHERE name = 'Acme'")
+        .await;
+    assert_eq!(app.number(&format!("SELECT count(*) FROM memberships WHERE org_id = {org} AND user_id = {} AND role = 'owner'", existing.id)).await, 1);
+    assert_eq!(
+        app.number(
+            "SELECT count(*) FROM organizations WHERE domain = 'acme.test' AND country = 'DE'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(app.number("SELECT count(*) FROM audit_log WHERE action = 'organization.created' AND actor_role = 'super_admin'").await, 1);
+
+    // An owner without an account gets one (without a password until they are invited).
+    let response = app
+        .post_form(
+            "/admin/organizations",
+            &valid_org("Globex", "", "new.owner@globex.test"),
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/organizations");
+    assert_eq!(app.number("SELECT count(*) FROM users WHERE email = 'new.owner@globex.test' AND password_hash IS NULL").await, 1);
+    assert!(
+        app.get_html("/admin/organizations")
+            .await
+            .contains("Globex was created.")
+    );
+}
+
+#[tokio::test]
+async fn domains_are_unique_whatever_their_case_and_never_public() {
+    let (app, _) = console_with_orgs(0).await;
+    app.post_form(
+        "/admin/organizations",
+        &valid_org("Acme", "acme.test", "a@acme.test"),
+    )
+    .await;
+    for (domain, message) in [
+        (
+            "ACME.test",
+            "Another organization already uses this domain.",
+        ),
+        ("gmail.com", "public email provider"),
+        ("not a domain", "Enter a domain name like example.com."),
+    ] {
+        let response = app
+            .post_htmx(
+                "/admin/organizations",
+                &valid_org("Second", domain, "b@acme.test"),
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{domain}");
+        assert!(
+            response.text().await.expect("body").contains(message),
+            "{domain}"
+        );
+    }
+    assert_eq!(app.number("SELECT count(*) FROM organizations").await, 1);
+}
+
+#[tokio::test]
+async fn the_single_organization_policy_names_itself_not_the_other_organization() {
+    let (app, orgs) = console_with_orgs(1).await;
+    app.sql("UPDATE platform_settings SET single_org_per_account = true")
+        .await;
+    let response = app
+        .post_htmx(
+            "/admin/organizations",
+            &valid_org("Second", "", "owner01@org01.test"),
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.expect("body");
+    assert!(body.contains("single-organization-per-account policy"));
+    assert!(
+        !body.contains("Org 01"),
+        "the other organization is not revealed"
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM organizations").await,
+        orgs.len() as i64
+    );
+}
+
+#[tokio::test]
+async fn the_details_tab_saves_with_the_same_checks() {
+    let (app, orgs) = console_with_orgs(2).await;
+    let path = format!("/admin/organizations/{}/details", orgs[0]);
+    let mut fields = valid_org("Org 01 Renamed", "org-01.test", "");
+    let response = app.post_htmx(&path, &fields).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("The details were saved.")
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM organizations WHERE name = 'Org 01 Renamed'")
+            .await,
+        1
+    );
+
+    fields[4] = ("domain", "ORG-02.test");
+    let response = app.post_htmx(&path, &fields).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM organizations WHERE id = {} AND domain = 'org-01.test'",
+            orgs[0]
+        ))
+        .await,
+        1
+    );
+    let missing = app
+        .post_form(
+            "/admin/organizations/999999/details",
+            &valid_org("X", "", ""),
+        )
+        .await;
+    assert_eq!(missing.status(), 404);
+}
+
+async fn members_of(app: &TestApp, org: OrgId) -> i64 {
+    app.number(&format!(
+        "SELECT count(*) FROM memberships WHERE org_id = {org}"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn assign_users_adds_registered_users_and_reports_the_rest() {
+    let (app, orgs) = console_with_orgs(1).await;
+    let ada = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let bob = app.create_user("bob@acme.test", PlatformRole::User).await;
+    app.add_member(orgs[0], &bob, OrgRole::Member).await;
+    let path = format!("/admin/organizations/{}/assign", orgs[0]);
+
+    let response = app
+        .post_htmx(
+            &path,
+            &[(
+                "emails",
+                "ADA@acme.test\n\nbob@acme.test\nnobody@acme.test\nada@acme.test",
+            )],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.expect("body");
+    assert!(
+        body.contains("1 assigned, 1 already members, 1 without an account."),
+        "{body}"
+    );
+    assert!(body.contains("No account (not assigned): nobody@acme.test"));
+    assert_eq!(app.number(&format!("SELECT count(*) FROM memberships WHERE org_id = {} AND user_id = {} AND role = 'member'", orgs[0], ada.id)).await, 1);
+    assert_eq!(members_of(&app, orgs[0]).await, 3);
+    assert_eq!(
+        app.number(&format!(
+            "SELECT member_count FROM organizations WHERE id = {}",
+            orgs[0]
+        ))
+        .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_batch_changes_nothing() {
+    let (app, orgs) = console_with_orgs(1).await;
+    app.create_user("ada@acme.test", PlatformRole::User).await;
+    let path = format!("/admin/organizations/{}/assign", orgs[0]);
+
+    let response = app
+        .post_htmx(
+            &path,
+            &[("emails", "ada@acme.test\nnot an email\n<script>@x")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.expect("body");
+    assert!(
+        body.contains("Line 2 (not an email)") && body.contains("Line 3 (&#60;script&#62;@x)"),
+        "{body}"
+    );
+    assert!(body.contains("ada@acme.test"), "the pasted text is kept");
+    assert_eq!(members_of(&app, orgs[0]).await, 1);
+
+    let too_many: String = (0..101).map(|i| format!("user{i}@acme.test\n")).collect();
+    let response = app.post_htmx(&path, &[("emails", &too_many)]).await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("at most 100 email addresses at once; this batch has 101")
+    );
+    // A 10,000-line paste gets the same clear answer.
+    let huge: String = (0..10_000)
+        .map(|i| format!("user{i}@acme.test\n"))
+        .collect();
+    assert_eq!(
+        app.post_htmx(&path, &[("emails", &huge)]).await.status(),
+        422
+    );
+    assert_eq!(members_of(&app, orgs[0]).await, 1);
+}
+
+#[tokio::test]
+async fn assign_users_respects_the_policy_and_the_domain_restriction() {
+    let (app, orgs) = console_with_orgs(2).await;
+    let outsider = app
+        .create_user("eve@elsewhere.test", PlatformRole::User)
+        .await;
+    let insider = app.create_user("ann@org-01.test", PlatformRole::User).await;
+    app.sql(&format!(
+        "UPDATE organizations SET restrict_to_domain = true WHERE id = {}",
+        orgs[0]
+    ))
+    .await;
+    let path = format!("/admin/organizations/{}/assign", orgs[0]);
+
+    let response = app
+        .post_htmx(&path, &[("emails", "ann@org-01.test\neve@elsewhere.test")])
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("domain (org-01.test)")
+    );
+    assert_eq!(members_of(&app, orgs[0]).await, 1, "nothing half-done");
+
+    let response = app
+        .post_htmx(
+            &path,
+            &[
+                ("emails", "ann@org-01.test\neve@elsewhere.test"),
+                ("override_domain", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(members_of(&app, orgs[0]).await, 3);
+
+    // With one organization per account, someone already in Org 01 cannot join Org 02.
+    app.sql("UPDATE platform_settings SET single_org_per_account = true")
+        .await;
+    let response = app
+        .post_htmx(
+            &format!("/admin/organizations/{}/assign", orgs[1]),
+            &[("emails", &outsider.email)],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.expect("body");
+    assert!(body.contains("single-organization-per-account policy") && !body.contains("Org 01"));
+    let _ = insider;
+}
+
+#[tokio::test]
+async fn concurrent_batches_cannot_break_the_single_organization_policy() {
+    let (app, orgs) = console_with_orgs(8).await;
+    let target: TestUser = app
+        .create_user("sought@after.test", PlatformRole::User)
+        .await;
+    app.sql("UPDATE platform_settings SET single_org_per_account = true")
+        .await;
+    let token = app.csrf_token().await;
+    let requests = orgs.iter().map(|org| {
+        app.client
+            .post(app.url(&format!("/admin/organizations/{org}/assign")))
+            .header("X-CSRF-Token", &token)
+            .header("HX-Request", "true")
+            .form(&[("emails", target.email.as_str())])
+            .send()
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let accepted = responses
+        .iter()
+        .filter(|r| r.as_ref().is_ok_and(|r| r.status() == 200))
+        .count();
+    assert_eq!(accepted, 1);
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM memberships WHERE user_id = {}",
+            target.id
+        ))
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_models_tab_saves_the_allowlist_in_one_request() {
+    let (app, orgs) = console_with_orgs(1).await;
+    let ids: Vec<i64> = vec![
+        app.number("SELECT min(id) FROM models").await,
+        app.number("SELECT max(id) FROM models").await,
+    ];
+    let path = format!("/admin/organizations/{}/models", orgs[0]);
+    let (a, b) = (ids[0].to_string(), ids[1].to_string());
+    let response = app.post_htmx(&path, &[("model", &a), ("model", &b)]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM org_models WHERE org_id = {}",
+            orgs[0]
+        ))
+        .await,
+        2
+    );
+    let tab = app
+        .get_html(&format!(
+            "/admin/organizations/{}/manage?tab=models",
+            orgs[0]
+        ))
+        .await;
+    assert!(tab.contains(&format!("value=\"{a}\" checked")));
+
+    let response = app
+        .post_htmx(&path, &[("model", &a), ("model", "999999")])
+        .await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM org_models WHERE org_id = {}",
+            orgs[0]
+        ))
+        .await,
+        2,
+        "unchanged"
+    );
+    app.post_htmx(&path, &[]).await;
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM org_models WHERE org_id = {}",
+            orgs[0]
+        ))
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_manage_dialog_is_a_page_without_javascript_and_a_dialog_with_it() {
+    let (app, orgs) = console_with_orgs(1).await;
+    let path = format!("/admin/organizations/{}/manage", orgs[0]);
+    let page = app.get_html(&path).await;
+    assert!(
+        page.contains("<h1>Manage Org 01</h1>") && page.contains("aria-current=\"page\">Details")
+    );
+    let dialog = app
+        .client
+        .get(app.url(&path))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(dialog.starts_with("<dialog") && dialog.contains("aria-labelledby=\"manage-title\""));
+    let body = app
+        .client
+        .get(app.url(&format!("{path}?tab=users")))
+        .header("HX-Request", "true")
+        .header("HX-Target", "manage-body")
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("body");
+    assert!(body.starts_with("<div id=\"manage-body\"") && body.contains("id=\"assign-users\""));
+    assert_eq!(
+        app.get("/admin/organizations/424242/manage").await.status(),
+        404
+    );
+}

@@ -1,0 +1,210 @@
+//! Upload Sales File: whole-file validation, line numbers, idempotency, scale.
+
+use guildhall::domain::PlatformRole;
+
+use crate::helpers::{TestApp, spawn_app};
+
+const HEADER: &str = "organization,kind,tokens,amount,currency,date,reference\n";
+
+/// Posts a file the way a browser's multipart form does.
+async fn upload(app: &TestApp, file: &[u8], htmx: bool) -> reqwest::Response {
+    let token = app.csrf_token().await;
+    let boundary = "----guildhallTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"sales.csv\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut request = app
+        .client
+        .post(app.url("/admin/sales-import"))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body);
+    if htmx {
+        request = request.header("HX-Request", "true");
+    }
+    request.send().await.expect("upload")
+}
+
+async fn console() -> TestApp {
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    for name in ["Acme", "Globex"] {
+        let owner = app
+            .create_user(
+                &format!("owner@{}.test", name.to_lowercase()),
+                PlatformRole::User,
+            )
+            .await;
+        app.create_org(name, &owner).await;
+    }
+    app.login(&root).await;
+    app
+}
+
+#[tokio::test]
+async fn a_valid_file_imports_once_by_id_or_domain() {
+    let app = console().await;
+    let acme = app
+        .number("SELECT id FROM organizations WHERE name = 'Acme'")
+        .await;
+    let file = format!(
+        "{HEADER}{acme},inference,1000000,1250.00,EUR,2026-10-01,S-1\nGLOBEX.test,embedding,5000,10,usd,2026-10-02,S-2\n\"{acme}\",inference,\"2,000\",\"1,000.50\",EUR,2026-10-03,S-3\n"
+    );
+
+    let response = upload(&app, file.as_bytes(), true).await;
+    assert_eq!(response.status(), 200);
+    let summary = response.text().await.expect("body");
+    assert!(
+        summary.contains(
+            "3 lines read: 3 purchases imported for 2 organizations, 0 already imported before."
+        ),
+        "{summary}"
+    );
+    assert_eq!(
+        app.number(&format!(
+            "SELECT inference_purchased FROM organizations WHERE id = {acme}"
+        ))
+        .await,
+        1_002_000
+    );
+    assert_eq!(
+        app.number("SELECT embedding_purchased FROM organizations WHERE name = 'Globex'")
+            .await,
+        5000
+    );
+
+    let again = upload(&app, file.as_bytes(), true)
+        .await
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        again.contains("0 purchases imported for 0 organizations, 3 already imported before."),
+        "{again}"
+    );
+    assert_eq!(app.number("SELECT count(*) FROM token_purchases").await, 3);
+    // Only the upload that changed something is in the audit log.
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_log WHERE action = 'sales_file.imported'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn one_bad_line_imports_nothing_and_every_problem_has_its_line() {
+    let app = console().await;
+    let file = format!(
+        "{HEADER}acme.test,inference,1000,1,EUR,2026-10-01,S-1\nnowhere.test,inference,1000,1,EUR,2026-10-01,S-2\nacme.test,gold,-3,1,EURO,yesterday,S-3\nacme.test,inference,1000\nacme.test,inference,1000,1,EUR,2026-10-01,S-1\nacme.test,inference,9999,1,EUR,2026-10-01,S-1\n"
+    );
+    let response = upload(&app, file.as_bytes(), false).await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.expect("body");
+    assert!(page.contains("Nothing was imported"), "{page}");
+    for expected in [
+        "<td>3</td>",
+        "No organization has this id or domain.",
+        "<td>4</td>",
+        "kind: Choose inference or embedding.",
+        "currency: Enter an ISO 4217",
+        "date: Enter a date as YYYY-MM-DD.",
+        "<td>5</td>",
+        "Expected 7 values, found 3.",
+        "<td>7</td>",
+        "line 2 uses the same reference for a different purchase",
+    ] {
+        assert!(page.contains(expected), "{expected}");
+    }
+    assert!(
+        !page.contains("<td>6</td>"),
+        "an identical repeated line is not an error"
+    );
+    assert_eq!(app.number("SELECT count(*) FROM token_purchases").await, 0);
+}
+
+#[tokio::test]
+async fn wrong_columns_encodings_or_references_are_refused() {
+    let app = console().await;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"org,kind,tokens\nacme.test,inference,5\n".to_vec(), "The first line must be exactly: organization,kind,tokens,amount,currency,date,reference"),
+        (b"organization,kind,tokens,amount,currency,date,reference\nacme.test,inference,5,1,EUR,2026-01-01,\xff\xfe\n".to_vec(), "not UTF-8"),
+        (HEADER.as_bytes().to_vec(), "a header but no purchases"),
+        (Vec::new(), "The file is empty."),
+    ];
+    for (file, message) in cases {
+        let response = upload(&app, &file, true).await;
+        assert_eq!(response.status(), 422, "{message}");
+        assert!(
+            response.text().await.expect("body").contains(message),
+            "{message}"
+        );
+    }
+    // A reference already recorded for another purchase.
+    upload(
+        &app,
+        format!("{HEADER}acme.test,inference,1000,1,EUR,2026-10-01,S-1\n").as_bytes(),
+        true,
+    )
+    .await;
+    let response = upload(
+        &app,
+        format!("{HEADER}globex.test,inference,1000,1,EUR,2026-10-01,S-1\n").as_bytes(),
+        true,
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("already recorded for a different purchase")
+    );
+    assert_eq!(app.number("SELECT count(*) FROM token_purchases").await, 1);
+}
+
+#[tokio::test]
+async fn fifty_thousand_lines_import_in_one_request() {
+    let app = console().await;
+    let mut file = String::from(HEADER);
+    for line in 0..50_000 {
+        let org = if line % 2 == 0 {
+            "acme.test"
+        } else {
+            "globex.test"
+        };
+        file.push_str(&format!(
+            "{org},inference,{},{}.00,EUR,2026-10-01,BULK-{line}\n",
+            1000 + line,
+            line % 500
+        ));
+    }
+    let started = std::time::Instant::now();
+    let response = upload(&app, file.as_bytes(), true).await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("50,000 purchases imported for 2 organizations")
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM token_purchases").await,
+        50_000
+    );
+    let expected: i64 = (0..50_000).map(|line| 1000 + line).sum();
+    assert_eq!(
+        app.number("SELECT sum(inference_purchased) FROM organizations")
+            .await,
+        expected
+    );
+    eprintln!("50,000-line import took {elapsed:?} (debug build)");
+}

@@ -1,0 +1,184 @@
+//! Platform settings, plans, the model catalogue and the OAuth dialog.
+
+use guildhall::domain::PlatformRole;
+
+use crate::helpers::{TestApp, location, spawn_app};
+
+async fn console() -> TestApp {
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    app.login(&root).await;
+    app
+}
+
+#[tokio::test]
+async fn platform_settings_save_and_bad_values_are_refused() {
+    let app = console().await;
+    let response = app
+        .post_form(
+            "/admin/settings",
+            &[
+                ("single_org_per_account", "on"),
+                ("invitation_ttl_days", "14"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/settings");
+    assert_eq!(app.number("SELECT count(*) FROM platform_settings WHERE single_org_per_account AND NOT oauth_login_enabled AND invitation_ttl_days = 14").await, 1);
+
+    let response = app
+        .post_form("/admin/settings", &[("invitation_ttl_days", "365")])
+        .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.expect("body");
+    assert!(
+        page.contains("Enter a number of days from 1 to 90.") && page.contains("value=\"365\"")
+    );
+    assert_eq!(
+        app.number("SELECT invitation_ttl_days FROM platform_settings")
+            .await,
+        14
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_log WHERE action = 'platform.settings_changed'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn plans_and_models_are_added_to_their_catalogues() {
+    let app = console().await;
+    let plan = [
+        ("name", "Team"),
+        ("monthly_price", "49.00"),
+        ("included_seats", "25"),
+        ("extra_seat_price", "4.50"),
+        ("workflow_limit", "50"),
+        ("work_item_capacity", "100000"),
+        ("concurrent_job_limit", "10"),
+    ];
+    assert_eq!(
+        location(&app.post_form("/admin/settings/plans", &plan).await),
+        "/admin/settings"
+    );
+    assert_eq!(app.number("SELECT count(*) FROM plans WHERE name = 'Team' AND monthly_price_cents = 4900 AND extra_seat_price_cents = 450").await, 1);
+    let again = app.post_form("/admin/settings/plans", &plan).await;
+    assert_eq!(again.status(), 422);
+    assert!(
+        again
+            .text()
+            .await
+            .expect("body")
+            .contains("A plan with this name exists.")
+    );
+
+    let model = [
+        ("provider", "Azure-OpenAI"),
+        ("model_name", "gpt-4.1"),
+        ("kind", "inference"),
+    ];
+    assert_eq!(
+        location(&app.post_form("/admin/settings/models", &model).await),
+        "/admin/settings"
+    );
+    assert_eq!(
+        app.number(
+            "SELECT count(*) FROM models WHERE provider = 'azure-openai' AND name = 'gpt-4.1'"
+        )
+        .await,
+        1
+    );
+    let bad = app
+        .post_form(
+            "/admin/settings/models",
+            &[
+                ("provider", "bad provider!"),
+                ("model_name", ""),
+                ("kind", "audio"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let page = bad.text().await.expect("body");
+    assert!(
+        page.contains("Use lower-case letters, digits and hyphens")
+            && page.contains("Choose inference or embedding.")
+    );
+}
+
+#[tokio::test]
+async fn the_oauth_dialog_is_offered_only_when_oauth_login_is_enabled() {
+    let app = console().await;
+    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    let org = app.create_org("Acme", &owner).await;
+    let path = format!("/admin/organizations/{org}/oauth");
+    assert!(!app.get_html("/admin/organizations").await.contains(&path));
+    assert_eq!(app.get(&path).await.status(), 403);
+
+    app.sql("UPDATE platform_settings SET oauth_login_enabled = true")
+        .await;
+    assert!(app.get_html("/admin/organizations").await.contains(&path));
+    let missing = app
+        .post_htmx(
+            &path,
+            &[
+                ("issuer_url", "http://insecure.test"),
+                ("client_id", ""),
+                ("client_secret", ""),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status(), 422);
+    let form = missing.text().await.expect("body");
+    assert!(
+        form.contains("Enter the issuer")
+            && form.contains("Enter the client id")
+            && form.contains("Enter the client secret.")
+    );
+
+    let saved = app
+        .post_htmx(
+            &path,
+            &[
+                ("issuer_url", "https://login.acme.test"),
+                ("client_id", "guildhall"),
+                ("client_secret", "s3cr3t-value"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+    let shown = app.get_html(&path).await;
+    assert!(
+        shown.contains("value=\"https://login.acme.test\"") && shown.contains("a secret is stored")
+    );
+    assert!(
+        !shown.contains("s3cr3t-value"),
+        "the secret is never shown back"
+    );
+    assert_eq!(app.number("SELECT count(*) FROM org_oauth_settings WHERE position('s3cr3t-value'::bytea IN client_secret_sealed) > 0").await, 0, "sealed at rest");
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_log WHERE after::text LIKE '%s3cr3t%'")
+            .await,
+        0,
+        "not in the audit log"
+    );
+
+    // A blank secret keeps the stored one, and it still opens under the master key.
+    app.post_htmx(
+        &path,
+        &[
+            ("issuer_url", "https://login2.acme.test"),
+            ("client_id", "guildhall"),
+            ("client_secret", ""),
+        ],
+    )
+    .await;
+    let mut conn = app.conn().await;
+    let stored = guildhall::models::oauth::find(&mut conn, org)
+        .await
+        .expect("query")
+        .expect("settings");
+    assert_eq!(stored.issuer_url, "https://login2.acme.test");
+    let _ = stored;
+}

@@ -1,0 +1,101 @@
+//! `/admin/users`: filter by organization, search, disable and enable accounts.
+
+use guildhall::domain::{OrgRole, PlatformRole};
+
+use crate::helpers::{location, spawn_app};
+
+#[tokio::test]
+async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    let grace = app.create_user("grace@acme.test", PlatformRole::User).await;
+    app.create_user("outsider@else.test", PlatformRole::User)
+        .await;
+    let org = app.create_org("Acme", &owner).await;
+    app.add_member(org, &grace, OrgRole::Admin).await;
+    app.sql(&format!(
+        "UPDATE users SET first_name = 'Grace', last_name = 'Hopper' WHERE id = {}",
+        grace.id
+    ))
+    .await;
+    app.login(&root).await;
+
+    let all = app.get_html("/admin/users").await;
+    assert!(all.contains("outsider@else.test") && all.contains("grace@acme.test"));
+    let members = app.get_html(&format!("/admin/users?org={org}")).await;
+    assert!(members.contains("Members of <strong>Acme</strong>"));
+    assert!(members.contains("grace@acme.test") && !members.contains("outsider@else.test"));
+    assert!(members.contains("Acme <span class=\"badge badge-admin\">Admin</span>"));
+    for search in ["hop", "GRACE", "grace+hop", "grace%40acme"] {
+        let found = app
+            .get_html(&format!("/admin/users?org={org}&q={search}"))
+            .await;
+        assert!(
+            found.contains("grace@acme.test") && !found.contains("owner@acme.test"),
+            "{search}"
+        );
+    }
+    let none = app.get_html("/admin/users?q=zzz").await;
+    assert!(none.contains("No user matches “zzz”."));
+    assert_eq!(app.get("/admin/users?org=987654").await.status(), 404);
+}
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_sessions_at_once() {
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    app.create_org("Acme", &owner).await;
+    let owners_browser = app.another_visitor();
+    owners_browser.login(&owner).await;
+    assert_eq!(owners_browser.get("/settings/org").await.status(), 200);
+    app.login(&root).await;
+
+    let response = app
+        .post_form(
+            &format!("/admin/users/{}/status", owner.id),
+            &[("status", "disabled"), ("back", "/admin/users?q=owner")],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/users?q=owner");
+    assert!(
+        app.get_html("/admin/users?q=owner")
+            .await
+            .contains("owner@acme.test was disabled and signed out everywhere.")
+    );
+    assert_eq!(
+        location(&owners_browser.get("/settings/org").await),
+        "/login"
+    );
+    assert_eq!(owners_browser.login(&owner).await.status(), 403);
+
+    app.post_form(
+        &format!("/admin/users/{}/status", owner.id),
+        &[("status", "active"), ("back", "https://evil.test/")],
+    )
+    .await;
+    assert_eq!(owners_browser.login(&owner).await.status(), 303);
+    assert_eq!(
+        app.number(
+            "SELECT count(*) FROM audit_log WHERE action IN ('user.disabled', 'user.enabled')"
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_super_admin_cannot_disable_themselves() {
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    app.login(&root).await;
+    let response = app
+        .post_form(
+            &format!("/admin/users/{}/status", root.id),
+            &[("status", "disabled")],
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(app.get("/admin/users").await.status(), 200);
+}
