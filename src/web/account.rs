@@ -3,7 +3,7 @@
 //! input kept), and without JavaScript the same POST answers with the whole page.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
@@ -15,6 +15,7 @@ use crate::services::accounts::{
 };
 use crate::web::context::{Chrome, SignedInUser};
 use crate::web::errors::AppError;
+use crate::web::htmx::Render;
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::{AppState, client_ip, htmx};
 
@@ -136,22 +137,14 @@ pub async fn update_profile(
         }
     };
     if htmx::is_htmx(&req) {
-        return Ok(ProfileFragment { profile }
-            .customize()
-            .with_status(status)
-            .respond_to(&req)
-            .map_into_boxed_body());
+        return ProfileFragment { profile }.render_with(status);
     }
     let password = PasswordForm {
         csrf_token: profile.csrf_token.clone(),
         errors: FieldErrors::default(),
     };
     let page = account_page(&signed_in, profile, password)?;
-    Ok(page
-        .customize()
-        .with_status(status)
-        .respond_to(&req)
-        .map_into_boxed_body())
+    page.render_with(status)
 }
 
 pub async fn change_password(
@@ -180,11 +173,7 @@ pub async fn change_password(
             };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             if htmx::is_htmx(&req) {
-                return Ok(PasswordFragment { password }
-                    .customize()
-                    .with_status(status)
-                    .respond_to(&req)
-                    .map_into_boxed_body());
+                return PasswordFragment { password }.render_with(status);
             }
             let user = &signed_in.user;
             let profile = ProfileForm {
@@ -196,11 +185,7 @@ pub async fn change_password(
                 saved: false,
             };
             let page = account_page(&signed_in, profile, password)?;
-            Ok(page
-                .customize()
-                .with_status(status)
-                .respond_to(&req)
-                .map_into_boxed_body())
+            Ok(page.render_with(status)?)
         }
     }
 }

@@ -2,13 +2,14 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use secrecy::SecretString;
 
 use crate::services::auth::{self, SignInOutcome};
 use crate::web::errors::AppError;
+use crate::web::htmx::Render;
 use crate::web::session::{AppSession, SignedIn};
 use crate::web::{AppState, client_ip};
 
@@ -89,11 +90,7 @@ pub async fn login(
         error: Some(error),
         notice: None,
     };
-    Ok(page
-        .customize()
-        .with_status(status)
-        .respond_to(&req)
-        .map_into_boxed_body())
+    page.render_with(status)
 }
 
 pub async fn logout(session: Session) -> HttpResponse {

@@ -26,3 +26,18 @@ pub fn redirect(req: &HttpRequest, location: &str) -> HttpResponse {
             .finish()
     }
 }
+
+/// Renders any page or fragment as an HTML response with the given status (askama_web's
+/// responder always answers 200).
+pub trait Render: askama::Template {
+    fn render_with(
+        &self,
+        status: actix_web::http::StatusCode,
+    ) -> Result<HttpResponse, crate::web::errors::AppError> {
+        Ok(HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(self.render()?))
+    }
+}
+
+impl<T: askama::Template> Render for T {}

@@ -144,6 +144,13 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+        // After a failed test the session was never closed: end this test's Chromium, found by
+        // its own (random) profile folder.
+        let _ = Command::new("pkill")
+            .arg("-KILL")
+            .arg("-f")
+            .arg(self.profile_dir.as_os_str())
+            .status();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile_dir);
     }

@@ -7,6 +7,7 @@ mod smtp;
 mod account;
 mod admin;
 mod admin_access;
+mod admin_browser;
 mod admin_orgs;
 mod admin_purchases;
 mod admin_sales;

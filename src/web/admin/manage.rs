@@ -3,7 +3,7 @@
 //! its body, when a tab is switched inside it) with htmx.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use crate::services::organizations::{
 use crate::web::admin::Admin;
 use crate::web::context::Chrome;
 use crate::web::errors::AppError;
+use crate::web::htmx::Render;
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::{AppState, htmx};
 
@@ -182,17 +183,15 @@ pub async fn show(
             .get("HX-Target")
             .is_some_and(|t| t == "manage-body");
         if inside_dialog {
-            return Ok(ManageBodyFragment { body }
-                .respond_to(&req)
-                .map_into_boxed_body());
+            return ManageBodyFragment { body }.render_with(StatusCode::OK);
         }
-        return Ok(ManageDialog { body }.respond_to(&req).map_into_boxed_body());
+        return ManageDialog { body }.render_with(StatusCode::OK);
     }
     let page = ManagePage {
         chrome: Chrome::new(&admin.signed_in, "organizations")?,
         body,
     };
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    page.render_with(StatusCode::OK)
 }
 
 /// Renders a tab after a POST: the form alone for htmx, the whole page otherwise.
@@ -206,20 +205,10 @@ async fn respond(
 ) -> Result<HttpResponse, AppError> {
     if htmx::is_htmx(req) {
         let mut response = match tab {
-            Tab::Details(details) => DetailsFragment { details }
-                .customize()
-                .with_status(status)
-                .respond_to(req),
-            Tab::Assign(assign) => AssignFragment { assign }
-                .customize()
-                .with_status(status)
-                .respond_to(req),
-            Tab::Models(models) => ModelsFragment { models }
-                .customize()
-                .with_status(status)
-                .respond_to(req),
-        }
-        .map_into_boxed_body();
+            Tab::Details(details) => DetailsFragment { details }.render_with(status)?,
+            Tab::Assign(assign) => AssignFragment { assign }.render_with(status)?,
+            Tab::Models(models) => ModelsFragment { models }.render_with(status)?,
+        };
         if status.is_success() {
             // The Organizations table behind the dialog refreshes itself.
             response.headers_mut().insert(
@@ -235,11 +224,7 @@ async fn respond(
         chrome: Chrome::new(&admin.signed_in, "organizations")?,
         body: ManageBody { org, tab },
     };
-    Ok(page
-        .customize()
-        .with_status(status)
-        .respond_to(req)
-        .map_into_boxed_body())
+    page.render_with(status)
 }
 
 pub async fn save_details(

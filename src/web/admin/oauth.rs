@@ -1,7 +1,7 @@
 //! The OAuth dialog: per-organization OAuth/OIDC client settings.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
@@ -12,6 +12,7 @@ use crate::services::organizations as orgs;
 use crate::web::admin::Admin;
 use crate::web::context::Chrome;
 use crate::web::errors::AppError;
+use crate::web::htmx::Render;
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::{AppState, htmx};
 
@@ -69,14 +70,13 @@ pub async fn show(
         saved: false,
     };
     if htmx::is_htmx(&req) {
-        return Ok(OAuthDialog { form }.respond_to(&req).map_into_boxed_body());
+        return OAuthDialog { form }.render_with(StatusCode::OK);
     }
-    Ok(OAuthPage {
+    OAuthPage {
         chrome: Chrome::new(&admin.signed_in, "organizations")?,
         form,
     }
-    .respond_to(&req)
-    .map_into_boxed_body())
+    .render_with(StatusCode::OK)
 }
 
 pub async fn save(
@@ -123,19 +123,11 @@ pub async fn save(
         saved,
     };
     if htmx::is_htmx(&req) {
-        return Ok(OAuthFormFragment { form }
-            .customize()
-            .with_status(status)
-            .respond_to(&req)
-            .map_into_boxed_body());
+        return OAuthFormFragment { form }.render_with(status);
     }
     let page = OAuthPage {
         chrome: Chrome::new(&admin.signed_in, "organizations")?,
         form,
     };
-    Ok(page
-        .customize()
-        .with_status(status)
-        .respond_to(&req)
-        .map_into_boxed_body())
+    page.render_with(status)
 }

@@ -1,7 +1,7 @@
 //! `/admin/organizations`: the table (sort, page, search, CSV export) and Add Organization.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use crate::services::organizations::{self as service, OrgInput, SaveOutcome};
 use crate::web::admin::Admin;
 use crate::web::context::Chrome;
 use crate::web::errors::AppError;
+use crate::web::htmx::Render;
 use crate::web::listing::{PAGE_SIZES, Pager, Paging, query_string};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::{AppState, htmx};
@@ -239,12 +240,11 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let table = load_table(&state, &admin, ListState::from_params(&params)).await?;
     if htmx::is_htmx(&req) {
-        return Ok(OrgTableFragment {
+        return OrgTableFragment {
             table,
             oob_state: true,
         }
-        .respond_to(&req)
-        .map_into_boxed_body());
+        .render_with(StatusCode::OK);
     }
     let page = OrganizationsPage {
         chrome: Chrome::new(&admin.signed_in, "organizations")?,
@@ -252,7 +252,7 @@ pub async fn list(
         page_sizes: PAGE_SIZES,
         oob_state: false,
     };
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    page.render_with(StatusCode::OK)
 }
 
 /// Every organization matching the current search, in the current order, as CSV.
@@ -373,13 +373,13 @@ pub async fn new_form(req: HttpRequest, admin: Admin) -> Result<HttpResponse, Ap
         errors: FieldErrors::default(),
     };
     if htmx::is_htmx(&req) {
-        return Ok(NewOrgDialog { form }.respond_to(&req).map_into_boxed_body());
+        return NewOrgDialog { form }.render_with(StatusCode::OK);
     }
     let page = NewOrgPage {
         chrome: Chrome::new(&admin.signed_in, "organizations")?,
         form,
     };
-    Ok(page.respond_to(&req).map_into_boxed_body())
+    page.render_with(StatusCode::OK)
 }
 
 #[derive(Template)]
@@ -421,21 +421,13 @@ pub async fn create(
             };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             if htmx::is_htmx(&req) {
-                return Ok(NewOrgForm { form }
-                    .customize()
-                    .with_status(status)
-                    .respond_to(&req)
-                    .map_into_boxed_body());
+                return NewOrgForm { form }.render_with(status);
             }
             let page = NewOrgPage {
                 chrome: Chrome::new(&admin.signed_in, "organizations")?,
                 form,
             };
-            Ok(page
-                .customize()
-                .with_status(status)
-                .respond_to(&req)
-                .map_into_boxed_body())
+            Ok(page.render_with(status)?)
         }
     }
 }

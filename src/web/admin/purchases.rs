@@ -2,7 +2,7 @@
 //! and assigning purchased tokens to members.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
@@ -14,6 +14,7 @@ use crate::services::purchases::{self as service, AssignmentInput, PurchaseInput
 use crate::web::admin::Admin;
 use crate::web::context::Chrome;
 use crate::web::errors::AppError;
+use crate::web::htmx::Render;
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::{AppState, htmx};
 
@@ -110,11 +111,7 @@ pub async fn record(
                 FieldErrors::default(),
             )
             .await?;
-            Ok(page
-                .customize()
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .respond_to(&req)
-                .map_into_boxed_body())
+            Ok(page.render_with(StatusCode::UNPROCESSABLE_ENTITY)?)
         }
     }
 }
@@ -157,11 +154,7 @@ pub async fn assign(
                 errors,
             )
             .await?;
-            Ok(page
-                .customize()
-                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-                .respond_to(&req)
-                .map_into_boxed_body())
+            Ok(page.render_with(StatusCode::UNPROCESSABLE_ENTITY)?)
         }
     }
 }

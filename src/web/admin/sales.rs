@@ -1,7 +1,7 @@
 //! Upload Sales File: a CSV of purchases for many organizations, checked as a whole.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
@@ -10,6 +10,7 @@ use crate::services::sales_import::{self as service, COLUMNS, ImportOutcome, Imp
 use crate::web::admin::Admin;
 use crate::web::context::Chrome;
 use crate::web::errors::AppError;
+use crate::web::htmx::Render;
 use crate::web::session::AppSession;
 use crate::web::{AppState, htmx, multipart};
 
@@ -83,11 +84,7 @@ pub async fn upload(
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     if htmx::is_htmx(&req) {
-        return Ok(SalesResult { result }
-            .customize()
-            .with_status(status)
-            .respond_to(&req)
-            .map_into_boxed_body());
+        return SalesResult { result }.render_with(status);
     }
     let page = SalesPage {
         chrome: Chrome::new(&admin.signed_in, "sales")?,
@@ -95,9 +92,5 @@ pub async fn upload(
         columns: COLUMNS.join(","),
         result,
     };
-    Ok(page
-        .customize()
-        .with_status(status)
-        .respond_to(&req)
-        .map_into_boxed_body())
+    page.render_with(status)
 }

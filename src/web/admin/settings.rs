@@ -1,7 +1,7 @@
 //! `/admin/settings`: platform settings, the plan catalogue and the model catalogue.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
@@ -11,6 +11,7 @@ use crate::services::platform::{self as service, ModelInput, Outcome, PlanInput,
 use crate::web::admin::Admin;
 use crate::web::context::Chrome;
 use crate::web::errors::AppError;
+use crate::web::htmx::Render;
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::{AppState, htmx};
 
@@ -98,11 +99,7 @@ async fn finish(
         return Ok(htmx::redirect(req, "/admin/settings"));
     }
     let page = page(admin, state, rejected).await?;
-    Ok(page
-        .customize()
-        .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-        .respond_to(req)
-        .map_into_boxed_body())
+    page.render_with(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 pub async fn save(

@@ -1,6 +1,7 @@
 //! `/admin/users`: every user, searchable, filterable by organization (`?org=ID`).
 
-use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -12,6 +13,7 @@ use crate::services::admin_users::{self as service, UserRow};
 use crate::web::admin::Admin;
 use crate::web::context::Chrome;
 use crate::web::errors::AppError;
+use crate::web::htmx::Render;
 use crate::web::listing::{Pager, Paging, query_string};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::{AppState, htmx};
@@ -107,16 +109,13 @@ pub async fn list(
         acting_user: admin.admin.user_id(),
     };
     if htmx::is_htmx(&req) {
-        return Ok(UserTableFragment { table }
-            .respond_to(&req)
-            .map_into_boxed_body());
+        return UserTableFragment { table }.render_with(StatusCode::OK);
     }
-    Ok(UsersPage {
+    UsersPage {
         chrome: Chrome::new(&admin.signed_in, "users")?,
         table,
     }
-    .respond_to(&req)
-    .map_into_boxed_body())
+    .render_with(StatusCode::OK)
 }
 
 #[derive(Deserialize)]
