@@ -4,6 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::{organizations, platform_counters};
 use crate::domain::OrgId;
+use crate::web::listing::Total;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = organizations, check_for_backend(diesel::pg::Pg))]
@@ -190,20 +191,26 @@ pub async fn list(
 }
 
 /// How many organizations match: the kept platform counter when nothing is searched.
-pub async fn count(conn: &mut AsyncPgConnection, search: Option<&str>) -> QueryResult<i64> {
+/// With a search, matches are counted up to `cap + 1` only (a broad search stops early).
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    search: Option<&str>,
+    cap: i64,
+) -> QueryResult<Total> {
     match search {
-        None => {
-            platform_counters::table
-                .select(platform_counters::organizations)
-                .first(conn)
-                .await
-        }
+        None => platform_counters::table
+            .select(platform_counters::organizations)
+            .first(conn)
+            .await
+            .map(Total::exact),
         Some(search) => {
-            organizations::table
+            let found: Vec<OrgId> = organizations::table
                 .filter(organizations::search_text.like(like_pattern(search)))
-                .count()
-                .get_result(conn)
-                .await
+                .select(organizations::id)
+                .limit(cap + 1)
+                .load(conn)
+                .await?;
+            Ok(Total::capped(found.len(), cap))
         }
     }
 }

@@ -4,6 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::users;
 use crate::domain::{PlatformRole, UserId, UserStatus};
+use crate::web::listing::Total;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
@@ -161,12 +162,14 @@ pub struct UserListQuery<'a> {
     pub limit: i64,
 }
 
-/// The search predicate over a table's three key columns.
-macro_rules! person_filter {
-    ($table:ident, $search:expr) => {
+/// Runs `$body` with `$filter` bound to the search predicate over a table's three key
+/// columns. Each variant stays a static query, so it is a prepared statement planned once per
+/// connection (a boxed predicate would be planned on every request).
+macro_rules! with_person_filter {
+    ($search:expr, $table:ident, $filter:ident => $body:expr) => {
         match $search {
-            PersonSearch::AnyField { from, until } => Box::new(
-                ($table::email_key
+            PersonSearch::AnyField { from, until } => {
+                let $filter = ($table::email_key
                     .ge(from.clone())
                     .and($table::email_key.lt(until.clone())))
                 .or($table::first_name_key
@@ -174,25 +177,20 @@ macro_rules! person_filter {
                     .and($table::first_name_key.lt(until.clone())))
                 .or($table::last_name_key
                     .ge(from.clone())
-                    .and($table::last_name_key.lt(until.clone()))),
-            )
-                as Box<
-                    dyn BoxableExpression<
-                            $table::table,
-                            diesel::pg::Pg,
-                            SqlType = diesel::sql_types::Bool,
-                        >,
-                >,
-            PersonSearch::FullName { first, last } => Box::new(
-                ($table::first_name_key
+                    .and($table::last_name_key.lt(until.clone())));
+                $body
+            }
+            PersonSearch::FullName { first, last } => {
+                let $filter = ($table::first_name_key
                     .ge(first.0.clone())
                     .and($table::first_name_key.lt(first.1.clone())))
                 .and(
                     $table::last_name_key
                         .ge(last.0.clone())
                         .and($table::last_name_key.lt(last.1.clone())),
-                ),
-            ),
+                );
+                $body
+            }
         }
     };
 }
@@ -216,27 +214,27 @@ pub async fn list(
                 .load(conn)
                 .await?
         }
-        (Some(org_id), Some(search)) => {
+        (Some(org_id), Some(search)) => with_person_filter!(search, memberships, filter => {
             memberships::table
                 .filter(memberships::org_id.eq(org_id))
-                .filter(person_filter!(memberships, search))
+                .filter(filter)
                 .order(memberships::user_id.desc())
                 .select(memberships::user_id)
                 .offset(query.offset)
                 .limit(query.limit)
                 .load(conn)
                 .await?
-        }
-        (None, Some(search)) => {
+        }),
+        (None, Some(search)) => with_person_filter!(search, users, filter => {
             users::table
-                .filter(person_filter!(users, search))
+                .filter(filter)
                 .order(users::id.desc())
                 .select(users::id)
                 .offset(query.offset)
                 .limit(query.limit)
                 .load(conn)
                 .await?
-        }
+        }),
         (None, None) => {
             users::table
                 .order(users::id.desc())
@@ -257,38 +255,44 @@ pub async fn list(
 }
 
 /// How many users match; kept counters when nothing is searched.
-pub async fn count(conn: &mut AsyncPgConnection, query: &UserListQuery<'_>) -> QueryResult<i64> {
+/// With a search, matches are counted up to `cap + 1` only (a broad search stops early).
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    query: &UserListQuery<'_>,
+    cap: i64,
+) -> QueryResult<Total> {
     use crate::db::schema::{memberships, organizations, platform_counters};
-    match (query.org_id, query.search) {
+    let found: Vec<UserId> = match (query.org_id, query.search) {
         (None, None) => {
-            platform_counters::table
+            return platform_counters::table
                 .select(platform_counters::users)
                 .first(conn)
                 .await
+                .map(Total::exact);
         }
-        (Some(org_id), None) => organizations::table
-            .find(org_id)
-            .select(organizations::member_count)
-            .first::<i32>(conn)
-            .await
-            .optional()
-            .map(|count| count.unwrap_or(0).into()),
-        (Some(org_id), Some(search)) => {
+        (Some(org_id), None) => {
+            let count: Option<i32> = organizations::table
+                .find(org_id)
+                .select(organizations::member_count)
+                .first(conn)
+                .await
+                .optional()?;
+            return Ok(Total::exact(count.unwrap_or(0).into()));
+        }
+        (Some(org_id), Some(search)) => with_person_filter!(search, memberships, filter => {
             memberships::table
                 .filter(memberships::org_id.eq(org_id))
-                .filter(person_filter!(memberships, search))
-                .count()
-                .get_result(conn)
-                .await
-        }
-        (None, Some(search)) => {
-            users::table
-                .filter(person_filter!(users, search))
-                .count()
-                .get_result(conn)
-                .await
-        }
-    }
+                .filter(filter)
+                .select(memberships::user_id)
+                .limit(cap + 1)
+                .load(conn)
+                .await?
+        }),
+        (None, Some(search)) => with_person_filter!(search, users, filter => {
+            users::table.filter(filter).select(users::id).limit(cap + 1).load(conn).await?
+        }),
+    };
+    Ok(Total::capped(found.len(), cap))
 }
 
 /// The users with these emails, locked until the transaction ends.

@@ -10,6 +10,7 @@ use crate::models::users::{self, User, UserChanges, UserListQuery};
 use crate::models::{audit, sessions};
 use crate::services::SuperAdmin;
 use crate::web::errors::AppError;
+use crate::web::listing::Total;
 
 pub struct UserRow {
     pub user: User,
@@ -22,14 +23,15 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     _admin: &SuperAdmin,
     query: &UserListQuery<'_>,
-) -> Result<(Vec<UserRow>, i64), AppError> {
+) -> Result<(Vec<UserRow>, Total), AppError> {
     let page = users::list(conn, query).await?;
     let ids: Vec<UserId> = page.iter().map(|u| u.id).collect();
     let mut by_user: HashMap<UserId, Vec<UserOrganization>> = HashMap::new();
     for (user_id, org) in memberships::organizations_of_users(conn, &ids).await? {
         by_user.entry(user_id).or_default().push(org);
     }
-    let total = users::count(conn, query).await?;
+    // A search counts ten pages beyond this one at most.
+    let total = users::count(conn, query, query.offset + 10 * query.limit).await?;
     let rows = page
         .into_iter()
         .map(|user| UserRow {

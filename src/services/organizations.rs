@@ -15,6 +15,7 @@ use crate::models::{audit, platform};
 use crate::services::{SuperAdmin, TxError, is_unique_violation};
 use crate::web::context::SignedInUser;
 use crate::web::errors::AppError;
+use crate::web::listing::Total;
 
 /// At most this many lines in one Assign Users batch.
 pub const MAX_ASSIGN_LINES: usize = 100;
@@ -468,9 +469,10 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     _admin: &SuperAdmin,
     query: &ListQuery<'_>,
-) -> Result<(Vec<Organization>, i64), AppError> {
+) -> Result<(Vec<Organization>, Total), AppError> {
     let rows = organizations::list(conn, query).await?;
-    let total = organizations::count(conn, query.search).await?;
+    // A search counts ten pages beyond this one at most.
+    let total = organizations::count(conn, query.search, query.offset + 10 * query.limit).await?;
     Ok((rows, total))
 }
 

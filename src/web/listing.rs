@@ -25,11 +25,45 @@ impl Paging {
     }
 }
 
+/// How many rows match: exactly, or (for a search) "more than" a bound, so a broad search never
+/// has to count every match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    pub count: i64,
+    pub exact: bool,
+}
+
+impl Total {
+    pub fn exact(count: i64) -> Total {
+        Total { count, exact: true }
+    }
+
+    /// From up to `cap + 1` matches found: above `cap` means "more than cap".
+    pub fn capped(found: usize, cap: i64) -> Total {
+        let found = i64::try_from(found).unwrap_or(i64::MAX);
+        if found > cap {
+            Total {
+                count: cap,
+                exact: false,
+            }
+        } else {
+            Total::exact(found)
+        }
+    }
+}
+
+/// How far a search counts: ten pages beyond the one shown.
+pub fn count_cap(paging: Paging) -> i64 {
+    paging.offset() + 10 * paging.per_page
+}
+
 /// What the pagination bar shows.
 pub struct Pager {
     pub page: i64,
     pub pages: i64,
     pub total: i64,
+    /// False when `total` is a lower bound ("more than").
+    pub exact: bool,
     pub first_row: i64,
     pub last_row: i64,
     pub previous_href: Option<String>,
@@ -41,10 +75,16 @@ impl Pager {
     pub fn new(
         paging: Paging,
         rows_on_page: usize,
-        total: i64,
+        total: Total,
         href: impl Fn(i64) -> String,
     ) -> Pager {
-        let pages = ((total + paging.per_page - 1) / paging.per_page).max(1);
+        // With a lower bound, there is a next page whenever more rows exist beyond this one.
+        let bound = if total.exact {
+            total.count
+        } else {
+            total.count + 1
+        };
+        let pages = ((bound + paging.per_page - 1) / paging.per_page).max(1);
         let first_row = if rows_on_page == 0 {
             0
         } else {
@@ -53,7 +93,8 @@ impl Pager {
         Pager {
             page: paging.page,
             pages,
-            total,
+            total: total.count,
+            exact: total.exact,
             first_row,
             last_row: paging.offset() + rows_on_page as i64,
             previous_href: (paging.page > 1).then(|| href((paging.page - 1).min(pages))),
@@ -70,4 +111,37 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
         .map(|(k, v)| (*k, v.as_str()))
         .collect();
     serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_totals_give_page_counts_and_links() {
+        let pager = Pager::new(Paging::new(Some(2), Some(25)), 5, Total::exact(30), |p| {
+            format!("?page={p}")
+        });
+        assert_eq!((pager.pages, pager.first_row, pager.last_row), (2, 26, 30));
+        assert_eq!(pager.previous_href.as_deref(), Some("?page=1"));
+        assert_eq!(pager.next_href, None);
+    }
+
+    #[test]
+    fn a_capped_count_still_offers_the_next_page() {
+        assert_eq!(Total::capped(250, 250), Total::exact(250));
+        let more = Total::capped(251, 250);
+        assert_eq!((more.count, more.exact), (250, false));
+        let pager = Pager::new(Paging::new(Some(10), Some(25)), 25, more, |p| {
+            format!("?page={p}")
+        });
+        assert_eq!(pager.next_href.as_deref(), Some("?page=11"));
+        assert!(!pager.exact);
+    }
+
+    #[test]
+    fn bad_paging_falls_back_to_defaults() {
+        let paging = Paging::new(Some(-3), Some(7));
+        assert_eq!((paging.page, paging.per_page, paging.offset()), (1, 25, 0));
+    }
 }

@@ -36,6 +36,15 @@ async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
             "{search}"
         );
     }
+    // A broad search counts a few pages ahead, not every match.
+    for i in 0..30 {
+        app.create_user(&format!("hopper{i:02}@many.test"), PlatformRole::User)
+            .await;
+    }
+    app.sql("UPDATE users SET last_name = 'Hopper' WHERE email LIKE '%@many.test'")
+        .await;
+    let broad = app.get_html("/admin/users?q=hopper").await;
+    assert!(broad.contains("Showing 1–31 of 31"), "{broad}");
     let none = app.get_html("/admin/users?q=zzz").await;
     assert!(none.contains("No user matches “zzz”."));
     assert_eq!(app.get("/admin/users?org=987654").await.status(), 404);

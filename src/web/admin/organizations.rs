@@ -15,7 +15,7 @@ use crate::web::admin::Admin;
 use crate::web::context::Chrome;
 use crate::web::errors::AppError;
 use crate::web::htmx::Render;
-use crate::web::listing::{PAGE_SIZES, Pager, Paging, query_string};
+use crate::web::listing::{PAGE_SIZES, Pager, Paging, Total, query_string};
 use crate::web::session::{AppSession, FlashKind};
 use crate::web::{AppState, htmx};
 
@@ -158,7 +158,12 @@ pub struct OrgTable {
 }
 
 impl OrgTable {
-    fn new(rows: Vec<Organization>, total: i64, state: ListState, oauth_enabled: bool) -> OrgTable {
+    fn new(
+        rows: Vec<Organization>,
+        total: Total,
+        state: ListState,
+        oauth_enabled: bool,
+    ) -> OrgTable {
         let path = "/admin/organizations";
         let headers = COLUMNS
             .iter()
