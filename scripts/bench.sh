@@ -37,6 +37,11 @@ curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf_token=$token" \
 cookie="$(awk '$6 == "guildhall_session" { print $6 "=" $7 }' "$jar")"
 [ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
 
+# Warm up: connections in the pool, prepared statements, the database's caches.
+for path in "/admin/organizations" "/admin/users?org=1" "/admin/organizations?q=robotics" "/admin/users?org=1&q=hopper"; do
+  wrk -t2 -c16 -d3s -H "Cookie: $cookie" "http://127.0.0.1:$port$path" >/dev/null
+done
+
 printf '%-58s %10s %9s %9s\n' "page" "req/s" "p50" "p99"
 run() {
   local label="$1" path="$2" out

@@ -39,7 +39,9 @@ pub async fn verify_csrf(
         .headers()
         .get("Sec-Fetch-Site")
         .is_some_and(|v| v == "cross-site");
+    // Without a session token, or from another site, refuse before reading any body.
     let provided = match req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
+        _ if expected.is_none() || cross_site => None,
         Some(token) => Some(token.to_owned()),
         None => match token_from_body(&mut req).await {
             Ok(token) => token,
