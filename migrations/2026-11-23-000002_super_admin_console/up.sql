@@ -96,10 +96,11 @@ ALTER TABLE users
     ADD COLUMN email_key TEXT COLLATE "C" GENERATED ALWAYS AS (email) STORED,
     ADD COLUMN first_name_key TEXT COLLATE "C" GENERATED ALWAYS AS (lower(first_name)) STORED,
     ADD COLUMN last_name_key TEXT COLLATE "C" GENERATED ALWAYS AS (lower(last_name)) STORED;
-CREATE INDEX users_by_email_key ON users (email_key);
+-- Covering (INCLUDE the id), so a search reads only the indexes.
+CREATE INDEX users_by_email_key ON users (email_key) INCLUDE (id);
 -- First and last name together serve both "gra" and "grace hop".
-CREATE INDEX users_by_full_name_key ON users (first_name_key, last_name_key);
-CREATE INDEX users_by_last_name_key ON users (last_name_key);
+CREATE INDEX users_by_full_name_key ON users (first_name_key, last_name_key) INCLUDE (id);
+CREATE INDEX users_by_last_name_key ON users (last_name_key) INCLUDE (id);
 
 -- The same keys on each membership, so a 20,000-member organization is searched within itself.
 ALTER TABLE memberships
@@ -125,9 +126,9 @@ CREATE TRIGGER users_keys_to_memberships AFTER UPDATE OF email, first_name, last
     FOR EACH ROW EXECUTE FUNCTION copy_user_keys_to_memberships();
 UPDATE memberships m SET email_key = u.email_key, first_name_key = u.first_name_key, last_name_key = u.last_name_key
 FROM users u WHERE u.id = m.user_id;
-CREATE INDEX memberships_email_key ON memberships (org_id, email_key);
-CREATE INDEX memberships_full_name_key ON memberships (org_id, first_name_key, last_name_key);
-CREATE INDEX memberships_last_name_key ON memberships (org_id, last_name_key);
+CREATE INDEX memberships_email_key ON memberships (org_id, email_key) INCLUDE (user_id);
+CREATE INDEX memberships_full_name_key ON memberships (org_id, first_name_key, last_name_key) INCLUDE (user_id);
+CREATE INDEX memberships_last_name_key ON memberships (org_id, last_name_key) INCLUDE (user_id);
 
 CREATE TABLE token_purchases (
     id              BIGSERIAL PRIMARY KEY,

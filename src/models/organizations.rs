@@ -149,7 +149,8 @@ macro_rules! order_by {
 pub async fn list(
     conn: &mut AsyncPgConnection,
     list: &ListQuery<'_>,
-) -> QueryResult<Vec<Organization>> {
+    cap: i64,
+) -> QueryResult<(Vec<Organization>, Total)> {
     let mut query = organizations::table.select(organizations::id).into_boxed();
     if let Some(search) = list.search {
         query = query.filter(organizations::search_text.like(like_pattern(search)));
@@ -176,43 +177,39 @@ pub async fn list(
             order_by!(query, organizations::embedding_assigned, list.descending)
         }
     };
-    let ids: Vec<OrgId> = query
-        .offset(list.offset)
-        .limit(list.limit)
-        .load(conn)
-        .await?;
+    // With a search, one statement finds the matching ids in order up to `cap + 1`: the page is
+    // a slice of them and the total is exact below the cap. Without one, the kept counter.
+    let (ids, total): (Vec<OrgId>, Total) = match list.search {
+        None => {
+            let ids = query
+                .offset(list.offset)
+                .limit(list.limit)
+                .load(conn)
+                .await?;
+            let count = platform_counters::table
+                .select(platform_counters::organizations)
+                .first(conn)
+                .await?;
+            (ids, Total::exact(count))
+        }
+        Some(_) => {
+            let found: Vec<OrgId> = query.limit(cap + 1).load(conn).await?;
+            let total = Total::capped(found.len(), cap);
+            let page = found
+                .into_iter()
+                .skip(usize::try_from(list.offset).unwrap_or(0))
+                .take(usize::try_from(list.limit).unwrap_or(0))
+                .collect();
+            (page, total)
+        }
+    };
     let mut rows: Vec<Organization> = organizations::table
         .filter(organizations::id.eq_any(&ids))
         .select(Organization::as_select())
         .load(conn)
         .await?;
     rows.sort_by_key(|org| ids.iter().position(|id| *id == org.id));
-    Ok(rows)
-}
-
-/// How many organizations match: the kept platform counter when nothing is searched.
-/// With a search, matches are counted up to `cap + 1` only (a broad search stops early).
-pub async fn count(
-    conn: &mut AsyncPgConnection,
-    search: Option<&str>,
-    cap: i64,
-) -> QueryResult<Total> {
-    match search {
-        None => platform_counters::table
-            .select(platform_counters::organizations)
-            .first(conn)
-            .await
-            .map(Total::exact),
-        Some(search) => {
-            let found: Vec<OrgId> = organizations::table
-                .filter(organizations::search_text.like(like_pattern(search)))
-                .select(organizations::id)
-                .limit(cap + 1)
-                .load(conn)
-                .await?;
-            Ok(Total::capped(found.len(), cap))
-        }
-    }
+    Ok((rows, total))
 }
 
 /// Names of organizations by id (for the user list's filter label).

@@ -162,87 +162,58 @@ pub struct UserListQuery<'a> {
     pub limit: i64,
 }
 
-/// Runs `$body` with `$filter` bound to the search predicate over a table's three key
-/// columns. Each variant stays a static query, so it is a prepared statement planned once per
-/// connection (a boxed predicate would be planned on every request).
-macro_rules! with_person_filter {
-    ($search:expr, $table:ident, $filter:ident => $body:expr) => {
-        match $search {
-            PersonSearch::AnyField { from, until } => {
-                let $filter = ($table::email_key
-                    .ge(from.clone())
-                    .and($table::email_key.lt(until.clone())))
-                .or($table::first_name_key
-                    .ge(from.clone())
-                    .and($table::first_name_key.lt(until.clone())))
-                .or($table::last_name_key
-                    .ge(from.clone())
-                    .and($table::last_name_key.lt(until.clone())));
-                $body
-            }
-            PersonSearch::FullName { first, last } => {
-                let $filter = ($table::first_name_key
-                    .ge(first.0.clone())
-                    .and($table::first_name_key.lt(first.1.clone())))
-                .and(
-                    $table::last_name_key
-                        .ge(last.0.clone())
-                        .and($table::last_name_key.lt(last.1.clone())),
-                );
-                $body
-            }
-        }
-    };
-}
-
-/// Ids first (an index-only walk, backwards, of the memberships primary key or of the users
-/// primary key; or the key ranges of a search), then those users: a 20,000-member organization
-/// costs a page, not a sort.
+/// A page of users, newest first, and how many match. Without a search: an index-only walk,
+/// backwards, of the memberships (or users) primary key, and the kept counter. With a search:
+/// one statement returns the matching ids, newest first, up to `cap + 1` (covering indexes,
+/// so no table reads); the page is a slice of them and the total is exact below the cap.
+/// Then only the page's users are read: a 20,000-member organization costs a page, not a sort.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     query: &UserListQuery<'_>,
-) -> QueryResult<Vec<User>> {
-    use crate::db::schema::memberships;
-    let ids: Vec<UserId> = match (query.org_id, query.search) {
+    cap: i64,
+) -> QueryResult<(Vec<User>, Total)> {
+    use crate::db::schema::{memberships, organizations, platform_counters};
+    let (ids, total): (Vec<UserId>, Total) = match (query.org_id, query.search) {
         (Some(org_id), None) => {
-            memberships::table
+            let ids = memberships::table
                 .filter(memberships::org_id.eq(org_id))
                 .order(memberships::user_id.desc())
                 .select(memberships::user_id)
                 .offset(query.offset)
                 .limit(query.limit)
                 .load(conn)
-                .await?
+                .await?;
+            let count: Option<i32> = organizations::table
+                .find(org_id)
+                .select(organizations::member_count)
+                .first(conn)
+                .await
+                .optional()?;
+            (ids, Total::exact(count.unwrap_or(0).into()))
         }
-        (Some(org_id), Some(search)) => with_person_filter!(search, memberships, filter => {
-            memberships::table
-                .filter(memberships::org_id.eq(org_id))
-                .filter(filter)
-                .order(memberships::user_id.desc())
-                .select(memberships::user_id)
-                .offset(query.offset)
-                .limit(query.limit)
-                .load(conn)
-                .await?
-        }),
-        (None, Some(search)) => with_person_filter!(search, users, filter => {
-            users::table
-                .filter(filter)
-                .order(users::id.desc())
-                .select(users::id)
-                .offset(query.offset)
-                .limit(query.limit)
-                .load(conn)
-                .await?
-        }),
         (None, None) => {
-            users::table
+            let ids = users::table
                 .order(users::id.desc())
                 .select(users::id)
                 .offset(query.offset)
                 .limit(query.limit)
                 .load(conn)
-                .await?
+                .await?;
+            let count = platform_counters::table
+                .select(platform_counters::users)
+                .first(conn)
+                .await?;
+            (ids, Total::exact(count))
+        }
+        (org_id, Some(search)) => {
+            let found = search_ids(conn, org_id, search, cap + 1).await?;
+            let total = Total::capped(found.len(), cap);
+            let page = found
+                .into_iter()
+                .skip(usize::try_from(query.offset).unwrap_or(0))
+                .take(usize::try_from(query.limit).unwrap_or(0))
+                .collect();
+            (page, total)
         }
     };
     let mut rows: Vec<User> = users::table
@@ -251,48 +222,58 @@ pub async fn list(
         .load(conn)
         .await?;
     rows.sort_by_key(|user| std::cmp::Reverse(user.id));
-    Ok(rows)
+    Ok((rows, total))
 }
 
-/// How many users match; kept counters when nothing is searched.
-/// With a search, matches are counted up to `cap + 1` only (a broad search stops early).
-pub async fn count(
+#[derive(QueryableByName)]
+struct FoundUser {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Ids of the people a search finds, newest first, at most `limit`. One key range per field,
+/// united: each branch is an index-only scan of a covering index (an OR over three indexes
+/// would read every matching row from the table). Written as SQL because Diesel's DSL has no
+/// ordered, limited UNION.
+async fn search_ids(
     conn: &mut AsyncPgConnection,
-    query: &UserListQuery<'_>,
-    cap: i64,
-) -> QueryResult<Total> {
-    use crate::db::schema::{memberships, organizations, platform_counters};
-    let found: Vec<UserId> = match (query.org_id, query.search) {
-        (None, None) => {
-            return platform_counters::table
-                .select(platform_counters::users)
-                .first(conn)
-                .await
-                .map(Total::exact);
-        }
-        (Some(org_id), None) => {
-            let count: Option<i32> = organizations::table
-                .find(org_id)
-                .select(organizations::member_count)
-                .first(conn)
-                .await
-                .optional()?;
-            return Ok(Total::exact(count.unwrap_or(0).into()));
-        }
-        (Some(org_id), Some(search)) => with_person_filter!(search, memberships, filter => {
-            memberships::table
-                .filter(memberships::org_id.eq(org_id))
-                .filter(filter)
-                .select(memberships::user_id)
-                .limit(cap + 1)
-                .load(conn)
-                .await?
-        }),
-        (None, Some(search)) => with_person_filter!(search, users, filter => {
-            users::table.filter(filter).select(users::id).limit(cap + 1).load(conn).await?
-        }),
+    org_id: Option<crate::domain::OrgId>,
+    search: &PersonSearch,
+    limit: i64,
+) -> QueryResult<Vec<UserId>> {
+    use diesel::sql_types::{BigInt, Text};
+    // Within one organization the keys are read from its memberships; otherwise from users.
+    let (table, id, scope) = match org_id {
+        Some(_) => ("memberships", "user_id", "org_id = $1 AND"),
+        None => ("users", "id", "$1 = $1 AND"),
     };
-    Ok(Total::capped(found.len(), cap))
+    let sql = match search {
+        PersonSearch::AnyField { .. } => format!(
+            "SELECT {id} AS id FROM {table} WHERE {scope} email_key >= $2 AND email_key < $3 \
+             UNION SELECT {id} FROM {table} WHERE {scope} first_name_key >= $2 AND first_name_key < $3 \
+             UNION SELECT {id} FROM {table} WHERE {scope} last_name_key >= $2 AND last_name_key < $3 \
+             ORDER BY id DESC LIMIT $4"
+        ),
+        PersonSearch::FullName { .. } => format!(
+            "SELECT {id} AS id FROM {table} WHERE {scope} first_name_key >= $2 AND first_name_key < $3 \
+             AND last_name_key >= $5 AND last_name_key < $6 ORDER BY {id} DESC LIMIT $4"
+        ),
+    };
+    let (from, until, last_from, last_until) = match search {
+        PersonSearch::AnyField { from, until } => (from, until, from, until),
+        PersonSearch::FullName { first, last } => (&first.0, &first.1, &last.0, &last.1),
+    };
+    let mut query = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<BigInt, _>(org_id.map_or(0, |o| o.0))
+        .bind::<Text, _>(from)
+        .bind::<Text, _>(until)
+        .bind::<BigInt, _>(limit);
+    if let PersonSearch::FullName { .. } = search {
+        query = query.bind::<Text, _>(last_from).bind::<Text, _>(last_until);
+    }
+    let found: Vec<FoundUser> = query.load(conn).await?;
+    Ok(found.into_iter().map(|f| UserId(f.id)).collect())
 }
 
 /// The users with these emails, locked until the transaction ends.

@@ -24,14 +24,13 @@ pub async fn list(
     _admin: &SuperAdmin,
     query: &UserListQuery<'_>,
 ) -> Result<(Vec<UserRow>, Total), AppError> {
-    let page = users::list(conn, query).await?;
+    // A search counts ten pages beyond this one at most.
+    let (page, total) = users::list(conn, query, query.offset + 10 * query.limit).await?;
     let ids: Vec<UserId> = page.iter().map(|u| u.id).collect();
     let mut by_user: HashMap<UserId, Vec<UserOrganization>> = HashMap::new();
     for (user_id, org) in memberships::organizations_of_users(conn, &ids).await? {
         by_user.entry(user_id).or_default().push(org);
     }
-    // A search counts ten pages beyond this one at most.
-    let total = users::count(conn, query, query.offset + 10 * query.limit).await?;
     let rows = page
         .into_iter()
         .map(|user| UserRow {
