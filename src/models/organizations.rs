@@ -222,19 +222,6 @@ pub async fn name_of(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Opt
         .optional()
 }
 
-/// Organizations by name, for the super administrator's overview.
-pub async fn find_by_name(
-    conn: &mut AsyncPgConnection,
-    name: &str,
-) -> QueryResult<Option<Organization>> {
-    organizations::table
-        .filter(organizations::name.eq(name))
-        .select(Organization::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
 /// Ids and domains of every organization (the sales import resolves each line against them).
 pub async fn all_ids_and_domains(
     conn: &mut AsyncPgConnection,

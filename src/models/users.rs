@@ -100,17 +100,6 @@ pub async fn record_login(conn: &mut AsyncPgConnection, id: UserId) -> QueryResu
         .map(|_| ())
 }
 
-pub async fn find_by_emails(
-    conn: &mut AsyncPgConnection,
-    emails: &[String],
-) -> QueryResult<Vec<User>> {
-    users::table
-        .filter(users::email.eq_any(emails))
-        .select(User::as_select())
-        .load(conn)
-        .await
-}
-
 /// A search for people by what their email, first name or last name starts with; two words
 /// mean first name and last name ("grace hop"). Each prefix becomes the key range [p, p+1).
 #[derive(Debug, Clone)]

@@ -200,7 +200,6 @@ pub trait AppSession {
     ) -> Result<(), SessionInsertError>;
     fn take_flashes(&self) -> Vec<Flash>;
     fn chosen_org(&self) -> Option<i64>;
-    fn choose_org(&self, org_id: i64) -> Result<(), SessionInsertError>;
 }
 
 impl AppSession for Session {
@@ -267,9 +266,5 @@ impl AppSession for Session {
 
     fn chosen_org(&self) -> Option<i64> {
         self.get(ORG_ID).ok().flatten()
-    }
-
-    fn choose_org(&self, org_id: i64) -> Result<(), SessionInsertError> {
-        self.insert(ORG_ID, org_id)
     }
 }
