@@ -7,8 +7,8 @@ CARGO ?= cargo
 ## run: start PostgreSQL if needed, migrate, seed demo data once, and serve on GUILDHALL_BIND
 run: postgres
 	$(CARGO) build --release
-	./$(or $(CARGO_TARGET_DIR),target)/release/guildhall seed-demo
-	./$(or $(CARGO_TARGET_DIR),target)/release/guildhall serve
+	$(or $(CARGO_TARGET_DIR),target)/release/guildhall seed-demo
+	$(or $(CARGO_TARGET_DIR),target)/release/guildhall serve
 
 ## test: the whole suite (unit, integration, browser); each test gets its own database
 test: postgres browser
