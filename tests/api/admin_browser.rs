@@ -282,6 +282,7 @@ async fn add_organization_shows_field_errors_then_creates_it_in_place() {
     let browser = Browser::start().await;
     sign_in(&browser, &app, &admin).await;
     mark_page(&browser).await;
+    let history_before = browser.eval("return history.length;").await;
 
     browser.click("#add-organization").await;
     browser.wait_for("#modal-root dialog[open] #new-org").await;
@@ -380,6 +381,11 @@ async fn add_organization_shows_field_errors_then_creates_it_in_place() {
         focused_id(&browser).await,
         "add-organization",
         "focus goes back to the button that opened the dialog"
+    );
+    assert_eq!(
+        browser.eval("return history.length;").await,
+        history_before,
+        "the table's refresh adds no history entry"
     );
     browser.assert_accessible().await;
     browser.close().await;
