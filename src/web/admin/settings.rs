@@ -84,22 +84,26 @@ pub async fn show(admin: Admin, state: web::Data<AppState>) -> Result<SettingsPa
     page(&admin, &state, Rejected::default()).await
 }
 
+/// After a POST: back to the page with a message when saved (post/redirect/get), or the page
+/// again with the rejected form's input and errors (422).
 async fn finish(
     req: &HttpRequest,
     admin: &Admin,
     state: &AppState,
-    saved: Option<&str>,
-    rejected: Rejected,
+    result: Result<&str, Rejected>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(message) = saved {
-        admin
-            .signed_in
-            .session
-            .push_flash(FlashKind::Success, message)?;
-        return Ok(htmx::redirect(req, "/admin/settings"));
+    match result {
+        Ok(message) => {
+            admin
+                .signed_in
+                .session
+                .push_flash(FlashKind::Success, message)?;
+            Ok(htmx::redirect(req, "/admin/settings"))
+        }
+        Err(rejected) => page(admin, state, rejected)
+            .await?
+            .render_with(StatusCode::UNPROCESSABLE_ENTITY),
     }
-    let page = page(admin, state, rejected).await?;
-    page.render_with(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 pub async fn save(
@@ -109,33 +113,16 @@ pub async fn save(
     form: web::Form<SettingsInput>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
-    let outcome =
-        service::update_settings(&mut *state.pool.get().await?, &admin.admin, &input).await?;
-    match outcome {
-        Outcome::Saved(_) => {
-            finish(
-                &req,
-                &admin,
-                &state,
-                Some("The platform settings were saved."),
-                Rejected::default(),
-            )
-            .await
-        }
-        Outcome::Invalid(errors) => {
-            finish(
-                &req,
-                &admin,
-                &state,
-                None,
-                Rejected {
-                    settings: Some((input, errors)),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
-    }
+    let result = match service::update_settings(&mut *state.pool.get().await?, &admin.admin, &input)
+        .await?
+    {
+        Outcome::Saved(_) => Ok("The platform settings were saved."),
+        Outcome::Invalid(errors) => Err(Rejected {
+            settings: Some((input, errors)),
+            ..Default::default()
+        }),
+    };
+    finish(&req, &admin, &state, result).await
 }
 
 pub async fn add_plan(
@@ -145,32 +132,15 @@ pub async fn add_plan(
     form: web::Form<PlanInput>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
-    let outcome = service::add_plan(&mut *state.pool.get().await?, &admin.admin, &input).await?;
-    match outcome {
-        Outcome::Saved(()) => {
-            finish(
-                &req,
-                &admin,
-                &state,
-                Some("The plan was added."),
-                Rejected::default(),
-            )
-            .await
-        }
-        Outcome::Invalid(errors) => {
-            finish(
-                &req,
-                &admin,
-                &state,
-                None,
-                Rejected {
-                    plan: Some((input, errors)),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
-    }
+    let result =
+        match service::add_plan(&mut *state.pool.get().await?, &admin.admin, &input).await? {
+            Outcome::Saved(()) => Ok("The plan was added."),
+            Outcome::Invalid(errors) => Err(Rejected {
+                plan: Some((input, errors)),
+                ..Default::default()
+            }),
+        };
+    finish(&req, &admin, &state, result).await
 }
 
 pub async fn add_model(
@@ -180,30 +150,13 @@ pub async fn add_model(
     form: web::Form<ModelInput>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
-    let outcome = service::add_model(&mut *state.pool.get().await?, &admin.admin, &input).await?;
-    match outcome {
-        Outcome::Saved(()) => {
-            finish(
-                &req,
-                &admin,
-                &state,
-                Some("The model was added to the catalogue."),
-                Rejected::default(),
-            )
-            .await
-        }
-        Outcome::Invalid(errors) => {
-            finish(
-                &req,
-                &admin,
-                &state,
-                None,
-                Rejected {
-                    model: Some((input, errors)),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
-    }
+    let result =
+        match service::add_model(&mut *state.pool.get().await?, &admin.admin, &input).await? {
+            Outcome::Saved(()) => Ok("The model was added to the catalogue."),
+            Outcome::Invalid(errors) => Err(Rejected {
+                model: Some((input, errors)),
+                ..Default::default()
+            }),
+        };
+    finish(&req, &admin, &state, result).await
 }
