@@ -58,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
             db::run_migrations(&settings.database_url).await?;
             let pool = db::build_pool(&settings.database_url, 1)?;
             let password = read_password()?;
-            let user = services::accounts::create_super_admin(&pool, &email, password).await?;
+            let user = services::account::create_super_admin(&pool, &email, password).await?;
             println!("{} is a super administrator.", user.email);
         }
         Command::SeedDemo => {

@@ -4,14 +4,15 @@
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use secrecy::SecretString;
 
+use crate::access::Actor;
 use crate::db::DbPool;
+use crate::domain::OrganizationFields;
 use crate::domain::{OrgRole, PlatformRole, password};
 use crate::models::audit;
 use crate::models::memberships::{self, NewMembership};
-use crate::models::organizations::{self, OrganizationFields};
-use crate::models::platform;
+use crate::models::organizations;
+use crate::models::plans;
 use crate::models::users::{self, NewUser};
-use crate::services::Actor;
 
 /// Every demo account signs in with this password (printed by `seed-demo`; demo data only).
 pub const DEMO_PASSWORD: &str = "guildhall-demo";
@@ -113,7 +114,7 @@ pub async fn seed_demo(pool: &DbPool) -> anyhow::Result<Vec<(String, String)>> {
                     restrict_to_domain: false,
                     allow_subdomains: false,
                 };
-                let plan_id = platform::default_plan_id(conn).await?;
+                let plan_id = plans::default_plan_id(conn).await?;
                 let org = organizations::insert(conn, &fields, plan_id).await?;
                 for (first, last, role) in demo.people {
                     let email = format!(

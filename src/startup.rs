@@ -7,30 +7,18 @@ use actix_session::SessionMiddleware;
 use actix_session::config::{PersistentSession, TtlExtensionPolicy};
 use actix_web::cookie::SameSite;
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
-use crate::models::{login_failures, sessions};
-use crate::web::{self, AppState, csrf, errors, session};
+use crate::services;
+use crate::web::kit::{SECURITY_HEADERS, csrf, session};
+use crate::web::{self, AppState};
 use actix_web::web::{Data, FormConfig, PayloadConfig};
-
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
-
-/// Sent with every response.
-pub const SECURITY_HEADERS: [(&str, &str); 6] = [
-    ("content-security-policy", CONTENT_SECURITY_POLICY),
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("referrer-policy", "same-origin"),
-    // Pages show personal data: never keep them in a shared or back-button cache.
-    ("cache-control", "no-store"),
-    ("vary", "HX-Request"),
-];
 
 pub struct Application {
     port: u16,
@@ -40,13 +28,18 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Clock::System).await
+    }
+
+    /// With another clock: tests fix it and move it forward.
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         db::run_migrations(&settings.database_url).await?;
         let pool = db::build_pool(&settings.database_url, settings.database_pool_size)?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        spawn_housekeeping(pool.clone());
-        let server = run(listener, pool.clone(), settings)?;
+        spawn_housekeeping(pool.clone(), clock.clone());
+        let server = run(listener, pool.clone(), settings, clock)?;
         Ok(Application { port, server, pool })
     }
 
@@ -60,16 +53,22 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> anyhow::Result<Server> {
+fn run(
+    listener: TcpListener,
+    pool: DbPool,
+    settings: Settings,
+    clock: Clock,
+) -> anyhow::Result<Server> {
     let cookie_key = settings.cookie_key();
     let secure = settings.secure_cookies();
     let state = Data::new(AppState {
         pool: pool.clone(),
         settings,
+        clock: clock.clone(),
     });
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(
-            session::PgSessionStore::new(pool.clone()),
+            session::PgSessionStore::new(pool.clone(), clock.clone()),
             cookie_key.clone(),
         )
         .cookie_name("guildhall_session".to_owned())
@@ -88,11 +87,7 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> anyhow::Resul
             .app_data(state.clone())
             .app_data(FormConfig::default().limit(csrf::MAX_BODY))
             .app_data(PayloadConfig::new(csrf::MAX_BODY))
-            .configure(web::configure)
-            // Innermost first: CSRF needs the session; errors are rendered after both.
-            .wrap(from_fn(csrf::verify_csrf))
-            .wrap(sessions)
-            .wrap(from_fn(errors::render_error_pages))
+            .configure(|cfg| web::configure(cfg, sessions))
             .wrap(
                 SECURITY_HEADERS
                     .iter()
@@ -109,19 +104,13 @@ fn run(listener: TcpListener, pool: DbPool, settings: Settings) -> anyhow::Resul
 }
 
 /// Deletes expired sessions and old sign-in failures every ten minutes.
-fn spawn_housekeeping(pool: DbPool) {
+fn spawn_housekeeping(pool: DbPool, clock: Clock) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(600));
         loop {
             every.tick().await;
-            let Ok(mut conn) = pool.get().await else {
-                continue;
-            };
-            if let Err(e) = sessions::delete_expired(&mut conn).await {
-                tracing::warn!(error = %e, "deleting expired sessions");
-            }
-            if let Err(e) = login_failures::delete_older_than(&mut conn, 24 * 60).await {
-                tracing::warn!(error = %e, "deleting old sign-in failures");
+            if let Err(e) = services::auth::housekeeping(&pool, &clock).await {
+                tracing::warn!(error = %e, "housekeeping");
             }
         }
     });

@@ -1,5 +1,6 @@
 //! The connection pool and the embedded migrations.
 
+pub mod paging;
 pub mod schema;
 
 use std::time::Duration;

@@ -3,13 +3,17 @@
 mod email;
 mod ids;
 mod names;
+mod organization;
 pub mod password;
+pub mod purchase;
 pub mod reference;
 mod roles;
 
 pub use email::{EmailAddress, EmailError, normalise_domain};
 pub use ids::{OrgId, UserId};
 pub use names::{PersonName, RequiredText};
+pub use organization::OrganizationFields;
+pub use purchase::{PurchaseLine, RawPurchase, parse_kind};
 pub use roles::{OrgRole, PlatformRole, TokenKind, UserStatus};
 
 use base64::Engine;

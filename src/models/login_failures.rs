@@ -1,6 +1,6 @@
 //! Failed sign-ins, counted over a sliding window to throttle guessing.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -11,10 +11,11 @@ pub async fn recent_counts(
     conn: &mut AsyncPgConnection,
     keys: &[&str],
     window_minutes: i32,
+    now: DateTime<Utc>,
 ) -> QueryResult<Vec<(String, i64)>> {
     login_failures::table
         .filter(login_failures::key.eq_any(keys))
-        .filter(login_failures::at.gt(Utc::now() - Duration::minutes(window_minutes.into())))
+        .filter(login_failures::at.gt(now - Duration::minutes(window_minutes.into())))
         .group_by(login_failures::key)
         .select((login_failures::key, diesel::dsl::count_star()))
         .load(conn)
@@ -40,10 +41,14 @@ pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub async fn delete_older_than(conn: &mut AsyncPgConnection, minutes: i32) -> QueryResult<usize> {
+pub async fn delete_older_than(
+    conn: &mut AsyncPgConnection,
+    minutes: i32,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::delete(
         login_failures::table
-            .filter(login_failures::at.lt(Utc::now() - Duration::minutes(minutes.into()))),
+            .filter(login_failures::at.lt(now - Duration::minutes(minutes.into()))),
     )
     .execute(conn)
     .await

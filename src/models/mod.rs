@@ -1,11 +1,16 @@
-//! Row structs and the queries over each table. Query functions return `QueryResult`.
+//! Row structs and the queries over each table, one file per table. Query functions return
+//! `QueryResult`; callers decide what a missing row means.
 
+pub mod ai_models;
 pub mod audit;
 pub mod login_failures;
 pub mod memberships;
-pub mod oauth;
+pub mod org_models;
+pub mod org_oauth_settings;
 pub mod organizations;
-pub mod platform;
+pub mod plans;
+pub mod platform_settings;
 pub mod sessions;
-pub mod tokens;
+pub mod token_assignments;
+pub mod token_purchases;
 pub mod users;

@@ -2,9 +2,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::db::paging::Total;
 use crate::db::schema::{organizations, platform_counters};
-use crate::domain::OrgId;
-use crate::web::listing::Total;
+use crate::domain::{OrgId, OrganizationFields};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = organizations, check_for_backend(diesel::pg::Pg))]
@@ -31,23 +31,6 @@ pub struct Organization {
     pub inference_assigned: i64,
     pub embedding_purchased: i64,
     pub embedding_assigned: i64,
-}
-
-/// The fields a super administrator edits (Add Organization and the Details tab).
-#[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = organizations, treat_none_as_null = true)]
-pub struct OrganizationFields {
-    pub name: String,
-    pub contact_name: String,
-    pub address: String,
-    pub zip: String,
-    pub city: String,
-    pub country: String,
-    pub phone: String,
-    pub email: String,
-    pub domain: Option<String>,
-    pub restrict_to_domain: bool,
-    pub allow_subdomains: bool,
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Option<Organization>> {

@@ -2,10 +2,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use crate::db::paging::Total;
 use crate::db::schema::users;
 use crate::domain::{PlatformRole, UserId, UserStatus};
-use crate::web::listing::Total;
 
+/// A user as pages show them; the password hash is read only where it is checked.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct User {
@@ -13,7 +14,6 @@ pub struct User {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    pub password_hash: Option<String>,
     pub platform_role: PlatformRole,
     pub status: UserStatus,
     pub created_at: DateTime<Utc>,
@@ -70,6 +70,30 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryRe
         .first(conn)
         .await
         .optional()
+}
+
+/// The user with this email and their password hash, for signing in.
+pub async fn find_with_hash_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Option<(User, Option<String>)>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select((User::as_select(), users::password_hash))
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn password_hash_of(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+) -> QueryResult<Option<String>> {
+    users::table
+        .find(id)
+        .select(users::password_hash)
+        .first(conn)
+        .await
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> QueryResult<User> {

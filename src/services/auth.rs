@@ -4,11 +4,12 @@
 use anyhow::Context;
 use secrecy::SecretString;
 
+use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::domain::{EmailAddress, UserStatus, password};
+use crate::error::AppError;
 use crate::models::users::User;
-use crate::models::{login_failures, users};
-use crate::web::errors::AppError;
+use crate::models::{login_failures, sessions, users};
 
 /// Failures allowed per account within the window before sign-in is refused.
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
@@ -23,8 +24,10 @@ pub enum SignInOutcome {
     Throttled,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn sign_in(
     pool: &DbPool,
+    clock: &Clock,
     email: &str,
     password: SecretString,
     ip: &str,
@@ -38,20 +41,26 @@ pub async fn sign_in(
     );
     let ip_key = format!("ip:{ip}");
     let mut conn = pool.get().await?;
-    let counts =
-        login_failures::recent_counts(&mut conn, &[&email_key, &ip_key], WINDOW_MINUTES).await?;
+    let counts = login_failures::recent_counts(
+        &mut conn,
+        &[&email_key, &ip_key],
+        WINDOW_MINUTES,
+        clock.now(),
+    )
+    .await?;
     let count_of = |key: &str| counts.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n);
     if count_of(&email_key) >= MAX_FAILURES_PER_ACCOUNT || count_of(&ip_key) >= MAX_FAILURES_PER_IP
     {
         return Ok(SignInOutcome::Throttled);
     }
-    let user = match EmailAddress::parse(email) {
-        Ok(email) => users::find_by_email(&mut conn, email.as_str()).await?,
-        Err(_) => None,
+    let (user, stored) = match EmailAddress::parse(email) {
+        Ok(email) => users::find_with_hash_by_email(&mut conn, email.as_str())
+            .await?
+            .map_or((None, None), |(user, hash)| (Some(user), hash)),
+        Err(_) => (None, None),
     };
     // Don't hold a connection while hashing.
     drop(conn);
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verified =
         tokio::task::spawn_blocking(move || password::verify(&password, stored.as_deref()))
             .await
@@ -71,4 +80,12 @@ pub async fn sign_in(
             Ok(SignInOutcome::InvalidCredentials)
         }
     }
+}
+
+/// Deletes expired sessions and old sign-in failures (run every few minutes).
+pub async fn housekeeping(pool: &DbPool, clock: &Clock) -> Result<(), AppError> {
+    let mut conn = pool.get().await?;
+    sessions::delete_expired(&mut conn).await?;
+    login_failures::delete_older_than(&mut conn, 24 * 60, clock.now()).await?;
+    Ok(())
 }

@@ -2,190 +2,202 @@
 //! model for every form: htmx swaps the form fragment in place (422 with field errors and the
 //! input kept), and without JavaScript the same POST answers with the whole page.
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use askama_web::WebTemplate;
+use secrecy::SecretString;
 
-use crate::domain::FieldErrors;
-use crate::models::memberships::UserOrganization;
-use crate::services::Actor;
-use crate::services::accounts::{
-    self, PasswordInput, PasswordOutcome, ProfileInput, ProfileOutcome,
+use crate::access::CurrentUser;
+use crate::domain::{FieldErrors, PersonName};
+use crate::error::AppError;
+use crate::services::account::{
+    self, PasswordChange, PasswordOutcome, ProfileChange, UserOrganization,
 };
-use crate::web::context::{Chrome, SignedInUser};
-use crate::web::errors::AppError;
-use crate::web::htmx::Render;
-use crate::web::session::{AppSession, FlashKind};
-use crate::web::{AppState, client_ip, htmx};
+use crate::web::AppState;
+use crate::web::kit::session::AppSession;
+use crate::web::kit::{flash, htmx, paths};
 
-/// The profile form as shown: the values typed (or stored), errors, and whether it just saved.
-pub struct ProfileForm {
-    pub csrf_token: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub errors: FieldErrors,
-    pub saved: bool,
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(paths::ACCOUNT_PAGE.pattern, web::get().to(page))
+        .route(
+            paths::ACCOUNT_PROFILE.pattern,
+            web::post().to(update_profile),
+        )
+        .route(
+            paths::ACCOUNT_PASSWORD.pattern,
+            web::post().to(change_password),
+        );
 }
 
-pub struct PasswordForm {
-    pub csrf_token: String,
-    pub errors: FieldErrors,
+/// The profile form as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct ProfileInput {
+    first_name: String,
+    last_name: String,
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "account/page.html")]
-pub struct AccountPage {
-    pub chrome: Chrome,
-    pub profile: ProfileForm,
-    pub password: PasswordForm,
-    pub organizations: Vec<UserOrganization>,
-}
+impl TryFrom<&ProfileInput> for ProfileChange {
+    type Error = FieldErrors;
 
-#[derive(Template, WebTemplate)]
-#[template(path = "account/_profile_form.html")]
-pub struct ProfileFragment {
-    pub profile: ProfileForm,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "account/_password_form.html")]
-pub struct PasswordFragment {
-    pub password: PasswordForm,
-}
-
-fn actor(req: &HttpRequest, state: &AppState, signed_in: &SignedInUser) -> Actor {
-    Actor {
-        user_id: Some(signed_in.user.id),
-        email: signed_in.user.email.clone(),
-        role: "self",
-        ip: client_ip(req, &state.settings.trusted_proxies).map(|ip| ip.to_string()),
+    fn try_from(input: &ProfileInput) -> Result<ProfileChange, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let first_name = errors.check("first_name", PersonName::parse(&input.first_name));
+        let last_name = errors.check("last_name", PersonName::parse(&input.last_name));
+        match (first_name, last_name) {
+            (Some(first_name), Some(last_name)) => Ok(ProfileChange {
+                first_name,
+                last_name,
+            }),
+            _ => Err(errors),
+        }
     }
 }
 
-fn account_page(
-    signed_in: &SignedInUser,
+/// The profile form as shown: the values typed (or stored), errors, and whether it just saved.
+struct ProfileForm {
+    email: String,
+    first_name: String,
+    last_name: String,
+    errors: FieldErrors,
+    saved: bool,
+}
+
+impl ProfileForm {
+    fn of(user: &CurrentUser) -> ProfileForm {
+        ProfileForm {
+            email: user.email.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            errors: FieldErrors::default(),
+            saved: false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct PasswordForm {
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "account/page.html")]
+struct AccountPage {
     profile: ProfileForm,
     password: PasswordForm,
-) -> Result<AccountPage, AppError> {
-    Ok(AccountPage {
-        chrome: Chrome::new(signed_in, "account")?,
-        profile,
-        password,
-        organizations: signed_in.organizations.clone(),
-    })
+    organizations: Vec<UserOrganization>,
 }
 
-pub async fn page(signed_in: SignedInUser) -> Result<AccountPage, AppError> {
-    let csrf_token = signed_in.session.csrf_token()?;
-    let user = &signed_in.user;
-    let profile = ProfileForm {
-        csrf_token: csrf_token.clone(),
-        email: user.email.clone(),
-        first_name: user.first_name.clone(),
-        last_name: user.last_name.clone(),
-        errors: FieldErrors::default(),
-        saved: false,
-    };
-    let password = PasswordForm {
-        csrf_token,
-        errors: FieldErrors::default(),
-    };
-    account_page(&signed_in, profile, password)
+#[derive(Template)]
+#[template(path = "account/_profile_form.html")]
+struct ProfileFragment {
+    profile: ProfileForm,
 }
 
-pub async fn update_profile(
+#[derive(Template)]
+#[template(path = "account/_password_form.html")]
+struct PasswordFragment {
+    password: PasswordForm,
+}
+
+async fn page(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let page = AccountPage {
+        profile: ProfileForm::of(&user),
+        password: PasswordForm::default(),
+        organizations: user.organizations,
+    };
+    htmx::page(&req, StatusCode::OK, &page)
+}
+
+async fn update_profile(
     req: HttpRequest,
-    signed_in: SignedInUser,
+    user: CurrentUser,
     state: web::Data<AppState>,
     form: web::Form<ProfileInput>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
-    let mut conn = state.pool.get().await?;
-    let actor = actor(&req, &state, &signed_in);
-    let outcome = accounts::update_profile(&mut conn, &actor, &signed_in.user, &input).await?;
-    let csrf_token = signed_in.session.csrf_token()?;
-    let (status, profile) = match outcome {
-        ProfileOutcome::Saved(user) => {
+    let (status, profile) = match ProfileChange::try_from(&input) {
+        Ok(change) => {
+            let mut conn = state.pool.get().await?;
+            let saved = account::update_profile(&mut conn, &user, change).await?;
             if !htmx::is_htmx(&req) {
-                signed_in
-                    .session
-                    .push_flash(FlashKind::Success, "Your profile was saved.")?;
-                return Ok(htmx::redirect(&req, "/settings/account"));
+                flash(&req, "Your profile was saved.")?;
+                return Ok(htmx::redirect(&req, &paths::ACCOUNT_PAGE.path()));
             }
             let profile = ProfileForm {
-                csrf_token,
-                email: user.email,
-                first_name: user.first_name,
-                last_name: user.last_name,
-                errors: FieldErrors::default(),
+                first_name: saved.first_name,
+                last_name: saved.last_name,
                 saved: true,
+                ..ProfileForm::of(&user)
             };
             (StatusCode::OK, profile)
         }
-        ProfileOutcome::Invalid(errors) => {
+        Err(errors) => {
             let profile = ProfileForm {
-                csrf_token,
-                email: signed_in.user.email.clone(),
                 first_name: input.first_name,
                 last_name: input.last_name,
                 errors,
-                saved: false,
+                ..ProfileForm::of(&user)
             };
             (StatusCode::UNPROCESSABLE_ENTITY, profile)
         }
     };
-    if htmx::is_htmx(&req) {
-        return ProfileFragment { profile }.render_with(status);
-    }
-    let password = PasswordForm {
-        csrf_token: profile.csrf_token.clone(),
-        errors: FieldErrors::default(),
-    };
-    let page = account_page(&signed_in, profile, password)?;
-    page.render_with(status)
+    htmx::respond(&req, status, ProfileFragment { profile }, |fragment| {
+        AccountPage {
+            profile: fragment.profile,
+            password: PasswordForm::default(),
+            organizations: user.organizations.clone(),
+        }
+    })
 }
 
-pub async fn change_password(
+#[derive(serde::Deserialize)]
+struct PasswordInput {
+    current_password: SecretString,
+    new_password: SecretString,
+    confirm_password: SecretString,
+}
+
+async fn change_password(
     req: HttpRequest,
-    signed_in: SignedInUser,
+    user: CurrentUser,
+    session: Session,
     state: web::Data<AppState>,
     form: web::Form<PasswordInput>,
 ) -> Result<HttpResponse, AppError> {
-    let actor = actor(&req, &state, &signed_in);
-    match accounts::change_password(&state.pool, &actor, &signed_in.user, form.into_inner()).await?
-    {
+    let PasswordInput {
+        current_password,
+        new_password,
+        confirm_password,
+    } = form.into_inner();
+    let change = PasswordChange {
+        current_password,
+        new_password,
+        confirm_password,
+    };
+    match account::change_password(&state.pool, &user, change).await? {
         PasswordOutcome::Changed => {
             // Every session of the user was just ended; this one continues under a new key.
-            let session = &signed_in.session;
-            session.start_signed_in(signed_in.user.id, chrono::Utc::now().timestamp())?;
-            session.push_flash(
-                FlashKind::Success,
+            session.start_signed_in(user.id, state.clock.now().timestamp())?;
+            flash(
+                &req,
                 "Your password was changed. Other devices have been signed out.",
             )?;
-            Ok(htmx::redirect(&req, "/settings/account"))
+            Ok(htmx::redirect(&req, &paths::ACCOUNT_PAGE.path()))
         }
         PasswordOutcome::Invalid(errors) => {
-            let password = PasswordForm {
-                csrf_token: signed_in.session.csrf_token()?,
-                errors,
-            };
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            if htmx::is_htmx(&req) {
-                return PasswordFragment { password }.render_with(status);
-            }
-            let user = &signed_in.user;
-            let profile = ProfileForm {
-                csrf_token: password.csrf_token.clone(),
-                email: user.email.clone(),
-                first_name: user.first_name.clone(),
-                last_name: user.last_name.clone(),
-                errors: FieldErrors::default(),
-                saved: false,
-            };
-            let page = account_page(&signed_in, profile, password)?;
-            Ok(page.render_with(status)?)
+            let password = PasswordForm { errors };
+            htmx::respond(
+                &req,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                PasswordFragment { password },
+                |fragment| AccountPage {
+                    profile: ProfileForm::of(&user),
+                    password: fragment.password,
+                    organizations: user.organizations.clone(),
+                },
+            )
         }
     }
 }

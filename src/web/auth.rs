@@ -1,59 +1,79 @@
-//! Sign in and sign out.
+//! Signing in and out, and `/`, which sends each visitor where they work.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use askama_web::WebTemplate;
 use secrecy::SecretString;
 
+use crate::access::CurrentUser;
+use crate::error::AppError;
 use crate::services::auth::{self, SignInOutcome};
-use crate::web::errors::AppError;
-use crate::web::htmx::Render;
-use crate::web::session::{AppSession, SignedIn};
-use crate::web::{AppState, client_ip};
+use crate::web::AppState;
+use crate::web::kit::session::{AppSession, SignedIn};
+use crate::web::kit::{client_ip, htmx, paths};
 
-#[derive(Template, WebTemplate)]
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(paths::HOME.pattern, web::get().to(home))
+        .route(paths::LOGIN.pattern, web::get().to(login_page))
+        .route(paths::LOGIN.pattern, web::post().to(login))
+        .route(paths::LOGOUT.pattern, web::post().to(logout));
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish()
+}
+
+async fn home(user: Result<CurrentUser, AppError>) -> Result<HttpResponse, AppError> {
+    let location = match user {
+        Err(AppError::Unauthenticated) => paths::LOGIN.path(),
+        Err(other) => return Err(other),
+        Ok(user) if user.is_super_admin() => paths::ORGANIZATIONS.path(),
+        Ok(user) if !user.organizations.is_empty() => paths::ORG_OVERVIEW.path(),
+        Ok(_) => paths::ACCOUNT_PAGE.path(),
+    };
+    Ok(see_other(&location))
+}
+
+#[derive(Template)]
 #[template(path = "auth/login.html")]
-pub struct LoginPage {
-    pub csrf_token: String,
-    pub email: String,
-    pub error: Option<&'static str>,
-    pub notice: Option<&'static str>,
+struct LoginPage {
+    email: String,
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
 }
 
 #[derive(serde::Deserialize)]
-pub struct LoginQuery {
+struct LoginQuery {
     signed_out: Option<String>,
 }
 
-pub async fn login_page(
+async fn login_page(
+    req: HttpRequest,
     session: Session,
+    state: web::Data<AppState>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if let SignedIn::Yes(_) = session.signed_in(chrono::Utc::now().timestamp()) {
-        return Ok(HttpResponse::SeeOther()
-            .insert_header(("Location", "/"))
-            .finish());
+    if let SignedIn::Yes(_) = session.signed_in(state.clock.now().timestamp()) {
+        return Ok(see_other(&paths::HOME.path()));
     }
     let page = LoginPage {
-        csrf_token: session.csrf_token()?,
         email: String::new(),
         error: None,
         notice: query.signed_out.is_some().then_some("You have signed out."),
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page.render()?))
+    htmx::page(&req, StatusCode::OK, &page)
 }
 
 #[derive(serde::Deserialize)]
-pub struct LoginForm {
+struct LoginForm {
     email: String,
     password: SecretString,
 }
 
-pub async fn login(
+async fn login(
     req: HttpRequest,
     session: Session,
     state: web::Data<AppState>,
@@ -63,13 +83,12 @@ pub async fn login(
     let ip = client_ip(&req, &state.settings.trusted_proxies)
         .map(|ip| ip.to_string())
         .unwrap_or_default();
-    let (status, error) = match auth::sign_in(&state.pool, &email, password, &ip).await? {
+    let outcome = auth::sign_in(&state.pool, &state.clock, &email, password, &ip).await?;
+    let (status, error) = match outcome {
         SignInOutcome::SignedIn(user) => {
-            session.start_signed_in(user.id, chrono::Utc::now().timestamp())?;
+            session.start_signed_in(user.id, state.clock.now().timestamp())?;
             tracing::info!(user_id = %user.id, "signed in");
-            return Ok(HttpResponse::SeeOther()
-                .insert_header(("Location", "/"))
-                .finish());
+            return Ok(see_other(&paths::HOME.path()));
         }
         SignInOutcome::InvalidCredentials => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -85,17 +104,14 @@ pub async fn login(
         ),
     };
     let page = LoginPage {
-        csrf_token: session.csrf_token()?,
         email,
         error: Some(error),
         notice: None,
     };
-    page.render_with(status)
+    htmx::page(&req, status, &page)
 }
 
-pub async fn logout(session: Session) -> HttpResponse {
+async fn logout(session: Session) -> HttpResponse {
     session.purge();
-    HttpResponse::SeeOther()
-        .insert_header(("Location", "/login?signed_out=1"))
-        .finish()
+    see_other(&format!("{}?signed_out=1", paths::LOGIN.path()))
 }

@@ -1,67 +1,64 @@
-//! The web layer: routes, handlers and their templates, and the cross-cutting pieces.
+//! The web layer: one scope per area, each behind its fence, so a route is protected by where
+//! it is mounted. `kit/` holds the plumbing every area shares.
+//!
+//! - the HTML area (everything but `/api`, `/static` and the probes): sessions, CSRF on every
+//!   state change, error pages;
+//!   - `/admin`: super administrators (`SuperAdmin` proof);
+//!   - `/settings/org`: members of the organization chosen in the header (`OrgContext`);
+//!   - `/settings/account`: any signed-in user (`CurrentUser`);
+//! - `/api`: programs with bearer keys, JSON errors, no session, cookie or CSRF.
 
 pub mod account;
 pub mod admin;
-pub mod assets;
+pub mod api;
 pub mod auth;
-pub mod context;
-pub mod csrf;
-pub mod errors;
-pub mod format;
-pub mod health;
-pub mod home;
-pub mod htmx;
-pub mod listing;
-pub mod multipart;
+pub mod kit;
 pub mod org;
-pub mod session;
 
-use std::net::IpAddr;
+use actix_session::SessionMiddleware;
+use actix_web::middleware::from_fn;
+use actix_web::web;
 
-use actix_web::{HttpRequest, web};
-
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::web::kit::session::PgSessionStore;
+use crate::web::kit::{assets, context, csrf, errors, health, paths};
 
 /// Shared by every handler.
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Settings,
+    pub clock: Clock,
 }
 
-/// The route table.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home::index))
-        .route("/healthz", web::get().to(health::healthz))
+/// The route table: the areas that need no session first, then the HTML area.
+pub fn configure(cfg: &mut web::ServiceConfig, sessions: SessionMiddleware<PgSessionStore>) {
+    cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/static/{path:.*}", web::get().to(assets::serve))
-        .route("/login", web::get().to(auth::login_page))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
-        .configure(admin::configure)
-        .route("/settings/org", web::get().to(org::overview))
-        .route("/settings/account", web::get().to(account::page))
-        .route(
-            "/settings/account/profile",
-            web::post().to(account::update_profile),
-        )
-        .route(
-            "/settings/account/password",
-            web::post().to(account::change_password),
+        .service(web::scope(paths::API).configure(api::configure))
+        .service(
+            web::scope("")
+                .configure(auth::configure)
+                .service(
+                    web::scope(paths::ADMIN)
+                        .wrap(from_fn(context::super_admin_fence))
+                        .configure(admin::configure),
+                )
+                .service(
+                    web::scope(paths::ORG)
+                        .wrap(from_fn(context::org_fence))
+                        .configure(org::configure),
+                )
+                .service(
+                    web::scope(paths::ACCOUNT)
+                        .wrap(from_fn(context::signed_in_fence))
+                        .configure(account::configure),
+                )
+                // Innermost first: CSRF needs the session; errors are rendered after both.
+                .wrap(from_fn(csrf::verify_csrf))
+                .wrap(sessions)
+                .wrap(from_fn(errors::render_error_pages)),
         );
-}
-
-/// The client's address: the connection's peer, or the first address of `X-Forwarded-For`
-/// when the peer is a trusted proxy.
-pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
-    if !trusted_proxies.contains(&peer) {
-        return Some(peer);
-    }
-    req.headers()
-        .get("X-Forwarded-For")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.trim().parse().ok())
-        .or(Some(peer))
 }

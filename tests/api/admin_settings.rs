@@ -175,7 +175,7 @@ async fn the_oauth_dialog_is_offered_only_when_oauth_login_is_enabled() {
     )
     .await;
     let mut conn = app.conn().await;
-    let stored = guildhall::models::oauth::find(&mut conn, org)
+    let stored = guildhall::models::org_oauth_settings::find(&mut conn, org)
         .await
         .expect("query")
         .expect("settings");

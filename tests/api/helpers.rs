@@ -5,11 +5,13 @@ use std::sync::LazyLock;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use guildhall::clock::Clock;
 use guildhall::config::Settings;
 use guildhall::db::DbPool;
+use guildhall::domain::OrganizationFields;
 use guildhall::domain::{OrgId, OrgRole, PlatformRole, UserId, password, random_token};
 use guildhall::models::memberships::{self, NewMembership};
-use guildhall::models::organizations::{self, OrganizationFields};
+use guildhall::models::organizations;
 use guildhall::models::users::{self, NewUser};
 use guildhall::startup::Application;
 use secrecy::SecretString;
@@ -174,6 +176,8 @@ pub struct TestUser {
 /// A running app with its database, and a default visitor (a browser-like client with cookies).
 pub struct TestApp {
     pub pool: DbPool,
+    /// The app's clock, stopped at the start: tests move it instead of waiting.
+    pub clock: Clock,
     pub db: TestDb,
     pub visitor: Visitor,
 }
@@ -214,12 +218,16 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDb::create().await;
     let mut settings = test_settings(db.url());
     configure(&mut settings);
-    let app = Application::build(settings).await.expect("build the app");
+    let clock = Clock::fixed_now();
+    let app = Application::build_with_clock(settings, clock.clone())
+        .await
+        .expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         pool,
+        clock,
         db,
         visitor: Visitor {
             address,

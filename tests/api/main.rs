@@ -19,5 +19,6 @@ mod cli;
 mod csrf;
 mod database;
 mod errors;
+mod fences;
 mod mail;
 mod sessions;

@@ -3,16 +3,15 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use askama_web::WebTemplate;
 
-use crate::services::organizations::LineProblem;
-use crate::services::sales_import::{self as service, COLUMNS, ImportOutcome, ImportSummary};
-use crate::web::admin::Admin;
-use crate::web::context::Chrome;
-use crate::web::errors::AppError;
-use crate::web::htmx::Render;
-use crate::web::session::AppSession;
-use crate::web::{AppState, htmx, multipart};
+use crate::access::SuperAdmin;
+use crate::error::AppError;
+use crate::services::admin::LineProblem;
+use crate::services::admin::sales_import::{
+    self as service, COLUMNS, ImportOutcome, ImportSummary,
+};
+use crate::web::AppState;
+use crate::web::kit::{htmx, multipart};
 
 /// What the last upload did.
 pub enum UploadResult {
@@ -25,33 +24,30 @@ pub enum UploadResult {
     Unreadable(&'static str),
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "admin/sales/page.html")]
-pub struct SalesPage {
-    pub chrome: Chrome,
-    pub csrf_token: String,
-    pub columns: String,
-    pub result: UploadResult,
+struct SalesPage {
+    columns: String,
+    result: UploadResult,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "admin/sales/_result.html")]
-pub struct SalesResult {
-    pub result: UploadResult,
+struct SalesResult {
+    result: UploadResult,
 }
 
-pub async fn show(admin: Admin) -> Result<SalesPage, AppError> {
-    Ok(SalesPage {
-        chrome: Chrome::new(&admin.signed_in, "sales")?,
-        csrf_token: admin.signed_in.session.csrf_token()?,
+pub async fn show(req: HttpRequest, _admin: SuperAdmin) -> Result<HttpResponse, AppError> {
+    let page = SalesPage {
         columns: COLUMNS.join(","),
         result: UploadResult::None,
-    })
+    };
+    htmx::page(&req, StatusCode::OK, &page)
 }
 
 pub async fn upload(
     req: HttpRequest,
-    admin: Admin,
+    admin: SuperAdmin,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
@@ -69,28 +65,17 @@ pub async fn upload(
     let result = match file {
         None => UploadResult::Unreadable("Choose a CSV file to upload."),
         Some(file) if file.is_empty() => UploadResult::Unreadable("The file is empty."),
-        Some(file) => {
-            let mut conn = state.pool.get().await?;
-            match service::import(&mut conn, &admin.admin, &file).await? {
-                ImportOutcome::Imported(summary) => UploadResult::Imported(summary),
-                ImportOutcome::Rejected { problems, more } => {
-                    UploadResult::Rejected { problems, more }
-                }
-            }
-        }
+        Some(file) => match service::import(&mut *state.pool.get().await?, &admin, &file).await? {
+            ImportOutcome::Imported(summary) => UploadResult::Imported(summary),
+            ImportOutcome::Rejected { problems, more } => UploadResult::Rejected { problems, more },
+        },
     };
     let status = match result {
         UploadResult::Imported(_) => StatusCode::OK,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    if htmx::is_htmx(&req) {
-        return SalesResult { result }.render_with(status);
-    }
-    let page = SalesPage {
-        chrome: Chrome::new(&admin.signed_in, "sales")?,
-        csrf_token: admin.signed_in.session.csrf_token()?,
+    htmx::respond(&req, status, SalesResult { result }, |fragment| SalesPage {
         columns: COLUMNS.join(","),
-        result,
-    };
-    page.render_with(status)
+        result: fragment.result,
+    })
 }

@@ -3,160 +3,280 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use askama_web::WebTemplate;
+use serde::Deserialize;
 
-use crate::domain::FieldErrors;
-use crate::models::platform::{self, Model, Plan, PlatformSettings};
-use crate::services::platform::{self as service, ModelInput, Outcome, PlanInput, SettingsInput};
-use crate::web::admin::Admin;
-use crate::web::context::Chrome;
-use crate::web::errors::AppError;
-use crate::web::htmx::Render;
-use crate::web::session::{AppSession, FlashKind};
-use crate::web::{AppState, htmx};
+use crate::access::SuperAdmin;
+use crate::domain::purchase::parse_amount;
+use crate::domain::{FieldErrors, RequiredText, parse_kind};
+use crate::error::AppError;
+use crate::services::admin::platform::{
+    self as service, AiModel, NewModel, NewPlan, Outcome, Plan, PlatformSettings,
+};
+use crate::web::AppState;
+use crate::web::kit::{flash, htmx, paths};
 
-#[derive(Template, WebTemplate)]
-#[template(path = "admin/settings.html")]
-pub struct SettingsPage {
-    pub chrome: Chrome,
-    pub csrf_token: String,
-    pub settings: PlatformSettings,
-    pub ttl_input: String,
-    pub settings_errors: FieldErrors,
-    pub plans: Vec<Plan>,
-    pub plan: PlanInput,
-    pub plan_errors: FieldErrors,
-    pub models: Vec<Model>,
-    pub model: ModelInput,
-    pub model_errors: FieldErrors,
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SettingsInput {
+    pub single_org_per_account: Option<String>,
+    pub oauth_login_enabled: Option<String>,
+    pub invitation_ttl_days: String,
 }
 
-#[derive(Default)]
-struct Rejected {
-    settings: Option<(SettingsInput, FieldErrors)>,
-    plan: Option<(PlanInput, FieldErrors)>,
-    model: Option<(ModelInput, FieldErrors)>,
+impl TryFrom<&SettingsInput> for PlatformSettings {
+    type Error = FieldErrors;
+
+    fn try_from(input: &SettingsInput) -> Result<PlatformSettings, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let ttl = input
+            .invitation_ttl_days
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|d| (1..=90).contains(d));
+        let Some(invitation_ttl_days) = ttl else {
+            errors.add(
+                "invitation_ttl_days",
+                "Enter a number of days from 1 to 90.",
+            );
+            return Err(errors);
+        };
+        Ok(PlatformSettings {
+            single_org_per_account: input.single_org_per_account.is_some(),
+            oauth_login_enabled: input.oauth_login_enabled.is_some(),
+            invitation_ttl_days,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PlanInput {
+    pub name: String,
+    pub monthly_price: String,
+    pub included_seats: String,
+    pub extra_seat_price: String,
+    pub workflow_limit: String,
+    pub work_item_capacity: String,
+    pub concurrent_job_limit: String,
+}
+
+fn count(raw: &str) -> Result<i32, &'static str> {
+    raw.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or("Enter a whole number, 0 or more.")
+}
+
+impl TryFrom<&PlanInput> for NewPlan {
+    type Error = FieldErrors;
+
+    fn try_from(input: &PlanInput) -> Result<NewPlan, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = errors.check("plan_name", RequiredText::parse(&input.name, 100));
+        let monthly = errors.check("monthly_price", parse_amount(&input.monthly_price));
+        let seats = errors.check("included_seats", count(&input.included_seats));
+        let extra = errors.check("extra_seat_price", parse_amount(&input.extra_seat_price));
+        let workflows = errors.check("workflow_limit", count(&input.workflow_limit));
+        let items = errors.check("work_item_capacity", count(&input.work_item_capacity));
+        let jobs = errors.check("concurrent_job_limit", count(&input.concurrent_job_limit));
+        match (name, monthly, seats, extra, workflows, items, jobs) {
+            (
+                Some(name),
+                Some(monthly),
+                Some(seats),
+                Some(extra),
+                Some(workflows),
+                Some(items),
+                Some(jobs),
+            ) => Ok(NewPlan {
+                name: name.into_inner(),
+                monthly_price_cents: monthly,
+                included_seats: seats,
+                extra_seat_price_cents: extra,
+                workflow_limit: workflows,
+                work_item_capacity: items,
+                concurrent_job_limit: jobs,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ModelInput {
+    pub provider: String,
+    pub model_name: String,
+    pub kind: String,
+}
+
+impl TryFrom<&ModelInput> for NewModel {
+    type Error = FieldErrors;
+
+    fn try_from(input: &ModelInput) -> Result<NewModel, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let provider = input.provider.trim().to_lowercase();
+        let provider_ok = !provider.is_empty()
+            && provider.len() <= 40
+            && provider
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !provider.starts_with('-');
+        if !provider_ok {
+            errors.add(
+                "provider",
+                "Use lower-case letters, digits and hyphens, like openai or azure-openai.",
+            );
+        }
+        let name = errors.check("model_name", RequiredText::parse(&input.model_name, 100));
+        let kind = errors.check("model_kind", parse_kind(&input.kind));
+        match (provider_ok, name, kind) {
+            (true, Some(name), Some(kind)) => Ok(NewModel {
+                provider,
+                name: name.into_inner(),
+                kind,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings/page.html")]
+struct SettingsPage {
+    settings: PlatformSettings,
+    ttl_input: String,
+    settings_errors: FieldErrors,
+    plans: Vec<Plan>,
+    plan: PlanInput,
+    plan_errors: FieldErrors,
+    models: Vec<AiModel>,
+    model: ModelInput,
+    model_errors: FieldErrors,
+}
+
+/// A form of the page that was refused, to show again with its input and errors.
+enum Rejected {
+    None,
+    Settings(SettingsInput, FieldErrors),
+    Plan(PlanInput, FieldErrors),
+    Model(ModelInput, FieldErrors),
 }
 
 async fn page(
-    admin: &Admin,
     state: &AppState,
+    admin: &SuperAdmin,
     rejected: Rejected,
 ) -> Result<SettingsPage, AppError> {
-    let mut conn = state.pool.get().await?;
-    let mut settings = platform::settings(&mut conn).await?;
-    let mut ttl_input = settings.invitation_ttl_days.to_string();
-    let settings_errors = match rejected.settings {
-        Some((input, errors)) => {
-            settings.single_org_per_account = input.single_org_per_account.is_some();
-            settings.oauth_login_enabled = input.oauth_login_enabled.is_some();
-            ttl_input = input.invitation_ttl_days;
-            errors
-        }
-        None => FieldErrors::default(),
+    let overview = service::overview(&mut *state.pool.get().await?, admin).await?;
+    let mut page = SettingsPage {
+        ttl_input: overview.settings.invitation_ttl_days.to_string(),
+        settings: overview.settings,
+        settings_errors: FieldErrors::default(),
+        plans: overview.plans,
+        plan: PlanInput::default(),
+        plan_errors: FieldErrors::default(),
+        models: overview.models,
+        model: ModelInput {
+            kind: "inference".to_owned(),
+            ..Default::default()
+        },
+        model_errors: FieldErrors::default(),
     };
-    let (plan, plan_errors) = rejected.plan.unwrap_or_default();
-    let (model, model_errors) = rejected.model.unwrap_or_else(|| {
-        (
-            ModelInput {
-                kind: "inference".to_owned(),
-                ..Default::default()
-            },
-            FieldErrors::default(),
-        )
-    });
-    Ok(SettingsPage {
-        chrome: Chrome::new(&admin.signed_in, "settings")?,
-        csrf_token: admin.signed_in.session.csrf_token()?,
-        settings,
-        ttl_input,
-        settings_errors,
-        plans: platform::plans(&mut conn).await?,
-        plan,
-        plan_errors,
-        models: platform::catalogue(&mut conn).await?,
-        model,
-        model_errors,
-    })
+    match rejected {
+        Rejected::None => {}
+        Rejected::Settings(input, errors) => {
+            page.settings.single_org_per_account = input.single_org_per_account.is_some();
+            page.settings.oauth_login_enabled = input.oauth_login_enabled.is_some();
+            page.ttl_input = input.invitation_ttl_days;
+            page.settings_errors = errors;
+        }
+        Rejected::Plan(input, errors) => (page.plan, page.plan_errors) = (input, errors),
+        Rejected::Model(input, errors) => (page.model, page.model_errors) = (input, errors),
+    }
+    Ok(page)
 }
 
-pub async fn show(admin: Admin, state: web::Data<AppState>) -> Result<SettingsPage, AppError> {
-    page(&admin, &state, Rejected::default()).await
+pub async fn show(
+    req: HttpRequest,
+    admin: SuperAdmin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let page = page(&state, &admin, Rejected::None).await?;
+    htmx::page(&req, StatusCode::OK, &page)
 }
 
 /// After a POST: back to the page with a message when saved (post/redirect/get), or the page
 /// again with the rejected form's input and errors (422).
 async fn finish(
     req: &HttpRequest,
-    admin: &Admin,
     state: &AppState,
+    admin: &SuperAdmin,
     result: Result<&str, Rejected>,
 ) -> Result<HttpResponse, AppError> {
     match result {
         Ok(message) => {
-            admin
-                .signed_in
-                .session
-                .push_flash(FlashKind::Success, message)?;
-            Ok(htmx::redirect(req, "/admin/settings"))
+            flash(req, message)?;
+            Ok(htmx::redirect(req, &paths::SETTINGS.path()))
         }
-        Err(rejected) => page(admin, state, rejected)
-            .await?
-            .render_with(StatusCode::UNPROCESSABLE_ENTITY),
+        Err(rejected) => {
+            let page = page(state, admin, rejected).await?;
+            htmx::page(req, StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
     }
 }
 
 pub async fn save(
     req: HttpRequest,
-    admin: Admin,
+    admin: SuperAdmin,
     state: web::Data<AppState>,
     form: web::Form<SettingsInput>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
-    let result = match service::update_settings(&mut *state.pool.get().await?, &admin.admin, &input)
-        .await?
-    {
-        Outcome::Saved(_) => Ok("The platform settings were saved."),
-        Outcome::Invalid(errors) => Err(Rejected {
-            settings: Some((input, errors)),
-            ..Default::default()
-        }),
+    let result = match PlatformSettings::try_from(&input) {
+        Ok(settings) => {
+            service::update_settings(&mut *state.pool.get().await?, &admin, &settings).await?;
+            Ok("The platform settings were saved.")
+        }
+        Err(errors) => Err(Rejected::Settings(input, errors)),
     };
-    finish(&req, &admin, &state, result).await
+    finish(&req, &state, &admin, result).await
 }
 
 pub async fn add_plan(
     req: HttpRequest,
-    admin: Admin,
+    admin: SuperAdmin,
     state: web::Data<AppState>,
     form: web::Form<PlanInput>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
-    let result =
-        match service::add_plan(&mut *state.pool.get().await?, &admin.admin, &input).await? {
-            Outcome::Saved(()) => Ok("The plan was added."),
-            Outcome::Invalid(errors) => Err(Rejected {
-                plan: Some((input, errors)),
-                ..Default::default()
-            }),
-        };
-    finish(&req, &admin, &state, result).await
+    let outcome = match NewPlan::try_from(&input) {
+        Ok(plan) => service::add_plan(&mut *state.pool.get().await?, &admin, &plan).await?,
+        Err(errors) => Outcome::Invalid(errors),
+    };
+    let result = match outcome {
+        Outcome::Saved => Ok("The plan was added."),
+        Outcome::Invalid(errors) => Err(Rejected::Plan(input, errors)),
+    };
+    finish(&req, &state, &admin, result).await
 }
 
 pub async fn add_model(
     req: HttpRequest,
-    admin: Admin,
+    admin: SuperAdmin,
     state: web::Data<AppState>,
     form: web::Form<ModelInput>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
-    let result =
-        match service::add_model(&mut *state.pool.get().await?, &admin.admin, &input).await? {
-            Outcome::Saved(()) => Ok("The model was added to the catalogue."),
-            Outcome::Invalid(errors) => Err(Rejected {
-                model: Some((input, errors)),
-                ..Default::default()
-            }),
-        };
-    finish(&req, &admin, &state, result).await
+    let outcome = match NewModel::try_from(&input) {
+        Ok(model) => service::add_model(&mut *state.pool.get().await?, &admin, &model).await?,
+        Err(errors) => Outcome::Invalid(errors),
+    };
+    let result = match outcome {
+        Outcome::Saved => Ok("The model was added to the catalogue."),
+        Outcome::Invalid(errors) => Err(Rejected::Model(input, errors)),
+    };
+    finish(&req, &state, &admin, result).await
 }

@@ -3,20 +3,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use crate::access::SuperAdmin;
+use crate::db::paging::Paging;
 use crate::domain::{OrgId, UserId, UserStatus};
-use crate::models::organizations;
-use crate::models::users::{PersonSearch, UserListQuery};
-use crate::services::admin_users::{self as service, UserRow};
-use crate::web::admin::Admin;
-use crate::web::context::Chrome;
-use crate::web::errors::AppError;
-use crate::web::htmx::Render;
-use crate::web::listing::{Pager, Paging, query_string};
-use crate::web::session::{AppSession, FlashKind};
-use crate::web::{AppState, htmx};
+use crate::error::AppError;
+use crate::services::admin::users::{self as service, UserRow};
+use crate::web::AppState;
+use crate::web::kit::listing::{Pager, query_string};
+use crate::web::kit::{flash, htmx, paths};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct UserParams {
@@ -31,21 +27,19 @@ pub struct UserTable {
     pub org: Option<(OrgId, String)>,
     pub pager: Pager,
     pub self_href: String,
-    pub csrf_token: String,
     pub acting_user: UserId,
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "admin/users.html")]
-pub struct UsersPage {
-    pub chrome: Chrome,
-    pub table: UserTable,
+#[derive(Template)]
+#[template(path = "admin/users/page.html")]
+struct UsersPage {
+    table: UserTable,
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "admin/_user_table.html")]
-pub struct UserTableFragment {
-    pub table: UserTable,
+#[derive(Template)]
+#[template(path = "admin/users/_table.html")]
+struct UserTableFragment {
+    table: UserTable,
 }
 
 fn href(q: &str, org: Option<OrgId>, page: i64) -> String {
@@ -61,12 +55,12 @@ fn href(q: &str, org: Option<OrgId>, page: i64) -> String {
             },
         ),
     ]);
-    format!("/admin/users?{query}")
+    format!("{}?{query}", paths::USERS.path())
 }
 
 pub async fn list(
     req: HttpRequest,
-    admin: Admin,
+    admin: SuperAdmin,
     state: web::Data<AppState>,
     params: web::Query<UserParams>,
 ) -> Result<HttpResponse, AppError> {
@@ -79,43 +73,25 @@ pub async fn list(
         .take(100)
         .collect();
     let paging = Paging::new(params.page, Some(50));
-    let mut conn = state.pool.get().await?;
-    let org = match params.org {
-        Some(id) => {
-            let name = organizations::name_of(&mut conn, OrgId(id))
-                .await?
-                .ok_or(AppError::NotFound)?;
-            Some((OrgId(id), name))
-        }
-        None => None,
-    };
-    let search = PersonSearch::parse(&q);
-    let query = UserListQuery {
-        org_id: org.as_ref().map(|(id, _)| *id),
-        search: search.as_ref(),
-        offset: paging.offset(),
-        limit: paging.per_page,
-    };
-    let (rows, total) = service::list(&mut conn, &admin.admin, &query).await?;
-    let org_id = org.as_ref().map(|(id, _)| *id);
-    let pager = Pager::new(paging, rows.len(), total, |page| href(&q, org_id, page));
+    let org_id = params.org.map(OrgId);
+    let page = service::list(&mut *state.pool.get().await?, &admin, org_id, &q, paging).await?;
+    let pager = Pager::new(paging, page.rows.len(), page.total, |n| href(&q, org_id, n));
     let table = UserTable {
-        rows,
+        rows: page.rows,
         self_href: href(&q, org_id, paging.page),
         q,
-        org,
+        org: page.org,
         pager,
-        csrf_token: admin.signed_in.session.csrf_token()?,
-        acting_user: admin.admin.user_id(),
+        acting_user: admin.user_id(),
     };
-    if htmx::is_htmx(&req) {
-        return UserTableFragment { table }.render_with(StatusCode::OK);
-    }
-    UsersPage {
-        chrome: Chrome::new(&admin.signed_in, "users")?,
-        table,
-    }
-    .render_with(StatusCode::OK)
+    htmx::respond(
+        &req,
+        StatusCode::OK,
+        UserTableFragment { table },
+        |fragment| UsersPage {
+            table: fragment.table,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -127,7 +103,7 @@ pub struct StatusForm {
 
 pub async fn set_status(
     req: HttpRequest,
-    admin: Admin,
+    admin: SuperAdmin,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     form: web::Form<StatusForm>,
@@ -137,21 +113,18 @@ pub async fn set_status(
         .parse()
         .map_err(|_| AppError::BadRequest("Unknown account status."))?;
     let mut conn = state.pool.get().await?;
-    let user =
-        service::set_status(&mut conn, &admin.admin, UserId(path.into_inner()), status).await?;
+    let user = service::set_status(&mut conn, &admin, UserId(path.into_inner()), status).await?;
     let message = match status {
         UserStatus::Disabled => format!("{} was disabled and signed out everywhere.", user.email),
         UserStatus::Active => format!("{} was enabled.", user.email),
     };
-    admin
-        .signed_in
-        .session
-        .push_flash(FlashKind::Success, message)?;
+    flash(&req, message)?;
     // Back to the same list page (only our own paths are accepted).
-    let back = if form.back.starts_with("/admin/users") {
+    let users = paths::USERS.path();
+    let back = if form.back.starts_with(&users) {
         form.back.as_str()
     } else {
-        "/admin/users"
+        users.as_str()
     };
     Ok(htmx::redirect(&req, back))
 }

@@ -1,0 +1,422 @@
+//! Who is asking and what they may do. The proofs services take (`SuperAdmin`, `OrgContext`),
+//! and SPEC §3 as one table: `Permission` for what a role may do in its organization,
+//! `can_act_on` for what it may do to another member. Every refusal carries the one-line
+//! reason the person sees, so the server's check and the page's disabled control agree.
+
+use diesel_async::AsyncPgConnection;
+
+use crate::domain::{OrgId, OrgRole, PlatformRole, UserId};
+use crate::error::{AppError, Denied};
+use crate::models::audit::NewAuditEntry;
+use crate::models::memberships::{self, UserOrganization};
+
+/// The signed-in user, loaded from the database on every request (so a removal or a disabled
+/// account bites at once), with the organizations they belong to.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: UserId,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub platform_role: PlatformRole,
+    pub organizations: Vec<UserOrganization>,
+    /// The client's address, for the audit log.
+    pub ip: Option<String>,
+}
+
+impl CurrentUser {
+    /// The active user with this id and their organizations, in one statement; `None` when the
+    /// account no longer exists or is disabled.
+    pub async fn load(
+        conn: &mut AsyncPgConnection,
+        user_id: UserId,
+        ip: Option<String>,
+    ) -> Result<Option<CurrentUser>, AppError> {
+        let Some((user, organizations)) =
+            memberships::active_user_with_organizations(conn, user_id).await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CurrentUser {
+            id: user.id,
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            platform_role: user.platform_role,
+            organizations,
+            ip,
+        }))
+    }
+
+    pub fn is_super_admin(&self) -> bool {
+        self.platform_role == PlatformRole::SuperAdmin
+    }
+
+    pub fn display_name(&self) -> String {
+        let full = format!("{} {}", self.first_name, self.last_name);
+        match full.trim() {
+            "" => self.email.clone(),
+            name => name.to_owned(),
+        }
+    }
+
+    /// Acting on one's own account.
+    pub fn as_self(&self) -> Actor {
+        self.actor("self")
+    }
+
+    fn actor(&self, role: &'static str) -> Actor {
+        Actor {
+            user_id: Some(self.id),
+            email: self.email.clone(),
+            role,
+            ip: self.ip.clone(),
+        }
+    }
+}
+
+/// Who did something, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<UserId>,
+    pub email: String,
+    /// The role acted as: `super_admin`, an organization role, `self` or `system`.
+    pub role: &'static str,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// The command line (create-superadmin, seed-demo).
+    pub fn system() -> Actor {
+        Actor {
+            user_id: None,
+            email: "system".to_owned(),
+            role: "system",
+            ip: None,
+        }
+    }
+
+    pub fn audit<'a>(&'a self, action: &'a str, target: &'a str) -> NewAuditEntry<'a> {
+        NewAuditEntry {
+            actor_user_id: self.user_id,
+            actor_email: &self.email,
+            actor_role: self.role,
+            action,
+            org_id: None,
+            target,
+            before: None,
+            after: None,
+            ip: self.ip.as_deref(),
+        }
+    }
+
+    /// An audit entry about one organization.
+    pub fn audit_org<'a>(
+        &'a self,
+        action: &'a str,
+        org_id: OrgId,
+        target: &'a str,
+    ) -> NewAuditEntry<'a> {
+        NewAuditEntry {
+            org_id: Some(org_id),
+            ..self.audit(action, target)
+        }
+    }
+}
+
+/// Proof that the acting user is a super administrator: the console's services take one, so
+/// they cannot be reached without the check.
+#[derive(Debug, Clone)]
+pub struct SuperAdmin {
+    actor: Actor,
+}
+
+impl SuperAdmin {
+    pub fn check(user: &CurrentUser) -> Result<SuperAdmin, Denied> {
+        if !user.is_super_admin() {
+            return Err(Denied("Only super administrators can open this page."));
+        }
+        Ok(SuperAdmin {
+            actor: user.actor("super_admin"),
+        })
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn user_id(&self) -> UserId {
+        self.actor.user_id.unwrap_or(UserId(0))
+    }
+
+    pub fn audit<'a>(
+        &'a self,
+        action: &'a str,
+        org_id: OrgId,
+        target: &'a str,
+    ) -> NewAuditEntry<'a> {
+        self.actor.audit_org(action, org_id, target)
+    }
+}
+
+/// Proof of the organization a request acts in and the user's membership of it, read from the
+/// database on this request.
+#[derive(Debug, Clone)]
+pub struct OrgContext {
+    pub user: CurrentUser,
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: OrgRole,
+}
+
+impl OrgContext {
+    /// The organization chosen in the header if the user still belongs to it, else the first
+    /// one; `None` for a user with no organization.
+    pub fn choose(user: CurrentUser, chosen: Option<OrgId>) -> Option<OrgContext> {
+        let membership = user
+            .organizations
+            .iter()
+            .find(|org| Some(org.org_id) == chosen)
+            .or_else(|| user.organizations.first())?
+            .clone();
+        Some(OrgContext {
+            user,
+            org_id: membership.org_id,
+            org_name: membership.org_name,
+            role: membership.role,
+        })
+    }
+
+    pub fn actor(&self) -> Actor {
+        self.user.actor(self.role.as_str())
+    }
+}
+
+/// One variant per row of SPEC §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// See the organization, its owner, the member list, the Subscription tab, providers.
+    ViewOrganization,
+    /// Invite users, resend and cancel invitations.
+    ManageInvitations,
+    /// Remove members, one or many (admins only below their own role: see `can_act_on`).
+    RemoveMembers,
+    /// Change roles and edit member names (admins only below their own role).
+    ChangeMembers,
+    CreateTeams,
+    /// Add, rotate and remove provider keys.
+    ManageProviderKeys,
+    /// The IP allowlist and endpoint restrictions.
+    ManageAccessPolicies,
+    /// Change the plan, read org-wide usage.
+    ManagePlan,
+    /// Payment details, cancelling the subscription, transferring ownership.
+    ManageBilling,
+    LeaveOrganization,
+    /// Consume credits with one's own organization API key.
+    UseOrgApiKey,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 11] = [
+        Permission::ViewOrganization,
+        Permission::ManageInvitations,
+        Permission::RemoveMembers,
+        Permission::ChangeMembers,
+        Permission::CreateTeams,
+        Permission::ManageProviderKeys,
+        Permission::ManageAccessPolicies,
+        Permission::ManagePlan,
+        Permission::ManageBilling,
+        Permission::LeaveOrganization,
+        Permission::UseOrgApiKey,
+    ];
+
+    /// SPEC §3: the roles allowed, and the reason given to the others.
+    fn rule(self) -> (&'static [OrgRole], &'static str) {
+        use OrgRole::{Admin, Member, Owner};
+        const EVERYONE: &[OrgRole] = &[Owner, Admin, Member];
+        const MANAGERS: &[OrgRole] = &[Owner, Admin];
+        match self {
+            Permission::ViewOrganization | Permission::UseOrgApiKey => (EVERYONE, ""),
+            Permission::ManageInvitations => {
+                (MANAGERS, "Only owners and admins can invite people.")
+            }
+            Permission::RemoveMembers => (MANAGERS, "Only owners and admins can remove members."),
+            Permission::ChangeMembers => (MANAGERS, "Only owners and admins can change members."),
+            Permission::CreateTeams => (MANAGERS, "Only owners and admins can create teams."),
+            Permission::ManageProviderKeys => {
+                (MANAGERS, "Only owners and admins can manage provider keys.")
+            }
+            Permission::ManageAccessPolicies => (
+                MANAGERS,
+                "Only owners and admins can manage access policies.",
+            ),
+            Permission::ManagePlan => (MANAGERS, "Only owners and admins can change the plan."),
+            Permission::ManageBilling => (&[Owner], "Only the owner can manage billing."),
+            Permission::LeaveOrganization => (
+                &[Admin, Member],
+                "The owner cannot leave; transfer ownership first.",
+            ),
+        }
+    }
+
+    /// Whether a member with this role may do this.
+    pub fn check(self, role: OrgRole) -> Result<(), Denied> {
+        let (allowed, reason) = self.rule();
+        if allowed.contains(&role) {
+            Ok(())
+        } else {
+            Err(Denied(reason))
+        }
+    }
+}
+
+/// Whether the acting member may do this in their organization. Super administrators bypass
+/// every organization rule but the owner's staying.
+pub fn require(ctx: &OrgContext, permission: Permission) -> Result<(), Denied> {
+    if ctx.user.is_super_admin() && permission != Permission::LeaveOrganization {
+        return Ok(());
+    }
+    permission.check(ctx.role)
+}
+
+/// The answer to "may this person act on that member?", with the reason when not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    Refused(&'static str),
+}
+
+impl Decision {
+    pub fn is_allowed(self) -> bool {
+        self == Decision::Allowed
+    }
+
+    /// The reason a refused control shows beside its lock icon.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Decision::Allowed => None,
+            Decision::Refused(reason) => Some(reason),
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), Denied> {
+        match self {
+            Decision::Allowed => Ok(()),
+            Decision::Refused(reason) => Err(Denied(reason)),
+        }
+    }
+}
+
+/// SPEC §3: you can only act on members strictly below your own role (seed 002); the owner
+/// changes only by a transfer.
+pub fn can_act_on(actor: &OrgContext, target: OrgRole) -> Decision {
+    let actor_role = if actor.user.is_super_admin() {
+        OrgRole::Owner
+    } else {
+        actor.role
+    };
+    match (actor_role, target) {
+        (_, OrgRole::Owner) => {
+            Decision::Refused("The owner changes only when they transfer ownership.")
+        }
+        (OrgRole::Member, _) => Decision::Refused("Only owners and admins can manage members."),
+        (actor, target) if actor > target => Decision::Allowed,
+        _ => Decision::Refused("Admins can only act on members below their own role."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OrgRole::{Admin, Member, Owner};
+
+    fn context(role: OrgRole, platform_role: PlatformRole) -> OrgContext {
+        let user = CurrentUser {
+            id: UserId(1),
+            email: "someone@example.com".to_owned(),
+            first_name: String::new(),
+            last_name: String::new(),
+            platform_role,
+            organizations: vec![UserOrganization {
+                org_id: OrgId(7),
+                org_name: "Acme".to_owned(),
+                role,
+            }],
+            ip: None,
+        };
+        OrgContext::choose(user, None).expect("a membership")
+    }
+
+    /// SPEC §3, written out by hand: (permission, owner, admin, member).
+    const EXPECTED: [(Permission, bool, bool, bool); 11] = [
+        (Permission::ViewOrganization, true, true, true),
+        (Permission::ManageInvitations, true, true, false),
+        (Permission::RemoveMembers, true, true, false),
+        (Permission::ChangeMembers, true, true, false),
+        (Permission::CreateTeams, true, true, false),
+        (Permission::ManageProviderKeys, true, true, false),
+        (Permission::ManageAccessPolicies, true, true, false),
+        (Permission::ManagePlan, true, true, false),
+        (Permission::ManageBilling, true, false, false),
+        (Permission::LeaveOrganization, false, true, true),
+        (Permission::UseOrgApiKey, true, true, true),
+    ];
+
+    #[test]
+    fn every_permission_for_every_role_matches_the_spec() {
+        assert_eq!(EXPECTED.len(), Permission::ALL.len());
+        for (permission, owner, admin, member) in EXPECTED {
+            for (role, expected) in [(Owner, owner), (Admin, admin), (Member, member)] {
+                let decided = require(&context(role, PlatformRole::User), permission);
+                assert_eq!(decided.is_ok(), expected, "{permission:?} as {role:?}");
+                if let Err(Denied(reason)) = decided {
+                    assert!(!reason.is_empty(), "{permission:?} refuses with a reason");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn super_admins_may_do_everything_but_leave_as_owner() {
+        for permission in Permission::ALL {
+            let decided = require(&context(Owner, PlatformRole::SuperAdmin), permission);
+            assert_eq!(
+                decided.is_ok(),
+                permission != Permission::LeaveOrganization,
+                "{permission:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn members_act_only_on_roles_strictly_below_their_own() {
+        let cases = [
+            (Owner, Admin, true),
+            (Owner, Member, true),
+            (Owner, Owner, false),
+            (Admin, Member, true),
+            (Admin, Admin, false),
+            (Admin, Owner, false),
+            (Member, Member, false),
+            (Member, Admin, false),
+            (Member, Owner, false),
+        ];
+        for (actor, target, allowed) in cases {
+            let decision = can_act_on(&context(actor, PlatformRole::User), target);
+            assert_eq!(decision.is_allowed(), allowed, "{actor:?} on {target:?}");
+            assert_eq!(decision.reason().is_some(), !allowed);
+        }
+        let root = context(Member, PlatformRole::SuperAdmin);
+        assert!(can_act_on(&root, Admin).is_allowed());
+        assert!(!can_act_on(&root, Owner).is_allowed());
+    }
+
+    #[test]
+    fn the_chosen_organization_must_still_be_ones_own() {
+        let ctx = context(Admin, PlatformRole::User);
+        let again = OrgContext::choose(ctx.user.clone(), Some(OrgId(99))).expect("fallback");
+        assert_eq!(again.org_id, OrgId(7));
+    }
+}

@@ -1,0 +1,64 @@
+//! Tokens assigned to members. The database refuses an assignment that would exceed what was
+//! purchased (a check on the organization's totals).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::schema::{token_assignments, users};
+use crate::domain::{OrgId, TokenKind, UserId};
+
+/// An assignment with the member's email, for the purchases page.
+#[derive(Debug, Clone, Queryable)]
+pub struct AssignmentRow {
+    pub id: i64,
+    pub kind: TokenKind,
+    pub tokens: i64,
+    pub user_email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn assignments_of(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    limit: i64,
+) -> QueryResult<Vec<AssignmentRow>> {
+    token_assignments::table
+        .inner_join(users::table)
+        .filter(token_assignments::org_id.eq(org_id))
+        .order((
+            token_assignments::created_at.desc(),
+            token_assignments::id.desc(),
+        ))
+        .limit(limit)
+        .select((
+            token_assignments::id,
+            token_assignments::kind,
+            token_assignments::tokens,
+            users::email,
+            token_assignments::created_at,
+        ))
+        .load(conn)
+        .await
+}
+
+pub async fn insert_assignment(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    kind: TokenKind,
+    tokens: i64,
+    user_id: UserId,
+    created_by: UserId,
+) -> QueryResult<()> {
+    diesel::insert_into(token_assignments::table)
+        .values((
+            token_assignments::org_id.eq(org_id),
+            token_assignments::kind.eq(kind),
+            token_assignments::tokens.eq(tokens),
+            token_assignments::user_id.eq(user_id),
+            token_assignments::created_by.eq(created_by),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,56 @@
+//! What members see and do in the organization they act in. Every function takes the
+//! `OrgContext` proof and checks its `Permission` in `access.rs`.
+
+use diesel_async::AsyncPgConnection;
+
+use crate::access::{Decision, OrgContext, Permission, can_act_on, require};
+use crate::error::AppError;
+use crate::models::memberships::{self, Membership};
+use crate::models::organizations::{self, Organization};
+use crate::models::users::User;
+
+/// A member as the Organization page lists them, with what the viewer may do to them.
+pub struct MemberRow {
+    pub membership: Membership,
+    pub user: User,
+    /// Whether the viewer may change or remove this member, and why not.
+    pub manage: Decision,
+}
+
+pub struct Overview {
+    pub organization: Organization,
+    pub owner_name: String,
+    pub members: Vec<MemberRow>,
+}
+
+/// The organization, its owner and members. Its rows come from this request's membership, so
+/// another organization's data is never reachable from here.
+#[tracing::instrument(skip_all, fields(org_id = %ctx.org_id))]
+pub async fn overview(
+    conn: &mut AsyncPgConnection,
+    ctx: &OrgContext,
+) -> Result<Overview, AppError> {
+    require(ctx, Permission::ViewOrganization)?;
+    let organization = organizations::find(conn, ctx.org_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let members: Vec<MemberRow> = memberships::members_of(conn, ctx.org_id, 200)
+        .await?
+        .into_iter()
+        .map(|(membership, user)| MemberRow {
+            manage: can_act_on(ctx, membership.role),
+            membership,
+            user,
+        })
+        .collect();
+    let owner_name = members
+        .iter()
+        .find(|m| m.membership.role == crate::domain::OrgRole::Owner)
+        .map(|m| m.user.display_name())
+        .unwrap_or_default();
+    Ok(Overview {
+        organization,
+        owner_name,
+        members,
+    })
+}

@@ -1,0 +1,58 @@
+//! Rules several use cases share: the single-organization policy and the domain rules. Create
+//! and assign call them today; invite, accept and self-serve create will call them next.
+
+use diesel_async::AsyncPgConnection;
+
+use crate::domain::reference::is_public_email_domain;
+use crate::domain::{EmailAddress, OrgId, UserId, normalise_domain};
+use crate::models::memberships;
+use crate::models::organizations::Organization;
+use crate::models::platform_settings;
+
+/// The message of the single-organization policy: it names the policy, never the other organization.
+pub const SINGLE_ORG_POLICY: &str = "Already belongs to an organization, and the platform's single-organization-per-account policy allows only one.";
+
+pub const DOMAIN_TAKEN: &str = "Another organization already uses this domain.";
+
+/// Which of these users the single-organization policy keeps out of `org_id` (every one that
+/// belongs to another organization, when the policy is on). Callers lock the users first, so a
+/// concurrent request cannot add them elsewhere in between.
+pub async fn kept_out_by_single_org_policy(
+    conn: &mut AsyncPgConnection,
+    user_ids: &[UserId],
+    org_id: Option<OrgId>,
+) -> diesel::QueryResult<Vec<UserId>> {
+    if !platform_settings::settings(conn)
+        .await?
+        .single_org_per_account
+    {
+        return Ok(Vec::new());
+    }
+    memberships::users_with_other_memberships(conn, user_ids, org_id.unwrap_or(OrgId(0))).await
+}
+
+/// An organization's domain as typed: `None` when blank, or the reason it cannot be one.
+pub fn organization_domain(raw: &str) -> Result<Option<String>, String> {
+    let raw = raw.trim().trim_start_matches('@');
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match normalise_domain(raw) {
+        None => Err("Enter a domain name like example.com.".to_owned()),
+        Some(domain) if is_public_email_domain(&domain) => Err(format!(
+            "{domain} is a public email provider: it cannot identify one organization."
+        )),
+        Some(domain) => Ok(Some(domain)),
+    }
+}
+
+/// With the domain restriction on, only emails of the organization's domain (or, when allowed,
+/// its subdomains) may be added.
+pub fn domain_allows(org: &Organization, email: &EmailAddress) -> bool {
+    let (true, Some(domain)) = (org.restrict_to_domain, org.domain.as_deref()) else {
+        return true;
+    };
+    let email_domain = email.domain();
+    email_domain == domain
+        || (org.allow_subdomains && email_domain.ends_with(&format!(".{domain}")))
+}

@@ -1,0 +1,198 @@
+//! Who is asking, per request. Each area's fence loads the current user from the database
+//! (and, under `/settings/org`, the organization they act in) before any handler runs, so a
+//! route is protected by where it is mounted; handlers take the proofs as extractors.
+
+use std::future::{Ready, ready};
+
+use actix_session::SessionExt;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+
+use crate::access::{CurrentUser, OrgContext, SuperAdmin};
+use crate::domain::OrgId;
+use crate::error::AppError;
+use crate::services::account::UserOrganization;
+use crate::web::AppState;
+use crate::web::kit::session::{AppSession, Flash, SignedIn};
+use crate::web::kit::{client_ip, htmx, paths};
+
+fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))
+}
+
+/// The signed-in user of this request, loaded once (session, then one statement for the user
+/// and their organizations) and kept in the request's extensions.
+async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
+    if let Some(user) = req.extensions().get::<CurrentUser>() {
+        return Ok(user.clone());
+    }
+    let state = state(req)?;
+    let session = req.get_session();
+    let now = state.clock.now().timestamp();
+    let user_id = match session.signed_in(now) {
+        SignedIn::Yes(user_id) => user_id,
+        SignedIn::No => return Err(AppError::Unauthenticated),
+        SignedIn::Expired => {
+            session.purge();
+            return Err(AppError::Unauthenticated);
+        }
+    };
+    let ip = client_ip(req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
+    let mut conn = state.pool.get().await?;
+    let Some(user) = CurrentUser::load(&mut conn, user_id, ip).await? else {
+        session.purge();
+        return Err(AppError::Unauthenticated);
+    };
+    session.touch(now)?;
+    req.extensions_mut().insert(user.clone());
+    Ok(user)
+}
+
+type FenceResult<B> = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>;
+
+/// Runs the request when `admit` lets it in, or answers with its refusal.
+async fn fence<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+    admit: impl AsyncFnOnce(&HttpRequest) -> Result<(), AppError>,
+) -> FenceResult<B> {
+    match admit(req.request()).await {
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+        Err(refusal) => Ok(req.error_response(refusal).map_into_right_body()),
+    }
+}
+
+/// Pages of one's own account: any signed-in user.
+pub async fn signed_in_fence<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> FenceResult<B> {
+    fence(req, next, async |req| {
+        load_current_user(req).await.map(drop)
+    })
+    .await
+}
+
+/// `/admin`: super administrators only. Handlers take the `SuperAdmin` proof it leaves.
+pub async fn super_admin_fence<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> FenceResult<B> {
+    fence(req, next, async |req| {
+        let user = load_current_user(req).await?;
+        let admin = SuperAdmin::check(&user)?;
+        req.extensions_mut().insert(admin);
+        Ok(())
+    })
+    .await
+}
+
+/// `/settings/org`: members of the organization chosen in the header. Their membership is read
+/// from the database on this request, so a removal bites on the next one. A user with no
+/// organization is sent to their account page.
+pub async fn org_fence<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let user = match load_current_user(req.request()).await {
+        Ok(user) => user,
+        Err(refusal) => return Ok(req.error_response(refusal).map_into_right_body()),
+    };
+    let chosen = req.get_session().chosen_org();
+    let Some(ctx) = OrgContext::choose(user, chosen) else {
+        let redirect = htmx::redirect(req.request(), paths::ACCOUNT);
+        return Ok(req.into_response(redirect).map_into_right_body());
+    };
+    req.extensions_mut().insert(ctx);
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Taken from the fence's work when there is one, loaded otherwise (`/`, `/login`).
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<CurrentUser, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { load_current_user(&req).await })
+    }
+}
+
+/// A proof left by a fence; a handler mounted outside its fence fails loudly instead of
+/// running unchecked.
+fn from_fence<T: Clone + 'static>(req: &HttpRequest) -> Ready<Result<T, AppError>> {
+    ready(req.extensions().get::<T>().cloned().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "{} is mounted outside the fence that proves {}",
+            req.path(),
+            std::any::type_name::<T>()
+        ))
+    }))
+}
+
+impl FromRequest for SuperAdmin {
+    type Error = AppError;
+    type Future = Ready<Result<SuperAdmin, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        from_fence(req)
+    }
+}
+
+impl FromRequest for OrgContext {
+    type Error = AppError;
+    type Future = Ready<Result<OrgContext, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        from_fence(req)
+    }
+}
+
+/// Everything the shared layout shows: header, organization switcher, sidebar, flashes.
+pub struct Chrome {
+    pub user_name: String,
+    pub user_email: String,
+    pub is_super_admin: bool,
+    pub organizations: Vec<UserOrganization>,
+    pub current_org: Option<OrgId>,
+    pub flashes: Vec<Flash>,
+    /// The path of the page, to mark its sidebar entry.
+    path: String,
+}
+
+impl Chrome {
+    /// The layout of a signed-in page; `None` for visitors. Takes the flashes waiting to be shown.
+    pub fn of(req: &HttpRequest) -> Option<Chrome> {
+        let user = req.extensions().get::<CurrentUser>()?.clone();
+        let session = req.get_session();
+        let chosen = session.chosen_org();
+        let current_org = req
+            .extensions()
+            .get::<OrgContext>()
+            .map(|ctx| ctx.org_id)
+            .or_else(|| OrgContext::choose(user.clone(), chosen).map(|ctx| ctx.org_id));
+        Some(Chrome {
+            user_name: user.display_name(),
+            user_email: user.email,
+            is_super_admin: user.platform_role == crate::domain::PlatformRole::SuperAdmin,
+            organizations: user.organizations,
+            current_org,
+            flashes: session.take_flashes(),
+            path: req.path().to_owned(),
+        })
+    }
+
+    pub fn is_current_org(&self, org_id: &OrgId) -> bool {
+        self.current_org.as_ref() == Some(org_id)
+    }
+
+    /// Whether the sidebar entry for `section` is the current page's: `aria-current` on it.
+    pub fn is_section(&self, section: &str) -> bool {
+        self.path == section || self.path.starts_with(&format!("{section}/"))
+    }
+}

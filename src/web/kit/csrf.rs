@@ -1,0 +1,125 @@
+//! CSRF protection for every state-changing request: the session's token must come back in the
+//! `X-CSRF-Token` header (htmx, from `hx-headers` on `<body>`) or in the `csrf_token` form field
+//! (plain forms, URL-encoded or multipart). Anything else gets 403 before a handler runs.
+
+use actix_session::SessionExt;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, BytesMut};
+use actix_web::{HttpMessage, HttpResponse};
+use futures_util::StreamExt;
+
+use crate::error::AppError;
+
+pub const HEADER: &str = "X-CSRF-Token";
+pub const FIELD: &str = "csrf_token";
+/// The largest body read to find the token; bigger bodies are refused with 413.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
+pub async fn verify_csrf(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    }
+    let expected = req
+        .get_session()
+        .get::<String>(crate::web::kit::session::CSRF_TOKEN_KEY)
+        .ok()
+        .flatten();
+    let cross_site = req
+        .headers()
+        .get("Sec-Fetch-Site")
+        .is_some_and(|v| v == "cross-site");
+    // Without a session token, or from another site, refuse before reading any body.
+    let provided = match req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
+        _ if expected.is_none() || cross_site => None,
+        Some(token) => Some(token.to_owned()),
+        None => match token_from_body(&mut req).await {
+            Ok(token) => token,
+            Err(response) => return Ok(req.into_response(response).map_into_right_body()),
+        },
+    };
+    match (expected, provided) {
+        (Some(expected), Some(provided))
+            if !cross_site && constant_time_eq(expected.as_bytes(), provided.as_bytes()) =>
+        {
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body)
+        }
+        _ => {
+            tracing::warn!(
+                path = req.path(),
+                "request refused: missing or invalid CSRF token"
+            );
+            let (request, _) = req.into_parts();
+            Ok(ServiceResponse::from_err(AppError::Csrf, request).map_into_right_body())
+        }
+    }
+}
+
+/// Reads the body (it is put back for the handler) and finds the `csrf_token` field in it.
+async fn token_from_body(req: &mut ServiceRequest) -> Result<Option<String>, HttpResponse> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let boundary = crate::web::kit::multipart::boundary(&content_type);
+    if !is_form && boundary.is_none() {
+        return Ok(None);
+    }
+    let mut payload = req.take_payload();
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| HttpResponse::BadRequest().finish())?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(HttpResponse::PayloadTooLarge().finish());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let token = match boundary {
+        None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v)),
+        Some(boundary) => crate::web::kit::multipart::parts(&body, &boundary)
+            .into_iter()
+            .find(|part| part.name == FIELD)
+            .map(|part| String::from_utf8_lossy(part.data).into_owned()),
+    };
+    req.set_payload(bytes_to_payload(body));
+    Ok(token)
+}
+
+fn bytes_to_payload(bytes: Bytes) -> Payload {
+    let (_, mut payload) = actix_http::h1::Payload::create(true);
+    payload.unread_data(bytes);
+    Payload::from(payload)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compares_whole_tokens() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,90 @@
+//! Every address of the console, defined once: the route table registers each route's pattern
+//! inside its area's scope, and handlers, templates and tests build links from the same value.
+//! Also the ids of the regions htmx swaps and the events that refresh them.
+
+use std::fmt::Display;
+
+/// A route: its area's scope and its pattern inside it.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub scope: &'static str,
+    pub pattern: &'static str,
+}
+
+impl Route {
+    const fn new(scope: &'static str, pattern: &'static str) -> Route {
+        Route { scope, pattern }
+    }
+
+    /// The address of a route without parameters.
+    pub fn path(&self) -> String {
+        format!("{}{}", self.scope, self.pattern)
+    }
+
+    /// The address of a route with one `{id}`.
+    pub fn with_id(&self, id: impl Display) -> String {
+        format!(
+            "{}{}",
+            self.scope,
+            self.pattern.replace("{id}", &id.to_string())
+        )
+    }
+}
+
+pub const ADMIN: &str = "/admin";
+pub const ORG: &str = "/settings/org";
+pub const ACCOUNT: &str = "/settings/account";
+pub const API: &str = "/api";
+
+pub const HOME: Route = Route::new("", "/");
+pub const LOGIN: Route = Route::new("", "/login");
+pub const LOGOUT: Route = Route::new("", "/logout");
+
+pub const ACCOUNT_PAGE: Route = Route::new(ACCOUNT, "");
+pub const ACCOUNT_PROFILE: Route = Route::new(ACCOUNT, "/profile");
+pub const ACCOUNT_PASSWORD: Route = Route::new(ACCOUNT, "/password");
+
+pub const ORG_OVERVIEW: Route = Route::new(ORG, "");
+
+pub const ORGANIZATIONS: Route = Route::new(ADMIN, "/organizations");
+pub const ORGANIZATIONS_CSV: Route = Route::new(ADMIN, "/organizations.csv");
+pub const NEW_ORGANIZATION: Route = Route::new(ADMIN, "/organizations/new");
+pub const MANAGE: Route = Route::new(ADMIN, "/organizations/{id}/manage");
+pub const DETAILS: Route = Route::new(ADMIN, "/organizations/{id}/details");
+pub const ASSIGN_USERS: Route = Route::new(ADMIN, "/organizations/{id}/assign");
+pub const MODEL_ACCESS: Route = Route::new(ADMIN, "/organizations/{id}/models");
+pub const OAUTH: Route = Route::new(ADMIN, "/organizations/{id}/oauth");
+pub const PURCHASES: Route = Route::new(ADMIN, "/organizations/{id}/purchases");
+pub const TOKEN_ASSIGNMENTS: Route = Route::new(ADMIN, "/organizations/{id}/assignments");
+pub const SALES_IMPORT: Route = Route::new(ADMIN, "/sales-import");
+pub const USERS: Route = Route::new(ADMIN, "/users");
+pub const USER_STATUS: Route = Route::new(ADMIN, "/users/{id}/status");
+pub const SETTINGS: Route = Route::new(ADMIN, "/settings");
+pub const SETTINGS_PLANS: Route = Route::new(ADMIN, "/settings/plans");
+pub const SETTINGS_MODELS: Route = Route::new(ADMIN, "/settings/models");
+
+/// Ids of the regions htmx swaps (`id="…"` in templates, `#…` in `hx-target`).
+pub mod targets {
+    pub const ALERTS: &str = "alerts";
+    pub const MODAL_ROOT: &str = "modal-root";
+    pub const ORG_TABLE: &str = "org-table";
+    pub const MANAGE_BODY: &str = "manage-body";
+}
+
+/// Events a response sends (`HX-Trigger`) so regions listening for them refresh themselves.
+pub mod events {
+    /// An organization was created or changed: the Organizations table reloads.
+    pub const ORGS_CHANGED: &str = "orgs-changed";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_join_scope_and_pattern() {
+        assert_eq!(ORGANIZATIONS.path(), "/admin/organizations");
+        assert_eq!(MANAGE.with_id(42), "/admin/organizations/42/manage");
+        assert_eq!(ACCOUNT_PAGE.path(), "/settings/account");
+    }
+}

@@ -1,0 +1,271 @@
+//! Sessions: a PostgreSQL store for actix-session (the cookie holds only a random key, so a
+//! session is revoked by deleting its row), and a typed wrapper over the session state.
+
+use std::collections::HashMap;
+
+use actix_session::storage::{
+    LoadError, SaveError, SessionKey, SessionStore, UpdateError, generate_session_key,
+};
+use actix_session::{Session, SessionInsertError};
+use actix_web::cookie::time::Duration;
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::db::DbPool;
+use crate::domain::{OrgId, UserId, random_token};
+use crate::models::sessions;
+
+/// A signed-in session ends after this long without a request...
+pub const IDLE_TIMEOUT_SECS: i64 = 2 * 60 * 60;
+/// ...and this long after sign-in, whatever the activity.
+pub const ABSOLUTE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
+/// `last_seen` is written back at most this often, so a busy session is not a write per request.
+const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
+
+/// The message the web layer recognises to answer 503 instead of 500 (see `web::errors`).
+pub const STORE_UNAVAILABLE: &str = "session store unavailable";
+
+const USER_ID: &str = "user_id";
+const SIGNED_IN_AT: &str = "signed_in_at";
+const LAST_SEEN: &str = "last_seen";
+pub const CSRF_TOKEN_KEY: &str = "csrf_token";
+const FLASH: &str = "flash";
+const ORG_ID: &str = "org_id";
+
+#[derive(Clone)]
+pub struct PgSessionStore {
+    pool: DbPool,
+    clock: Clock,
+}
+
+impl PgSessionStore {
+    pub fn new(pool: DbPool, clock: Clock) -> PgSessionStore {
+        PgSessionStore { pool, clock }
+    }
+
+    fn expiry(&self, ttl: &Duration) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now() + chrono::Duration::seconds(ttl.whole_seconds())
+    }
+
+    async fn conn(&self) -> anyhow::Result<crate::db::DbConn> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| anyhow::anyhow!("{STORE_UNAVAILABLE}: {e}"))
+    }
+}
+
+fn key_hash(key: &SessionKey) -> Vec<u8> {
+    Sha256::digest(key.as_ref().as_bytes()).to_vec()
+}
+
+/// The signed-in user's id, copied to its own column so all of a user's sessions can be ended.
+fn user_id_of(state: &HashMap<String, String>) -> Option<UserId> {
+    state.get(USER_ID).and_then(|v| v.parse().ok()).map(UserId)
+}
+
+fn to_json(state: &HashMap<String, String>) -> serde_json::Value {
+    serde_json::Value::Object(
+        state
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+fn unavailable(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{STORE_UNAVAILABLE}: {e}")
+}
+
+impl SessionStore for PgSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        let mut conn = self.conn().await.map_err(LoadError::Other)?;
+        let Some(state) = sessions::load(&mut conn, &key_hash(key))
+            .await
+            .map_err(|e| LoadError::Other(unavailable(e)))?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_value(state)
+            .map(Some)
+            .map_err(|e| LoadError::Deserialization(e.into()))
+    }
+
+    async fn save(
+        &self,
+        state: HashMap<String, String>,
+        ttl: &Duration,
+    ) -> Result<SessionKey, SaveError> {
+        let key = generate_session_key();
+        let mut conn = self.conn().await.map_err(SaveError::Other)?;
+        sessions::insert(
+            &mut conn,
+            &key_hash(&key),
+            user_id_of(&state),
+            &to_json(&state),
+            self.expiry(ttl),
+        )
+        .await
+        .map_err(|e| SaveError::Other(unavailable(e)))?;
+        Ok(key)
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        let mut conn = self.conn().await.map_err(UpdateError::Other)?;
+        let updated = sessions::update(
+            &mut conn,
+            &key_hash(&key),
+            user_id_of(&state),
+            &to_json(&state),
+            self.expiry(ttl),
+        )
+        .await
+        .map_err(|e| UpdateError::Other(unavailable(e)))?;
+        if updated {
+            return Ok(key);
+        }
+        // The row was revoked while the request ran: the state must not come back under the old
+        // key, but a signed-out visitor may keep going under a new one.
+        drop(conn);
+        let mut state = state;
+        if user_id_of(&state).is_some() {
+            state.clear();
+        }
+        self.save(state, ttl).await.map_err(|e| match e {
+            SaveError::Serialization(e) => UpdateError::Serialization(e),
+            SaveError::Other(e) => UpdateError::Other(e),
+        })
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        let mut conn = self.conn().await?;
+        sessions::extend(&mut conn, &key_hash(key), self.expiry(ttl))
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        let mut conn = self.conn().await?;
+        sessions::delete(&mut conn, &key_hash(key))
+            .await
+            .map_err(unavailable)
+    }
+}
+
+/// A flash message shown once on the next page.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlashKind {
+    Success,
+    Error,
+}
+
+impl FlashKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlashKind::Success => "success",
+            FlashKind::Error => "error",
+        }
+    }
+}
+
+/// What the signed-in session knows, checked against its timeouts.
+pub enum SignedIn {
+    Yes(UserId),
+    No,
+    Expired,
+}
+
+/// Typed access to the session state; every key lives here.
+pub trait AppSession {
+    fn signed_in(&self, now: i64) -> SignedIn;
+    fn touch(&self, now: i64) -> Result<(), SessionInsertError>;
+    fn start_signed_in(&self, user_id: UserId, now: i64) -> Result<(), SessionInsertError>;
+    /// The CSRF token of this session, created on first use.
+    fn csrf_token(&self) -> Result<String, SessionInsertError>;
+    fn push_flash(
+        &self,
+        kind: FlashKind,
+        message: impl Into<String>,
+    ) -> Result<(), SessionInsertError>;
+    fn take_flashes(&self) -> Vec<Flash>;
+    fn chosen_org(&self) -> Option<OrgId>;
+}
+
+impl AppSession for Session {
+    fn signed_in(&self, now: i64) -> SignedIn {
+        let Ok(Some(user_id)) = self.get::<i64>(USER_ID) else {
+            return SignedIn::No;
+        };
+        let signed_in_at = self.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0);
+        let last_seen = self.get::<i64>(LAST_SEEN).ok().flatten().unwrap_or(0);
+        if now - signed_in_at > ABSOLUTE_TIMEOUT_SECS || now - last_seen > IDLE_TIMEOUT_SECS {
+            return SignedIn::Expired;
+        }
+        SignedIn::Yes(UserId(user_id))
+    }
+
+    fn touch(&self, now: i64) -> Result<(), SessionInsertError> {
+        let last_seen = self.get::<i64>(LAST_SEEN).ok().flatten().unwrap_or(0);
+        if now - last_seen >= LAST_SEEN_RESOLUTION_SECS {
+            self.insert(LAST_SEEN, now)?;
+        }
+        Ok(())
+    }
+
+    fn start_signed_in(&self, user_id: UserId, now: i64) -> Result<(), SessionInsertError> {
+        // A new key and a new CSRF token: nothing from before sign-in carries over.
+        self.renew();
+        self.clear();
+        self.insert(USER_ID, user_id.0)?;
+        self.insert(SIGNED_IN_AT, now)?;
+        self.insert(LAST_SEEN, now)?;
+        self.insert(CSRF_TOKEN_KEY, random_token(32))
+    }
+
+    fn csrf_token(&self) -> Result<String, SessionInsertError> {
+        if let Ok(Some(token)) = self.get::<String>(CSRF_TOKEN_KEY) {
+            return Ok(token);
+        }
+        let token = random_token(32);
+        self.insert(CSRF_TOKEN_KEY, &token)?;
+        Ok(token)
+    }
+
+    fn push_flash(
+        &self,
+        kind: FlashKind,
+        message: impl Into<String>,
+    ) -> Result<(), SessionInsertError> {
+        let mut flashes: Vec<Flash> = self.get(FLASH).ok().flatten().unwrap_or_default();
+        flashes.push(Flash {
+            kind,
+            message: message.into(),
+        });
+        self.insert(FLASH, flashes)
+    }
+
+    fn take_flashes(&self) -> Vec<Flash> {
+        if !self.contains_key(FLASH) {
+            return Vec::new();
+        }
+        self.remove_as::<Vec<Flash>>(FLASH)
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    }
+
+    fn chosen_org(&self) -> Option<OrgId> {
+        self.get(ORG_ID).ok().flatten().map(OrgId)
+    }
+}
