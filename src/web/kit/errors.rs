@@ -13,6 +13,7 @@ use askama::Template;
 use crate::error::AppError;
 use crate::web::kit::SECURITY_HEADERS;
 use crate::web::kit::htmx;
+use crate::web::kit::paths::targets;
 use crate::web::kit::session::STORE_UNAVAILABLE;
 
 impl From<actix_session::SessionInsertError> for AppError {
@@ -178,7 +179,7 @@ fn error_body(
     response.content_type("text/html; charset=utf-8");
     let rendered = if wants_fragment {
         response
-            .insert_header(("HX-Retarget", "#alerts"))
+            .insert_header(("HX-Retarget", format!("#{}", targets::ALERTS)))
             .insert_header(("HX-Reswap", "innerHTML"));
         ErrorAlert {
             message,
