@@ -19,6 +19,7 @@ mod cli;
 mod csrf;
 mod database;
 mod errors;
+mod export_browser;
 mod fences;
 mod mail;
 mod sessions;
