@@ -1,7 +1,7 @@
 use guildhall::domain::{OrgRole, PlatformRole};
 use guildhall::services::auth::{MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP};
 
-use crate::helpers::{location, spawn_app};
+use crate::support::{location, spawn_app};
 
 #[tokio::test]
 async fn the_start_page_sends_a_visitor_to_sign_in() {
@@ -69,7 +69,7 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     assert!(wrong_body.contains("The email or password is not correct."));
     let without_email = |body: &str, email: &str| {
         body.replace(email, "")
-            .replace(&crate::helpers::csrf_in(body), "")
+            .replace(&crate::support::csrf_in(body), "")
     };
     assert_eq!(
         without_email(&wrong_body, &user.email),

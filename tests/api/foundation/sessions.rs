@@ -1,6 +1,6 @@
 use guildhall::domain::PlatformRole;
 
-use crate::helpers::{location, new_client, spawn_app, spawn_app_with};
+use crate::support::{location, new_client, spawn_app, spawn_app_with};
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response

@@ -3,8 +3,8 @@
 
 use guildhall::domain::{OrgRole, PlatformRole};
 
-use crate::browser::Browser;
-use crate::helpers::spawn_app;
+use crate::support::browser::Browser;
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn a_member_signs_in_and_out_in_a_browser() {

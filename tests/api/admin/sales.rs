@@ -2,7 +2,7 @@
 
 use guildhall::domain::PlatformRole;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app};
 
 const HEADER: &str = "organization,kind,tokens,amount,currency,date,reference\n";
 

@@ -1,6 +1,6 @@
 use guildhall::domain::PlatformRole;
 
-use crate::helpers::{location, spawn_app};
+use crate::support::{location, spawn_app};
 
 #[tokio::test]
 async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {

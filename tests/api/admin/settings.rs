@@ -2,7 +2,7 @@
 
 use guildhall::domain::PlatformRole;
 
-use crate::helpers::{TestApp, location, spawn_app};
+use crate::support::{TestApp, location, spawn_app};
 
 async fn console() -> TestApp {
     let app = spawn_app().await;

@@ -2,7 +2,7 @@
 
 use guildhall::domain::{OrgId, OrgRole, PlatformRole};
 
-use crate::helpers::{TestApp, TestUser, location, spawn_app};
+use crate::support::{TestApp, TestUser, location, spawn_app};
 
 /// A signed-in super administrator and `n` organizations "Org 01".. with a growing member count.
 async fn console_with_orgs(n: usize) -> (TestApp, Vec<OrgId>) {

@@ -2,7 +2,7 @@
 
 use guildhall::domain::{OrgId, OrgRole, PlatformRole};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app};
 
 async fn console() -> (TestApp, OrgId) {
     let app = spawn_app().await;

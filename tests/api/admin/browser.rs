@@ -9,8 +9,8 @@ use guildhall::domain::{OrgId, OrgRole, PlatformRole};
 use guildhall::models::memberships;
 use serde_json::json;
 
-use crate::browser::Browser;
-use crate::helpers::{TestApp, TestUser, spawn_app};
+use crate::support::browser::Browser;
+use crate::support::{TestApp, TestUser, spawn_app};
 
 /// How long any expected change may take to show.
 const PATIENCE: Duration = Duration::from_secs(10);

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::helpers::{TestDb, TestUser, spawn_app_with};
+use crate::support::{TestDb, TestUser, spawn_app_with};
 
 fn guildhall(database_url: &str, args: &[&str], stdin: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_guildhall"))

@@ -1,6 +1,6 @@
 use guildhall::domain::PlatformRole;
 
-use crate::helpers::{TestApp, location, spawn_app};
+use crate::support::{TestApp, location, spawn_app};
 
 async fn first_name_of(app: &TestApp, email: &str) -> String {
     let mut conn = app.conn().await;

@@ -1,6 +1,6 @@
 use guildhall::domain::PlatformRole;
 
-use crate::helpers::spawn_app;
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {

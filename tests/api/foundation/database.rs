@@ -4,7 +4,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use guildhall::domain::{OrgRole, PlatformRole};
 use guildhall::models::organizations;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app};
 
 async fn try_sql(app: &TestApp, statements: &str) -> Result<(), String> {
     let mut conn = app.conn().await;

@@ -2,7 +2,7 @@
 
 use guildhall::domain::{OrgRole, PlatformRole};
 
-use crate::helpers::{location, spawn_app};
+use crate::support::{location, spawn_app};
 
 #[tokio::test]
 async fn the_list_filters_by_organization_and_searches_by_name_or_email() {

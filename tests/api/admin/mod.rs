@@ -1,0 +1,9 @@
+//! The super administrator's console under /admin.
+
+mod access;
+mod browser;
+mod organizations;
+mod purchases;
+mod sales;
+mod settings;
+mod users;

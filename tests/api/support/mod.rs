@@ -1,0 +1,8 @@
+//! The test harness as a small library: a database per test, the app on port 0, visitors with
+//! their own cookies, builders for fixtures, HTML queries, a browser and an SMTP sink.
+
+pub mod app;
+pub mod browser;
+pub mod smtp;
+
+pub use app::*;
