@@ -1,10 +1,8 @@
-//! The test harness: a database per test cloned from a migrated template, the app on port 0,
-//! an HTTP client with cookies, and builders for users and organizations.
-
-use std::sync::LazyLock;
+//! The app on port 0 with its own database, an HTTP client with cookies, and builders for users
+//! and organizations.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use guildhall::config::Settings;
 use guildhall::db::DbPool;
 use guildhall::domain::{OrgId, OrgRole, PlatformRole, UserId, password, random_token};
@@ -13,155 +11,8 @@ use guildhall::models::organizations::{self, OrganizationFields};
 use guildhall::models::users::{self, NewUser};
 use guildhall::startup::Application;
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
 
-/// The server holding the test databases; `DATABASE_URL`'s server when set.
-fn server_url() -> String {
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    match url.rsplit_once('/') {
-        Some((server, _database)) if server.contains("://") && !server.ends_with('/') => {
-            server.to_owned()
-        }
-        _ => url,
-    }
-}
-
-fn database_url(name: &str) -> String {
-    format!("{}/{name}", server_url())
-}
-
-/// Hash of the migrations, so a changed migration gets a fresh template.
-static TEMPLATE_NAME: LazyLock<String> = LazyLock::new(|| {
-    let mut hasher = Sha256::new();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .expect("migrations dir")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        hasher.update(path.file_name().expect("name").as_encoded_bytes());
-        hasher.update(std::fs::read(path.join("up.sql")).expect("up.sql"));
-    }
-    let digest = hasher.finalize();
-    format!(
-        "guildhall_tmpl_{}",
-        digest
-            .iter()
-            .take(6)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
-});
-
-#[derive(QueryableByName)]
-struct Found {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    #[allow(dead_code)]
-    found: i32,
-}
-
-/// Creates the migrated template once, across test processes (nextest runs one per test).
-async fn ensure_template() {
-    let mut admin = AsyncPgConnection::establish(&database_url("postgres"))
-        .await
-        .expect("connect to postgres");
-    admin
-        .batch_execute("SELECT pg_advisory_lock(7231)")
-        .await
-        .expect("lock");
-    let exists = diesel::sql_query("SELECT 1 AS found FROM pg_database WHERE datname = $1")
-        .bind::<diesel::sql_types::Text, _>(TEMPLATE_NAME.as_str())
-        .load::<Found>(&mut admin)
-        .await
-        .expect("query pg_database");
-    if exists.is_empty() {
-        let name = TEMPLATE_NAME.as_str();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create template");
-        guildhall::db::run_migrations(&database_url(name))
-            .await
-            .expect("migrate template");
-        admin
-            .batch_execute(&format!("ALTER DATABASE {name} WITH IS_TEMPLATE true"))
-            .await
-            .expect("mark template");
-    }
-    admin
-        .batch_execute("SELECT pg_advisory_unlock(7231)")
-        .await
-        .expect("unlock");
-}
-
-/// A database of one test, dropped (even after a panic) when the test ends.
-pub struct TestDb {
-    pub name: String,
-}
-
-impl TestDb {
-    pub async fn create() -> TestDb {
-        ensure_template().await;
-        let name = format!(
-            "guildhall_t_{}",
-            random_token(9).to_lowercase().replace(['-', '_'], "x")
-        );
-        let mut admin = AsyncPgConnection::establish(&database_url("postgres"))
-            .await
-            .expect("connect");
-        admin
-            .batch_execute(&format!(
-                "CREATE DATABASE {name} TEMPLATE {}",
-                TEMPLATE_NAME.as_str()
-            ))
-            .await
-            .expect("clone template");
-        TestDb { name }
-    }
-
-    pub fn url(&self) -> String {
-        database_url(&self.name)
-    }
-
-    /// Drops the database now (to simulate an outage).
-    pub async fn drop_now(&self) {
-        let mut admin = AsyncPgConnection::establish(&database_url("postgres"))
-            .await
-            .expect("connect");
-        admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .await
-            .expect("drop");
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // No async Drop: a thread with its own runtime, joined so the process cannot exit first.
-        let dropper = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                if let Ok(mut admin) = AsyncPgConnection::establish(&database_url("postgres")).await
-                {
-                    let _ = admin
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                }
-            });
-        });
-        let _ = dropper.join();
-    }
-}
+use super::db::TestDb;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 

@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod browser;
+pub mod db;
 pub mod smtp;
 
 pub use app::*;
+pub use db::TestDb;
