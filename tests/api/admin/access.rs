@@ -1,8 +1,6 @@
 //! Who may open the console: the super administrator, and nobody else on any /admin route.
 
-use guildhall::domain::{OrgRole, PlatformRole};
-
-use crate::support::{TestApp, location, spawn_app};
+use crate::support::{OrgRole, TestApp, location, spawn_app};
 
 /// (method, path, form fields) of one request.
 type Route = (&'static str, String, Vec<(&'static str, &'static str)>);
@@ -144,10 +142,13 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
 #[tokio::test]
 async fn organization_owners_and_admins_get_403_on_every_admin_route_and_change_nothing() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let admin = app.create_user("admin@acme.test", PlatformRole::User).await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &admin, OrgRole::Admin).await;
+    let owner = app.user("owner@acme.test").create().await;
+    let org = app.org("Acme").owned_by(&owner).create().await;
+    let admin = app
+        .user("admin@acme.test")
+        .member_of(org, OrgRole::Admin)
+        .create()
+        .await;
     app.sql("UPDATE platform_settings SET oauth_login_enabled = true")
         .await;
     let before = state_fingerprint(&app).await;
@@ -181,8 +182,8 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
 async fn admin_actions_without_the_csrf_token_are_refused() {
     let app = spawn_app().await;
     let root = app.super_admin().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let org = app.create_org("Acme", &owner).await;
+    let owner = app.user("owner@acme.test").create().await;
+    let org = app.org("Acme").owned_by(&owner).create().await;
     app.login(&root).await;
     let before = state_fingerprint(&app).await;
     for (method, path, form) in admin_routes(org.0, owner.id.0) {
@@ -204,8 +205,7 @@ async fn admin_actions_without_the_csrf_token_are_refused() {
 async fn a_super_admin_sees_the_organizations() {
     let app = spawn_app().await;
     let admin = app.super_admin().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    app.create_org("Acme Robotics", &owner).await;
+    app.org("Acme Robotics").create().await;
     app.login(&admin).await;
 
     let response = app.get("/admin/organizations").await;
@@ -218,10 +218,13 @@ async fn a_super_admin_sees_the_organizations() {
 #[tokio::test]
 async fn nobody_else_may_open_the_organizations_page() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let admin = app.create_user("admin@acme.test", PlatformRole::User).await;
-    let org = app.create_org("Acme Robotics", &owner).await;
-    app.add_member(org, &admin, OrgRole::Admin).await;
+    let owner = app.user("owner@acme.test").create().await;
+    let org = app.org("Acme Robotics").owned_by(&owner).create().await;
+    let admin = app
+        .user("admin@acme.test")
+        .member_of(org, OrgRole::Admin)
+        .create()
+        .await;
 
     assert_eq!(location(&app.get("/admin/organizations").await), "/login");
     for user in [&owner, &admin] {

@@ -1,8 +1,6 @@
 //! The Organizations table, Add Organization and the Manage dialog, through HTTP.
 
-use guildhall::domain::{OrgId, OrgRole, PlatformRole};
-
-use crate::support::{TestApp, TestUser, location, spawn_app};
+use crate::support::{OrgId, OrgRole, TestApp, TestUser, location, spawn_app};
 
 /// A signed-in super administrator and `n` organizations "Org 01".. with a growing member count.
 async fn console_with_orgs(n: usize) -> (TestApp, Vec<OrgId>) {
@@ -11,9 +9,15 @@ async fn console_with_orgs(n: usize) -> (TestApp, Vec<OrgId>) {
     let mut orgs = Vec::new();
     for i in 1..=n {
         let owner = app
-            .create_user(&format!("owner{i:02}@org{i:02}.test"), PlatformRole::User)
+            .user(&format!("owner{i:02}@org{i:02}.test"))
+            .create()
             .await;
-        orgs.push(app.create_org(&format!("Org {i:02}"), &owner).await);
+        orgs.push(
+            app.org(&format!("Org {i:02}"))
+                .owned_by(&owner)
+                .create()
+                .await,
+        );
     }
     app.login(&root).await;
     (app, orgs)
@@ -47,10 +51,10 @@ async fn the_table_sorts_by_any_column_and_pages() {
     let (app, orgs) = console_with_orgs(30).await;
     // Org 03 gets two extra members, so it leads when sorted by users.
     for i in 0..2 {
-        let member = app
-            .create_user(&format!("m{i}@org03.test"), PlatformRole::User)
+        app.user(&format!("m{i}@org03.test"))
+            .member_of(orgs[2], OrgRole::Member)
+            .create()
             .await;
-        app.add_member(orgs[2], &member, OrgRole::Member).await;
     }
 
     let first = names_in(&app.get_html("/admin/organizations").await);
@@ -234,7 +238,7 @@ async fn add_organization_requires_its_fields_and_keeps_the_input() {
 #[tokio::test]
 async fn add_organization_creates_it_with_its_owner() {
     let (app, _) = console_with_orgs(0).await;
-    let existing = app.create_user("pat@acme.test", PlatformRole::User).await;
+    let existing = app.user("pat@acme.test").create().await;
 
     let response = app
         .post_htmx(
@@ -388,9 +392,11 @@ async fn members_of(app: &TestApp, org: OrgId) -> i64 {
 #[tokio::test]
 async fn assign_users_adds_registered_users_and_reports_the_rest() {
     let (app, orgs) = console_with_orgs(1).await;
-    let ada = app.create_user("ada@acme.test", PlatformRole::User).await;
-    let bob = app.create_user("bob@acme.test", PlatformRole::User).await;
-    app.add_member(orgs[0], &bob, OrgRole::Member).await;
+    let ada = app.user("ada@acme.test").create().await;
+    app.user("bob@acme.test")
+        .member_of(orgs[0], OrgRole::Member)
+        .create()
+        .await;
     let path = format!("/admin/organizations/{}/assign", orgs[0]);
 
     let response = app
@@ -424,7 +430,7 @@ async fn assign_users_adds_registered_users_and_reports_the_rest() {
 #[tokio::test]
 async fn an_invalid_batch_changes_nothing() {
     let (app, orgs) = console_with_orgs(1).await;
-    app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.user("ada@acme.test").create().await;
     let path = format!("/admin/organizations/{}/assign", orgs[0]);
 
     let response = app
@@ -466,10 +472,8 @@ async fn an_invalid_batch_changes_nothing() {
 #[tokio::test]
 async fn assign_users_respects_the_policy_and_the_domain_restriction() {
     let (app, orgs) = console_with_orgs(2).await;
-    let outsider = app
-        .create_user("eve@elsewhere.test", PlatformRole::User)
-        .await;
-    let insider = app.create_user("ann@org-01.test", PlatformRole::User).await;
+    let outsider = app.user("eve@elsewhere.test").create().await;
+    let insider = app.user("ann@org-01.test").create().await;
     app.sql(&format!(
         "UPDATE organizations SET restrict_to_domain = true WHERE id = {}",
         orgs[0]
@@ -520,9 +524,7 @@ async fn assign_users_respects_the_policy_and_the_domain_restriction() {
 #[tokio::test]
 async fn concurrent_batches_cannot_break_the_single_organization_policy() {
     let (app, orgs) = console_with_orgs(8).await;
-    let target: TestUser = app
-        .create_user("sought@after.test", PlatformRole::User)
-        .await;
+    let target: TestUser = app.user("sought@after.test").create().await;
     app.sql("UPDATE platform_settings SET single_org_per_account = true")
         .await;
     let token = app.csrf_token().await;

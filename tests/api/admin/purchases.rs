@@ -1,18 +1,15 @@
 //! Purchases and token assignments: totals kept on the organization, assigned never above purchased.
 
-use guildhall::domain::{OrgId, OrgRole, PlatformRole};
-
-use crate::support::{TestApp, spawn_app};
+use crate::support::{OrgId, OrgRole, TestApp, spawn_app};
 
 async fn console() -> (TestApp, OrgId) {
     let app = spawn_app().await;
     let root = app.super_admin().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let member = app
-        .create_user("member@acme.test", PlatformRole::User)
+    let org = app.org("Acme").create().await;
+    app.user("member@acme.test")
+        .member_of(org, OrgRole::Member)
+        .create()
         .await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &member, OrgRole::Member).await;
     app.login(&root).await;
     (app, org)
 }
@@ -169,8 +166,7 @@ async fn tokens_are_assigned_to_members_only_and_never_above_purchased() {
         )
         .await;
     assert_eq!(no_embedding.status(), 422);
-    app.create_user("stranger@else.test", PlatformRole::User)
-        .await;
+    app.user("stranger@else.test").create().await;
     let stranger = app
         .post_form(
             &assignments,

@@ -1,7 +1,5 @@
 //! Upload Sales File: whole-file validation, line numbers, idempotency, scale.
 
-use guildhall::domain::PlatformRole;
-
 use crate::support::{TestApp, spawn_app};
 
 const HEADER: &str = "organization,kind,tokens,amount,currency,date,reference\n";
@@ -35,13 +33,7 @@ async fn console() -> TestApp {
     let app = spawn_app().await;
     let root = app.super_admin().await;
     for name in ["Acme", "Globex"] {
-        let owner = app
-            .create_user(
-                &format!("owner@{}.test", name.to_lowercase()),
-                PlatformRole::User,
-            )
-            .await;
-        app.create_org(name, &owner).await;
+        app.org(name).create().await;
     }
     app.login(&root).await;
     app

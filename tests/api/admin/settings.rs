@@ -1,7 +1,5 @@
 //! Platform settings, plans, the model catalogue and the OAuth dialog.
 
-use guildhall::domain::PlatformRole;
-
 use crate::support::{TestApp, location, spawn_app};
 
 async fn console() -> TestApp {
@@ -110,8 +108,7 @@ async fn plans_and_models_are_added_to_their_catalogues() {
 #[tokio::test]
 async fn the_oauth_dialog_is_offered_only_when_oauth_login_is_enabled() {
     let app = console().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let org = app.create_org("Acme", &owner).await;
+    let org = app.org("Acme").create().await;
     let path = format!("/admin/organizations/{org}/oauth");
     assert!(!app.get_html("/admin/organizations").await.contains(&path));
     assert_eq!(app.get(&path).await.status(), 403);
@@ -174,11 +171,6 @@ async fn the_oauth_dialog_is_offered_only_when_oauth_login_is_enabled() {
         ],
     )
     .await;
-    let mut conn = app.conn().await;
-    let stored = guildhall::models::oauth::find(&mut conn, org)
-        .await
-        .expect("query")
-        .expect("settings");
+    let stored = app.stored_oauth(org).await.expect("settings");
     assert_eq!(stored.issuer_url, "https://login2.acme.test");
-    let _ = stored;
 }

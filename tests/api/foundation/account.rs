@@ -1,11 +1,9 @@
-use guildhall::domain::PlatformRole;
-
 use crate::support::{location, spawn_app};
 
 #[tokio::test]
 async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     let response = app
@@ -33,7 +31,7 @@ async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
 #[tokio::test]
 async fn errors_come_back_beside_their_fields_with_the_input_kept() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     let response = app
@@ -66,11 +64,7 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
     );
     assert!(fragment.contains("Use at most 100 characters."));
 
-    let mut conn = app.conn().await;
-    let stored = guildhall::models::users::find(&mut conn, user.id)
-        .await
-        .expect("query")
-        .expect("user");
+    let stored = app.stored_user(user.id).await;
     assert_eq!(
         (stored.first_name.as_str(), stored.last_name.as_str()),
         ("Test", "User")
@@ -80,7 +74,7 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
 #[tokio::test]
 async fn markup_in_a_name_is_shown_as_text() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
     app.post_form(
         "/settings/account/profile",
@@ -98,7 +92,7 @@ async fn markup_in_a_name_is_shown_as_text() {
 #[tokio::test]
 async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     let response = app

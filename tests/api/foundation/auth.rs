@@ -1,7 +1,6 @@
-use guildhall::domain::{OrgRole, PlatformRole};
 use guildhall::services::auth::{MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP};
 
-use crate::support::{location, spawn_app};
+use crate::support::{OrgRole, location, spawn_app};
 
 #[tokio::test]
 async fn the_start_page_sends_a_visitor_to_sign_in() {
@@ -18,9 +17,9 @@ async fn the_start_page_sends_a_visitor_to_sign_in() {
 async fn each_role_lands_where_it_works() {
     let app = spawn_app().await;
     let admin = app.super_admin().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let loner = app.create_user("loner@acme.test", PlatformRole::User).await;
-    app.create_org("Acme", &owner).await;
+    let owner = app.user("owner@acme.test").create().await;
+    let loner = app.user("loner@acme.test").create().await;
+    app.org("Acme").owned_by(&owner).create().await;
 
     for (user, expected) in [
         (&admin, "/admin/organizations"),
@@ -42,7 +41,7 @@ async fn each_role_lands_where_it_works() {
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
 
     let wrong = app
         .post_form(
@@ -83,7 +82,7 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
 #[tokio::test]
 async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     for _ in 0..MAX_FAILURES_PER_ACCOUNT {
         let response = app
             .post_form(
@@ -108,7 +107,7 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
 #[tokio::test]
 async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     for attempt in 0..MAX_FAILURES_PER_IP {
         let email = format!("guess{attempt}@acme.test");
         app.post_form("/login", &[("email", &email), ("password", "guess")])
@@ -120,8 +119,8 @@ async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
 #[tokio::test]
 async fn a_disabled_user_cannot_sign_in_and_their_open_session_ends() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    app.create_org("Acme", &owner).await;
+    let owner = app.user("owner@acme.test").create().await;
+    app.org("Acme").owned_by(&owner).create().await;
     app.login(&owner).await;
     assert_eq!(app.get("/settings/org").await.status(), 200);
 
@@ -150,12 +149,12 @@ async fn a_disabled_user_cannot_sign_in_and_their_open_session_ends() {
 #[tokio::test]
 async fn a_member_who_is_removed_loses_the_organization_on_the_next_request() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    let org = app.org("Acme").create().await;
     let member = app
-        .create_user("member@acme.test", PlatformRole::User)
+        .user("member@acme.test")
+        .member_of(org, OrgRole::Member)
+        .create()
         .await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &member, OrgRole::Member).await;
     app.login(&member).await;
     assert!(
         app.get_html("/settings/org")

@@ -1,20 +1,13 @@
-use guildhall::domain::PlatformRole;
+use crate::support::{TestApp, TestUser, location, spawn_app};
 
-use crate::support::{TestApp, location, spawn_app};
-
-async fn first_name_of(app: &TestApp, email: &str) -> String {
-    let mut conn = app.conn().await;
-    guildhall::models::users::find_by_email(&mut conn, email)
-        .await
-        .expect("query")
-        .expect("user")
-        .first_name
+async fn first_name_of(app: &TestApp, user: &TestUser) -> String {
+    app.stored_user(user.id).await.first_name
 }
 
 #[tokio::test]
 async fn a_form_without_the_token_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     let response = app
@@ -33,18 +26,14 @@ async fn a_form_without_the_token_is_refused_and_changes_nothing() {
             .expect("body")
             .contains("This form has expired or did not come from this site.")
     );
-    assert_eq!(first_name_of(&app, &user.email).await, "Test");
+    assert_eq!(first_name_of(&app, &user).await, "Test");
 }
 
 #[tokio::test]
 async fn a_wrong_or_replayed_token_is_refused() {
     let app = spawn_app().await;
-    let victim = app
-        .create_user("victim@acme.test", PlatformRole::User)
-        .await;
-    let attacker_user = app
-        .create_user("attacker@acme.test", PlatformRole::User)
-        .await;
+    let victim = app.user("victim@acme.test").create().await;
+    let attacker_user = app.user("attacker@acme.test").create().await;
     app.login(&victim).await;
     let attacker = app.another_visitor();
     attacker.login(&attacker_user).await;
@@ -80,14 +69,14 @@ async fn a_wrong_or_replayed_token_is_refused() {
         .await
         .expect("POST");
     assert_eq!(response.status(), 403);
-    assert_eq!(first_name_of(&app, &victim.email).await, "Test");
-    assert_eq!(first_name_of(&app, &attacker_user.email).await, "Test");
+    assert_eq!(first_name_of(&app, &victim).await, "Test");
+    assert_eq!(first_name_of(&app, &attacker_user).await, "Test");
 }
 
 #[tokio::test]
 async fn an_htmx_request_without_the_header_gets_an_alert_fragment() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
     let response = app
         .client
@@ -112,7 +101,7 @@ async fn an_htmx_request_without_the_header_gets_an_alert_fragment() {
 #[tokio::test]
 async fn the_token_in_the_htmx_header_is_accepted() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
     let response = app
         .post_htmx(
@@ -121,13 +110,13 @@ async fn the_token_in_the_htmx_header_is_accepted() {
         )
         .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(first_name_of(&app, &user.email).await, "Ada");
+    assert_eq!(first_name_of(&app, &user).await, "Ada");
 }
 
 #[tokio::test]
 async fn signing_out_needs_the_token_too() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
     let response = app
         .client
@@ -142,7 +131,7 @@ async fn signing_out_needs_the_token_too() {
 #[tokio::test]
 async fn signing_in_needs_the_token() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     let response = app
         .client
         .post(app.url("/login"))
@@ -160,7 +149,7 @@ async fn signing_in_needs_the_token() {
 #[tokio::test]
 async fn a_cross_site_request_is_refused_even_with_a_token() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
     let token = app.csrf_token().await;
     let response = app

@@ -1,5 +1,3 @@
-use guildhall::domain::PlatformRole;
-
 use crate::support::spawn_app;
 
 #[tokio::test]
@@ -82,7 +80,7 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn with_the_database_down_a_signed_in_user_gets_the_unavailable_page() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     app.db.drop_now().await;

@@ -1,5 +1,3 @@
-use guildhall::domain::PlatformRole;
-
 use crate::support::{location, new_client, spawn_app, spawn_app_with};
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
@@ -37,7 +35,7 @@ async fn the_session_cookie_is_secure_when_the_console_is_served_over_https() {
 #[tokio::test]
 async fn signing_in_renews_the_session_and_the_old_cookie_stays_anonymous() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     let before = cookie_value(&session_cookie(&app.get("/login").await).expect("cookie"));
 
     let response = app.login(&user).await;
@@ -65,7 +63,7 @@ async fn signing_in_renews_the_session_and_the_old_cookie_stays_anonymous() {
 #[tokio::test]
 async fn a_cookie_copied_before_sign_out_is_refused_afterwards() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     let signed_in = cookie_value(&session_cookie(&app.login(&user).await).expect("cookie"));
 
     let response = app.logout().await;
@@ -91,7 +89,7 @@ async fn a_cookie_copied_before_sign_out_is_refused_afterwards() {
 #[tokio::test]
 async fn changing_the_password_signs_out_every_other_session() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     let phone = app.another_visitor();
     phone.login(&user).await;
     assert_eq!(phone.get("/settings/account").await.status(), 200);
@@ -130,7 +128,7 @@ async fn changing_the_password_signs_out_every_other_session() {
 #[tokio::test]
 async fn an_idle_session_expires() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
     assert_eq!(app.get("/settings/account").await.status(), 200);
 
@@ -143,7 +141,7 @@ async fn an_idle_session_expires() {
 #[tokio::test]
 async fn a_session_expires_twelve_hours_after_sign_in_even_when_active() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     let long_ago = chrono::Utc::now().timestamp() - 13 * 3600;

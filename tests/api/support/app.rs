@@ -1,26 +1,14 @@
-//! The app on port 0 with its own database, an HTTP client with cookies, and builders for users
-//! and organizations.
+//! The app on port 0 with its own database, and visitors: HTTP clients with their own cookies.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use guildhall::config::Settings;
 use guildhall::db::DbPool;
-use guildhall::domain::{OrgId, OrgRole, PlatformRole, UserId, password, random_token};
-use guildhall::models::memberships::{self, NewMembership};
-use guildhall::models::organizations::{self, OrganizationFields};
-use guildhall::models::users::{self, NewUser};
+use guildhall::domain::random_token;
 use guildhall::startup::Application;
-use secrecy::SecretString;
 
+use super::builders::TestUser;
 use super::db::TestDb;
-
-pub const PASSWORD: &str = "correct horse battery staple";
-
-pub struct TestUser {
-    pub id: UserId,
-    pub email: String,
-    pub password: String,
-}
 
 /// A running app with its database, and a default visitor (a browser-like client with cookies).
 pub struct TestApp {
@@ -177,84 +165,6 @@ impl TestApp {
 
     pub async fn conn(&self) -> guildhall::db::DbConn {
         self.pool.get().await.expect("a connection")
-    }
-
-    pub async fn create_user(&self, email: &str, role: PlatformRole) -> TestUser {
-        let hash = tokio::task::spawn_blocking(|| {
-            password::hash(&SecretString::from(PASSWORD.to_owned()))
-        })
-        .await
-        .expect("task")
-        .expect("hash");
-        let mut conn = self.conn().await;
-        let new = NewUser {
-            email,
-            first_name: "Test",
-            last_name: "User",
-            password_hash: Some(&hash),
-            platform_role: role,
-        };
-        let user = users::insert(&mut conn, &new).await.expect("insert user");
-        TestUser {
-            id: user.id,
-            email: user.email,
-            password: PASSWORD.to_owned(),
-        }
-    }
-
-    pub async fn super_admin(&self) -> TestUser {
-        self.create_user("root@platform.test", PlatformRole::SuperAdmin)
-            .await
-    }
-
-    /// An organization with `owner` as its owner.
-    pub async fn create_org(&self, name: &str, owner: &TestUser) -> OrgId {
-        let mut conn = self.conn().await;
-        let slug = name.to_lowercase().replace(' ', "-");
-        let email = format!("contact@{slug}.test");
-        let domain = format!("{slug}.test");
-        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            let fields = OrganizationFields {
-                name: name.to_owned(),
-                contact_name: "Contact Person".to_owned(),
-                address: String::new(),
-                zip: String::new(),
-                city: String::new(),
-                country: "DE".to_owned(),
-                phone: String::new(),
-                email: email.clone(),
-                domain: Some(domain.clone()),
-                restrict_to_domain: false,
-                allow_subdomains: false,
-            };
-            let org = organizations::insert(conn, &fields, None).await?;
-            memberships::insert(
-                conn,
-                &NewMembership {
-                    org_id: org.id,
-                    user_id: owner.id,
-                    role: OrgRole::Owner,
-                },
-            )
-            .await?;
-            Ok(org.id)
-        })
-        .await
-        .expect("create org")
-    }
-
-    pub async fn add_member(&self, org_id: OrgId, user: &TestUser, role: OrgRole) {
-        let mut conn = self.conn().await;
-        memberships::insert(
-            &mut conn,
-            &NewMembership {
-                org_id,
-                user_id: user.id,
-                role,
-            },
-        )
-        .await
-        .expect("add member");
     }
 
     /// A single number from SQL (counts, totals), to check what a request changed.

@@ -3,8 +3,12 @@
 
 pub mod app;
 pub mod browser;
+pub mod builders;
 pub mod db;
 pub mod smtp;
 
 pub use app::*;
+pub use builders::{Membership, TestUser};
 pub use db::TestDb;
+/// The application's domain types the stories name, from one place.
+pub use guildhall::domain::{OrgId, OrgRole};
