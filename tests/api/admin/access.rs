@@ -1,6 +1,6 @@
 //! Who may open the console: the super administrator, and nobody else on any /admin route.
 
-use crate::support::{OrgRole, TestApp, location, spawn_app};
+use crate::support::{OrgRole, TestApp, spawn_app};
 
 /// (method, path, form fields) of one request.
 type Route = (&'static str, String, Vec<(&'static str, &'static str)>);
@@ -173,7 +173,7 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
     for (method, path, _) in admin_routes(1, 1) {
         if method == "GET" {
             let response = app.get(&path).await;
-            assert_eq!(location(&response), "/login", "{path}");
+            assert_eq!(response.location(), "/login", "{path}");
         }
     }
 }
@@ -188,13 +188,7 @@ async fn admin_actions_without_the_csrf_token_are_refused() {
     let before = state_fingerprint(&app).await;
     for (method, path, form) in admin_routes(org.0, owner.id.0) {
         if method == "POST" {
-            let response = app
-                .client
-                .post(app.url(&path))
-                .form(&form)
-                .send()
-                .await
-                .expect("POST");
+            let response = app.send(app.client.post(app.url(&path)).form(&form)).await;
             assert_eq!(response.status(), 403, "{path}");
         }
     }
@@ -210,7 +204,7 @@ async fn a_super_admin_sees_the_organizations() {
 
     let response = app.get("/admin/organizations").await;
     assert_eq!(response.status(), 200);
-    let html = response.text().await.expect("body");
+    let html = response.text();
     assert!(html.contains("Acme Robotics"));
     assert!(html.contains("aria-current=\"page\">Organizations"));
 }
@@ -226,12 +220,12 @@ async fn nobody_else_may_open_the_organizations_page() {
         .create()
         .await;
 
-    assert_eq!(location(&app.get("/admin/organizations").await), "/login");
+    assert_eq!(app.get("/admin/organizations").await.location(), "/login");
     for user in [&owner, &admin] {
         app.login(user).await;
         let response = app.get("/admin/organizations").await;
         assert_eq!(response.status(), 403, "{}", user.email);
-        let html = response.text().await.expect("body");
+        let html = response.text();
         assert!(html.contains("Only super administrators can open this page."));
         assert!(!html.contains("Acme Robotics"));
         app.logout().await;

@@ -1,6 +1,6 @@
 //! `/admin/users`: filter by organization, search, disable and enable accounts.
 
-use crate::support::{OrgRole, location, spawn_app};
+use crate::support::{OrgRole, spawn_app};
 
 #[tokio::test]
 async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
@@ -61,14 +61,14 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
             &[("status", "disabled"), ("back", "/admin/users?q=owner")],
         )
         .await;
-    assert_eq!(location(&response), "/admin/users?q=owner");
+    assert_eq!(response.location(), "/admin/users?q=owner");
     assert!(
         app.get_html("/admin/users?q=owner")
             .await
             .contains("owner@acme.test was disabled and signed out everywhere.")
     );
     assert_eq!(
-        location(&owners_browser.get("/settings/org").await),
+        owners_browser.get("/settings/org").await.location(),
         "/login"
     );
     assert_eq!(owners_browser.login(&owner).await.status(), 403);

@@ -1,4 +1,4 @@
-use crate::support::{location, spawn_app};
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
@@ -13,8 +13,8 @@ async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
         )
         .await;
     assert_eq!(
-        (response.status().as_u16(), location(&response)),
-        (303, "/settings/account".to_owned())
+        (response.status().as_u16(), response.location()),
+        (303, "/settings/account")
     );
 
     let page = app.get_html("/settings/account").await;
@@ -41,7 +41,7 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    let page = response.text().await.expect("body");
+    let page = response.text();
     assert!(
         page.contains("<html"),
         "without JavaScript the whole page comes back"
@@ -57,7 +57,7 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    let fragment = response.text().await.expect("body");
+    let fragment = response.text();
     assert!(
         fragment.starts_with("<form id=\"profile\""),
         "htmx gets the form fragment: {fragment}"
@@ -109,8 +109,6 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     assert!(
         response
             .text()
-            .await
-            .expect("body")
             .contains("This is not your current password.")
     );
 
@@ -125,13 +123,7 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("Use at least 10 characters.")
-    );
+    assert!(response.text().contains("Use at least 10 characters."));
 
     let response = app
         .post_form(
@@ -143,13 +135,7 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
             ],
         )
         .await;
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("The two passwords differ.")
-    );
+    assert!(response.text().contains("The two passwords differ."));
 
     app.logout().await;
     assert_eq!(

@@ -1,35 +1,25 @@
-//! The app on port 0 with its own database, and visitors: HTTP clients with their own cookies.
+//! The app on port 0 with its own database, and visitors: browser-like clients with their own
+//! cookies that remember the CSRF token of the last page they were shown, as a browser does.
+//!
+//! With `builders.rs`, the only file naming the application's paths (`guildhall::config`,
+//! `guildhall::startup`, `guildhall::db`), so a rename there is fixed here.
 
-use diesel::prelude::*;
+use std::sync::Mutex;
+
+use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 use guildhall::config::Settings;
-use guildhall::db::DbPool;
+use guildhall::db::{DbConn, DbPool};
 use guildhall::domain::random_token;
 use guildhall::startup::Application;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 
 use super::builders::TestUser;
 use super::db::TestDb;
+use super::html::Html;
 
-/// A running app with its database, and a default visitor (a browser-like client with cookies).
-pub struct TestApp {
-    pub pool: DbPool,
-    pub db: TestDb,
-    pub visitor: Visitor,
-}
-
-impl std::ops::Deref for TestApp {
-    type Target = Visitor;
-    fn deref(&self) -> &Visitor {
-        &self.visitor
-    }
-}
-
-/// Someone with their own cookie jar: another browser, another device, an attacker.
-pub struct Visitor {
-    pub address: String,
-    pub client: reqwest::Client,
-}
-
+/// The settings of a test app; the one place they are written.
 pub fn test_settings(database_url: String) -> Settings {
     Settings {
         database_url,
@@ -42,6 +32,20 @@ pub fn test_settings(database_url: String) -> Settings {
         mail_from: "Guildhall <no-reply@guildhall.test>".to_owned(),
         trusted_proxies: Vec::new(),
         database_pool_size: 4,
+    }
+}
+
+/// A running app with its database, and a default visitor (a browser-like client with cookies).
+pub struct TestApp {
+    pub pool: DbPool,
+    pub db: TestDb,
+    pub visitor: Visitor,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Visitor;
+    fn deref(&self) -> &Visitor {
+        &self.visitor
     }
 }
 
@@ -60,110 +64,207 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp {
         pool,
         db,
-        visitor: Visitor {
-            address,
-            client: new_client(),
-        },
+        visitor: Visitor::new(&address),
     }
 }
 
-pub fn new_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("client")
+/// A response read in full: status, headers and body, any number of times.
+pub struct TestResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
 }
 
-/// The `csrf_token` hidden field of a page.
-pub fn csrf_in(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("a csrf_token field on the page") + marker.len();
-    html[start..].split('"').next().expect("token").to_owned()
+impl TestResponse {
+    pub async fn read(response: reqwest::Response) -> TestResponse {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("the response body");
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// A header as text; empty when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Where a redirect points; empty when it is not one.
+    pub fn location(&self) -> &str {
+        self.header("location")
+    }
+
+    pub fn text(&self) -> &str {
+        &self.body
+    }
+
+    pub fn html(&self) -> Html {
+        Html::parse(&self.body)
+    }
+
+    fn is_html(&self) -> bool {
+        self.header("content-type").starts_with("text/html")
+    }
+
+    /// The CSRF token a browser would take from this page: the `<meta name="csrf-token">` of
+    /// signed-in pages, or the `csrf_token` field of a form (the sign-in page).
+    fn csrf_token(&self) -> Option<String> {
+        if !self.is_html() || !self.body.contains("csrf") {
+            return None;
+        }
+        let html = self.html();
+        let first = |css: &str, attribute: &str| {
+            html.all(css)
+                .into_iter()
+                .find_map(|e| e.value().attr(attribute).map(str::to_owned))
+        };
+        first("meta[name=csrf-token]", "content")
+            .or_else(|| first("input[name=csrf_token]", "value"))
+    }
 }
 
-pub fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+/// Someone with their own cookie jar: another browser, another device, an attacker. Like a
+/// browser, a visitor posts forms with the CSRF token of the last page it was shown; it never
+/// fetches a page behind the test's back to get one.
+pub struct Visitor {
+    pub address: String,
+    pub client: reqwest::Client,
+    csrf_token: Mutex<Option<String>>,
 }
 
 impl Visitor {
+    pub fn new(address: &str) -> Visitor {
+        Visitor {
+            address: address.to_owned(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .expect("client"),
+            csrf_token: Mutex::new(None),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("GET")
-    }
-
-    pub async fn get_html(&self, path: &str) -> String {
-        self.get(path).await.text().await.expect("body")
-    }
-
-    /// A CSRF token of this client's session, read from a page the way a browser gets it.
-    pub async fn csrf_token(&self) -> String {
-        let signed_in = self.get("/settings/account").await;
-        let html = if signed_in.status() == 200 {
-            signed_in.text().await.expect("body")
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
         } else {
-            self.get_html("/login").await
-        };
-        csrf_in(&html)
+            format!("{}{path}", self.address)
+        }
     }
 
-    /// POSTs a form with this session's CSRF token, as a plain browser form would.
-    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let token = self.csrf_token().await;
+    /// Sends a request built by hand (own headers, a stale or missing token) and reads the
+    /// answer; a page in it updates the token this visitor remembers.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+        let response = TestResponse::read(request.send().await.expect("send the request")).await;
+        if let Some(token) = response.csrf_token() {
+            *self.csrf_token.lock().expect("token lock") = Some(token);
+        }
+        response
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    /// The body of a page, as text.
+    pub async fn get_html(&self, path: &str) -> String {
+        self.get(path).await.body
+    }
+
+    /// A GET the way htmx makes it (`HX-Request: true`).
+    pub async fn get_htmx(&self, path: &str) -> TestResponse {
+        self.send(self.client.get(self.url(path)).header("HX-Request", "true"))
+            .await
+    }
+
+    /// The CSRF token of the last page this visitor was shown.
+    pub fn csrf_token(&self) -> String {
+        self.csrf_token
+            .lock()
+            .expect("token lock")
+            .clone()
+            .expect("no CSRF token yet: open a page (or sign in) before posting a form")
+    }
+
+    /// POSTs a form with the token of the last page shown, as a plain browser form does.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.csrf_token();
         let mut fields = fields.to_vec();
         fields.push(("csrf_token", &token));
-        self.client
-            .post(self.url(path))
-            .form(&fields)
-            .send()
+        self.send(self.client.post(self.url(path)).form(&fields))
             .await
-            .expect("POST")
     }
 
     /// POSTs a form the way htmx does: token in the header, `HX-Request: true`.
-    pub async fn post_htmx(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let token = self.csrf_token().await;
-        self.client
-            .post(self.url(path))
-            .header("HX-Request", "true")
-            .header("X-CSRF-Token", token)
-            .form(fields)
-            .send()
-            .await
-            .expect("POST")
-    }
-
-    pub async fn login(&self, user: &TestUser) -> reqwest::Response {
-        self.post_form(
-            "/login",
-            &[("email", &user.email), ("password", &user.password)],
+    pub async fn post_htmx(&self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.csrf_token();
+        self.send(
+            self.client
+                .post(self.url(path))
+                .header("HX-Request", "true")
+                .header("X-CSRF-Token", token)
+                .form(fields),
         )
         .await
     }
 
-    pub async fn logout(&self) -> reqwest::Response {
-        self.post_form("/logout", &[]).await
+    /// Follows redirects as a browser does, until a page is shown.
+    async fn follow(&self, response: &TestResponse) {
+        let mut location = response.location().to_owned();
+        for _ in 0..5 {
+            if location.is_empty() {
+                return;
+            }
+            location = self.get(&location).await.location().to_owned();
+        }
+        panic!("more than five redirects from {}", response.location());
+    }
+
+    /// Opens the sign-in page, submits the form and, when it redirects, lands where the browser
+    /// would (taking the new session's token from that page). Returns the form's answer.
+    pub async fn login_with(&self, email: &str, password: &str) -> TestResponse {
+        self.get("/login").await;
+        let response = self
+            .post_form("/login", &[("email", email), ("password", password)])
+            .await;
+        self.follow(&response).await;
+        response
+    }
+
+    pub async fn login(&self, user: &TestUser) -> TestResponse {
+        self.login_with(&user.email, &user.password).await
+    }
+
+    /// Signs out and lands on the sign-in page, as the browser would. Returns the form's answer.
+    pub async fn logout(&self) -> TestResponse {
+        let response = self.post_form("/logout", &[]).await;
+        self.follow(&response).await;
+        response
     }
 }
 
 impl TestApp {
     /// A second, independent visitor of the same app.
     pub fn another_visitor(&self) -> Visitor {
-        Visitor {
-            address: self.visitor.address.clone(),
-            client: new_client(),
-        }
+        Visitor::new(&self.visitor.address)
     }
 
-    pub async fn conn(&self) -> guildhall::db::DbConn {
+    pub async fn conn(&self) -> DbConn {
         self.pool.get().await.expect("a connection")
     }
 

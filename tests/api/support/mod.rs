@@ -5,6 +5,7 @@ pub mod app;
 pub mod browser;
 pub mod builders;
 pub mod db;
+pub mod html;
 pub mod smtp;
 
 pub use app::*;
