@@ -1,25 +1,7 @@
 //! One integration-test binary: each test gets a real app on port 0 and its own database.
+//! `support/` is the harness; each other folder holds the stories of one area.
 
-mod browser;
-mod helpers;
-mod smtp;
+mod support;
 
-mod account;
 mod admin;
-mod admin_access;
-mod admin_browser;
-mod admin_orgs;
-mod admin_purchases;
-mod admin_sales;
-mod admin_settings;
-mod admin_users;
-mod auth;
-mod browser_tests;
-mod cli;
-mod csrf;
-mod database;
-mod errors;
-mod export_browser;
-mod fences;
-mod mail;
-mod sessions;
+mod foundation;

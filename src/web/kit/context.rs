@@ -192,7 +192,8 @@ impl Chrome {
     }
 
     /// Whether the sidebar entry for `section` is the current page's: `aria-current` on it.
-    pub fn is_section(&self, section: &str) -> bool {
+    pub fn is_section(&self, section: impl AsRef<str>) -> bool {
+        let section = section.as_ref();
         self.path == section || self.path.starts_with(&format!("{section}/"))
     }
 }

@@ -3,25 +3,22 @@
 
 use std::time::{Duration, Instant};
 
-use guildhall::domain::PlatformRole;
 use serde_json::json;
 
-use crate::browser::Browser;
-use crate::helpers::spawn_app;
+use crate::support::browser::Browser;
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn the_export_link_follows_a_search_typed_into_the_table() {
     let app = spawn_app().await;
-    let root = app
-        .create_user("root@platform.test", PlatformRole::SuperAdmin)
-        .await;
+    let root = app.user("root@platform.test").super_admin().create().await;
     for name in [
         "Acme Robotics",
         "Borealis Labs",
         "Borealis Mining",
         "Cobalt Systems",
     ] {
-        app.create_org(name, &root).await;
+        app.org(name).owned_by(&root).create().await;
     }
     let browser = Browser::start().await;
     browser.goto(&app.url("/login")).await;

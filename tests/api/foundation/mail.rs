@@ -1,7 +1,7 @@
 use guildhall::email::{MailSender, OutgoingEmail};
 
-use crate::helpers::test_settings;
-use crate::smtp::SmtpSink;
+use crate::support::smtp::SmtpSink;
+use crate::support::test_settings;
 
 fn email() -> OutgoingEmail {
     OutgoingEmail {

@@ -1,14 +1,12 @@
 //! Upload Sales File: whole-file validation, line numbers, idempotency, scale.
 
-use guildhall::domain::PlatformRole;
-
-use crate::helpers::{TestApp, spawn_app};
+use crate::support::{TestApp, TestResponse, spawn_app};
 
 const HEADER: &str = "organization,kind,tokens,amount,currency,date,reference\n";
 
 /// Posts a file the way a browser's multipart form does.
-async fn upload(app: &TestApp, file: &[u8], htmx: bool) -> reqwest::Response {
-    let token = app.csrf_token().await;
+async fn upload(app: &TestApp, file: &[u8], htmx: bool) -> TestResponse {
+    let token = app.csrf_token();
     let boundary = "----guildhallTestBoundary7MA4YWxkTrZu0gW";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
@@ -28,20 +26,14 @@ async fn upload(app: &TestApp, file: &[u8], htmx: bool) -> reqwest::Response {
     if htmx {
         request = request.header("HX-Request", "true");
     }
-    request.send().await.expect("upload")
+    app.send(request).await
 }
 
 async fn console() -> TestApp {
     let app = spawn_app().await;
     let root = app.super_admin().await;
     for name in ["Acme", "Globex"] {
-        let owner = app
-            .create_user(
-                &format!("owner@{}.test", name.to_lowercase()),
-                PlatformRole::User,
-            )
-            .await;
-        app.create_org(name, &owner).await;
+        app.org(name).create().await;
     }
     app.login(&root).await;
     app
@@ -59,7 +51,7 @@ async fn a_valid_file_imports_once_by_id_or_domain() {
 
     let response = upload(&app, file.as_bytes(), true).await;
     assert_eq!(response.status(), 200);
-    let summary = response.text().await.expect("body");
+    let summary = response.text();
     assert!(
         summary.contains(
             "3 lines read: 3 purchases imported for 2 organizations, 0 already imported before."
@@ -79,14 +71,13 @@ async fn a_valid_file_imports_once_by_id_or_domain() {
         5000
     );
 
-    let again = upload(&app, file.as_bytes(), true)
-        .await
-        .text()
-        .await
-        .expect("body");
+    let again = upload(&app, file.as_bytes(), true).await;
     assert!(
-        again.contains("0 purchases imported for 0 organizations, 3 already imported before."),
-        "{again}"
+        again
+            .text()
+            .contains("0 purchases imported for 0 organizations, 3 already imported before."),
+        "{}",
+        again.text()
     );
     assert_eq!(app.number("SELECT count(*) FROM token_purchases").await, 3);
     // Only the upload that changed something is in the audit log.
@@ -105,7 +96,7 @@ async fn one_bad_line_imports_nothing_and_every_problem_has_its_line() {
     );
     let response = upload(&app, file.as_bytes(), false).await;
     assert_eq!(response.status(), 422);
-    let page = response.text().await.expect("body");
+    let page = response.text();
     assert!(page.contains("Nothing was imported"), "{page}");
     for expected in [
         "<td>3</td>",
@@ -140,10 +131,7 @@ async fn wrong_columns_encodings_or_references_are_refused() {
     for (file, message) in cases {
         let response = upload(&app, &file, true).await;
         assert_eq!(response.status(), 422, "{message}");
-        assert!(
-            response.text().await.expect("body").contains(message),
-            "{message}"
-        );
+        assert!(response.text().contains(message), "{message}");
     }
     // A reference already recorded for another purchase.
     upload(
@@ -162,8 +150,6 @@ async fn wrong_columns_encodings_or_references_are_refused() {
     assert!(
         response
             .text()
-            .await
-            .expect("body")
             .contains("already recorded for a different purchase")
     );
     assert_eq!(app.number("SELECT count(*) FROM token_purchases").await, 1);
@@ -192,8 +178,6 @@ async fn fifty_thousand_lines_import_in_one_request() {
     assert!(
         response
             .text()
-            .await
-            .expect("body")
             .contains("50,000 purchases imported for 2 organizations")
     );
     assert_eq!(

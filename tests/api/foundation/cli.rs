@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::helpers::{TestDb, TestUser, spawn_app_with};
+use crate::support::{TestDb, TestUser, spawn_app_with};
 
 fn guildhall(database_url: &str, args: &[&str], stdin: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_guildhall"))
@@ -63,11 +63,7 @@ async fn create_superadmin_reads_the_password_from_standard_input() {
 
     let url = db.url();
     let app = spawn_app_with(|settings| settings.database_url = url).await;
-    let root = TestUser {
-        id: guildhall::domain::UserId(0),
-        email: "root@example.test".to_owned(),
-        password: "a long enough password".to_owned(),
-    };
+    let root = TestUser::existing("root@example.test", "a long enough password");
     app.login(&root).await;
     assert_eq!(app.get("/admin/organizations").await.status(), 200);
 }
@@ -86,11 +82,10 @@ async fn seed_demo_creates_data_once_and_prints_how_to_sign_in() {
 
     let url = db.url();
     let app = spawn_app_with(|settings| settings.database_url = url).await;
-    let owner = TestUser {
-        id: guildhall::domain::UserId(0),
-        email: "amara.okafor@northwind.example".to_owned(),
-        password: guildhall::seed::DEMO_PASSWORD.to_owned(),
-    };
+    let owner = TestUser::existing(
+        "amara.okafor@northwind.example",
+        guildhall::seed::DEMO_PASSWORD,
+    );
     app.login(&owner).await;
     let page = app.get_html("/settings/org").await;
     assert!(

@@ -1,8 +1,6 @@
 //! The Organizations table, Add Organization and the Manage dialog, through HTTP.
 
-use guildhall::domain::{OrgId, OrgRole, PlatformRole};
-
-use crate::helpers::{TestApp, TestUser, location, spawn_app};
+use crate::support::{OrgId, OrgRole, TestApp, TestUser, spawn_app};
 
 /// A signed-in super administrator and `n` organizations "Org 01".. with a growing member count.
 async fn console_with_orgs(n: usize) -> (TestApp, Vec<OrgId>) {
@@ -11,9 +9,15 @@ async fn console_with_orgs(n: usize) -> (TestApp, Vec<OrgId>) {
     let mut orgs = Vec::new();
     for i in 1..=n {
         let owner = app
-            .create_user(&format!("owner{i:02}@org{i:02}.test"), PlatformRole::User)
+            .user(&format!("owner{i:02}@org{i:02}.test"))
+            .create()
             .await;
-        orgs.push(app.create_org(&format!("Org {i:02}"), &owner).await);
+        orgs.push(
+            app.org(&format!("Org {i:02}"))
+                .owned_by(&owner)
+                .create()
+                .await,
+        );
     }
     app.login(&root).await;
     (app, orgs)
@@ -47,10 +51,10 @@ async fn the_table_sorts_by_any_column_and_pages() {
     let (app, orgs) = console_with_orgs(30).await;
     // Org 03 gets two extra members, so it leads when sorted by users.
     for i in 0..2 {
-        let member = app
-            .create_user(&format!("m{i}@org03.test"), PlatformRole::User)
+        app.user(&format!("m{i}@org03.test"))
+            .member_of(orgs[2], OrgRole::Member)
+            .create()
             .await;
-        app.add_member(orgs[2], &member, OrgRole::Member).await;
     }
 
     let first = names_in(&app.get_html("/admin/organizations").await);
@@ -77,7 +81,7 @@ async fn the_table_sorts_by_any_column_and_pages() {
         .get("/admin/organizations?sort=password&dir=sideways&page=-4&per_page=7")
         .await;
     assert_eq!(fallback.status(), 200);
-    assert_eq!(names_in(&fallback.text().await.expect("body"))[0], "Org 01");
+    assert_eq!(names_in(fallback.text())[0], "Org 01");
     // Every sortable column answers.
     for column in [
         "id",
@@ -119,14 +123,14 @@ async fn search_finds_by_name_domain_or_email_and_says_when_nothing_matches() {
 async fn htmx_gets_the_table_fragment_and_a_plain_request_the_page() {
     let (app, _) = console_with_orgs(2).await;
     let response = app
-        .client
-        .get(app.url("/admin/organizations?sort=name&dir=desc"))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .expect("GET");
+        .send(
+            app.client
+                .get(app.url("/admin/organizations?sort=name&dir=desc"))
+                .header("HX-Request", "true"),
+        )
+        .await;
     assert_eq!(response.headers().get("vary").expect("vary"), "HX-Request");
-    let fragment = response.text().await.expect("body");
+    let fragment = response.text();
     assert!(fragment.starts_with("<div id=\"org-table\""), "{fragment}");
     assert!(!fragment.contains("<html"));
     assert!(
@@ -135,14 +139,14 @@ async fn htmx_gets_the_table_fragment_and_a_plain_request_the_page() {
     );
     // A browser's history restore asks for the whole page.
     let restore = app
-        .client
-        .get(app.url("/admin/organizations"))
-        .header("HX-Request", "true")
-        .header("HX-History-Restore-Request", "true")
-        .send()
-        .await
-        .expect("GET");
-    assert!(restore.text().await.expect("body").contains("<html"));
+        .send(
+            app.client
+                .get(app.url("/admin/organizations"))
+                .header("HX-Request", "true")
+                .header("HX-History-Restore-Request", "true"),
+        )
+        .await;
+    assert!(restore.text().contains("<html"));
 }
 
 #[tokio::test]
@@ -160,7 +164,7 @@ async fn csv_export_follows_the_search_and_order_and_defuses_formulas() {
             .expect("ct")
             .starts_with("text/csv")
     );
-    let csv = response.text().await.expect("body");
+    let csv = response.text();
     let lines: Vec<&str> = csv.lines().collect();
     assert!(lines[0].starts_with("id,name,users,contact"));
     assert!(
@@ -168,13 +172,8 @@ async fn csv_export_follows_the_search_and_order_and_defuses_formulas() {
         "{csv}"
     );
     assert!(lines[3].contains("'=HYPERLINK"), "{csv}");
-    let filtered = app
-        .get("/admin/organizations.csv?q=org+02")
-        .await
-        .text()
-        .await
-        .expect("body");
-    assert_eq!(filtered.lines().count(), 2);
+    let filtered = app.get("/admin/organizations.csv?q=org+02").await;
+    assert_eq!(filtered.text().lines().count(), 2);
 }
 
 #[tokio::test]
@@ -194,7 +193,7 @@ async fn add_organization_requires_its_fields_and_keeps_the_input() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    let form = response.text().await.expect("body");
+    let form = response.text();
     assert!(form.starts_with("<form id=\"new-org\""), "{form}");
     for message in [
         "This field is required.",
@@ -223,18 +222,13 @@ async fn add_organization_requires_its_fields_and_keeps_the_input() {
         )
         .await;
     assert_eq!(page.status(), 422);
-    assert!(
-        page.text()
-            .await
-            .expect("body")
-            .contains("<h1>Add organization</h1>")
-    );
+    assert!(page.text().contains("<h1>Add organization</h1>"));
 }
 
 #[tokio::test]
 async fn add_organization_creates_it_with_its_owner() {
     let (app, _) = console_with_orgs(0).await;
-    let existing = app.create_user("pat@acme.test", PlatformRole::User).await;
+    let existing = app.user("pat@acme.test").create().await;
 
     let response = app
         .post_htmx(
@@ -247,13 +241,7 @@ async fn add_organization_creates_it_with_its_owner() {
         response.headers().get("HX-Trigger").expect("trigger"),
         "orgs-changed"
     );
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("Acme was created.")
-    );
+    assert!(response.text().contains("Acme was created."));
     let org = app
         .number("SELECT id FROM organizations WHERE name = 'Acme'")
         .await;
@@ -274,7 +262,7 @@ async fn add_organization_creates_it_with_its_owner() {
             &valid_org("Globex", "", "new.owner@globex.test"),
         )
         .await;
-    assert_eq!(location(&response), "/admin/organizations");
+    assert_eq!(response.location(), "/admin/organizations");
     assert_eq!(app.number("SELECT count(*) FROM users WHERE email = 'new.owner@globex.test' AND password_hash IS NULL").await, 1);
     assert!(
         app.get_html("/admin/organizations")
@@ -306,10 +294,7 @@ async fn domains_are_unique_whatever_their_case_and_never_public() {
             )
             .await;
         assert_eq!(response.status(), 422, "{domain}");
-        assert!(
-            response.text().await.expect("body").contains(message),
-            "{domain}"
-        );
+        assert!(response.text().contains(message), "{domain}");
     }
     assert_eq!(app.number("SELECT count(*) FROM organizations").await, 1);
 }
@@ -326,7 +311,7 @@ async fn the_single_organization_policy_names_itself_not_the_other_organization(
         )
         .await;
     assert_eq!(response.status(), 422);
-    let body = response.text().await.expect("body");
+    let body = response.text();
     assert!(body.contains("single-organization-per-account policy"));
     assert!(
         !body.contains("Org 01"),
@@ -345,13 +330,7 @@ async fn the_details_tab_saves_with_the_same_checks() {
     let mut fields = valid_org("Org 01 Renamed", "org-01.test", "");
     let response = app.post_htmx(&path, &fields).await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("The details were saved.")
-    );
+    assert!(response.text().contains("The details were saved."));
     assert_eq!(
         app.number("SELECT count(*) FROM organizations WHERE name = 'Org 01 Renamed'")
             .await,
@@ -388,9 +367,11 @@ async fn members_of(app: &TestApp, org: OrgId) -> i64 {
 #[tokio::test]
 async fn assign_users_adds_registered_users_and_reports_the_rest() {
     let (app, orgs) = console_with_orgs(1).await;
-    let ada = app.create_user("ada@acme.test", PlatformRole::User).await;
-    let bob = app.create_user("bob@acme.test", PlatformRole::User).await;
-    app.add_member(orgs[0], &bob, OrgRole::Member).await;
+    let ada = app.user("ada@acme.test").create().await;
+    app.user("bob@acme.test")
+        .member_of(orgs[0], OrgRole::Member)
+        .create()
+        .await;
     let path = format!("/admin/organizations/{}/assign", orgs[0]);
 
     let response = app
@@ -403,7 +384,7 @@ async fn assign_users_adds_registered_users_and_reports_the_rest() {
         )
         .await;
     assert_eq!(response.status(), 200);
-    let body = response.text().await.expect("body");
+    let body = response.text();
     assert!(
         body.contains("1 assigned, 1 already members, 1 without an account."),
         "{body}"
@@ -424,7 +405,7 @@ async fn assign_users_adds_registered_users_and_reports_the_rest() {
 #[tokio::test]
 async fn an_invalid_batch_changes_nothing() {
     let (app, orgs) = console_with_orgs(1).await;
-    app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.user("ada@acme.test").create().await;
     let path = format!("/admin/organizations/{}/assign", orgs[0]);
 
     let response = app
@@ -434,7 +415,7 @@ async fn an_invalid_batch_changes_nothing() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    let body = response.text().await.expect("body");
+    let body = response.text();
     assert!(
         body.contains("Line 2 (not an email)") && body.contains("Line 3 (&#60;script&#62;@x)"),
         "{body}"
@@ -448,8 +429,6 @@ async fn an_invalid_batch_changes_nothing() {
     assert!(
         response
             .text()
-            .await
-            .expect("body")
             .contains("at most 100 email addresses at once; this batch has 101")
     );
     // A 10,000-line paste gets the same clear answer.
@@ -466,10 +445,8 @@ async fn an_invalid_batch_changes_nothing() {
 #[tokio::test]
 async fn assign_users_respects_the_policy_and_the_domain_restriction() {
     let (app, orgs) = console_with_orgs(2).await;
-    let outsider = app
-        .create_user("eve@elsewhere.test", PlatformRole::User)
-        .await;
-    let insider = app.create_user("ann@org-01.test", PlatformRole::User).await;
+    let outsider = app.user("eve@elsewhere.test").create().await;
+    let insider = app.user("ann@org-01.test").create().await;
     app.sql(&format!(
         "UPDATE organizations SET restrict_to_domain = true WHERE id = {}",
         orgs[0]
@@ -481,13 +458,7 @@ async fn assign_users_respects_the_policy_and_the_domain_restriction() {
         .post_htmx(&path, &[("emails", "ann@org-01.test\neve@elsewhere.test")])
         .await;
     assert_eq!(response.status(), 422);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("domain (org-01.test)")
-    );
+    assert!(response.text().contains("domain (org-01.test)"));
     assert_eq!(members_of(&app, orgs[0]).await, 1, "nothing half-done");
 
     let response = app
@@ -512,7 +483,7 @@ async fn assign_users_respects_the_policy_and_the_domain_restriction() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    let body = response.text().await.expect("body");
+    let body = response.text();
     assert!(body.contains("single-organization-per-account policy") && !body.contains("Org 01"));
     let _ = insider;
 }
@@ -520,12 +491,10 @@ async fn assign_users_respects_the_policy_and_the_domain_restriction() {
 #[tokio::test]
 async fn concurrent_batches_cannot_break_the_single_organization_policy() {
     let (app, orgs) = console_with_orgs(8).await;
-    let target: TestUser = app
-        .create_user("sought@after.test", PlatformRole::User)
-        .await;
+    let target: TestUser = app.user("sought@after.test").create().await;
     app.sql("UPDATE platform_settings SET single_org_per_account = true")
         .await;
-    let token = app.csrf_token().await;
+    let token = app.csrf_token();
     let requests = orgs.iter().map(|org| {
         app.client
             .post(app.url(&format!("/admin/organizations/{org}/assign")))
@@ -609,28 +578,18 @@ async fn the_manage_dialog_is_a_page_without_javascript_and_a_dialog_with_it() {
     assert!(
         page.contains("<h1>Manage Org 01</h1>") && page.contains("aria-current=\"page\">Details")
     );
-    let dialog = app
-        .client
-        .get(app.url(&path))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let dialog = app.get_htmx(&path).await;
+    let dialog = dialog.text();
     assert!(dialog.starts_with("<dialog") && dialog.contains("aria-labelledby=\"manage-title\""));
     let body = app
-        .client
-        .get(app.url(&format!("{path}?tab=users")))
-        .header("HX-Request", "true")
-        .header("HX-Target", "manage-body")
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+        .send(
+            app.client
+                .get(app.url(&format!("{path}?tab=users")))
+                .header("HX-Request", "true")
+                .header("HX-Target", "manage-body"),
+        )
+        .await;
+    let body = body.text();
     assert!(body.starts_with("<div id=\"manage-body\"") && body.contains("id=\"assign-users\""));
     assert_eq!(
         app.get("/admin/organizations/424242/manage").await.status(),

@@ -1,20 +1,20 @@
 //! What a person does in a real browser: sign in, use htmx forms, sign out. Each page visited is
 //! audited with axe-core.
 
-use guildhall::domain::{OrgRole, PlatformRole};
+use crate::support::OrgRole;
 
-use crate::browser::Browser;
-use crate::helpers::spawn_app;
+use crate::support::browser::Browser;
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn a_member_signs_in_and_out_in_a_browser() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    let org = app.org("Acme Robotics").create().await;
     let member = app
-        .create_user("member@acme.test", PlatformRole::User)
+        .user("member@acme.test")
+        .member_of(org, OrgRole::Member)
+        .create()
         .await;
-    let org = app.create_org("Acme Robotics", &owner).await;
-    app.add_member(org, &member, OrgRole::Member).await;
     let browser = Browser::start().await;
 
     browser.goto(&app.url("/")).await;
@@ -50,7 +50,7 @@ async fn a_member_signs_in_and_out_in_a_browser() {
 #[tokio::test]
 async fn htmx_forms_carry_the_csrf_token_and_swap_in_place() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     let browser = Browser::start().await;
     browser.goto(&app.url("/login")).await;
     browser.fill("#email", &user.email).await;
@@ -88,11 +88,7 @@ async fn htmx_forms_carry_the_csrf_token_and_swap_in_place() {
         "still here"
     );
 
-    let mut conn = app.conn().await;
-    let stored = guildhall::models::users::find(&mut conn, user.id)
-        .await
-        .expect("query")
-        .expect("user");
+    let stored = app.stored_user(user.id).await;
     assert_eq!(
         (stored.first_name.as_str(), stored.last_name.as_str()),
         ("Ada", "Lovelace")
@@ -103,7 +99,7 @@ async fn htmx_forms_carry_the_csrf_token_and_swap_in_place() {
 #[tokio::test]
 async fn an_htmx_request_refused_by_the_server_shows_an_alert() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     let browser = Browser::start().await;
     browser.goto(&app.url("/login")).await;
     browser.fill("#email", &user.email).await;

@@ -1,8 +1,6 @@
-use guildhall::domain::PlatformRole;
+use crate::support::{TestResponse, spawn_app, spawn_app_with};
 
-use crate::helpers::{location, new_client, spawn_app, spawn_app_with};
-
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
+fn session_cookie(response: &TestResponse) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
@@ -37,7 +35,7 @@ async fn the_session_cookie_is_secure_when_the_console_is_served_over_https() {
 #[tokio::test]
 async fn signing_in_renews_the_session_and_the_old_cookie_stays_anonymous() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     let before = cookie_value(&session_cookie(&app.get("/login").await).expect("cookie"));
 
     let response = app.login(&user).await;
@@ -45,53 +43,52 @@ async fn signing_in_renews_the_session_and_the_old_cookie_stays_anonymous() {
     assert_ne!(before, after);
 
     // Someone who planted or copied the pre-login cookie does not get the signed-in session.
-    let attacker = new_client();
-    let response = attacker
-        .get(app.url("/settings/account"))
-        .header("Cookie", &before)
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(location(&response), "/login");
-    let response = attacker
-        .get(app.url("/settings/account"))
-        .header("Cookie", &after)
-        .send()
-        .await
-        .expect("GET");
+    let attacker = app.another_visitor();
+    let with_cookie = |cookie: &str| {
+        attacker
+            .client
+            .get(app.url("/settings/account"))
+            .header("Cookie", cookie)
+    };
+    let response = attacker.send(with_cookie(&before)).await;
+    assert_eq!(response.location(), "/login");
+    let response = attacker.send(with_cookie(&after)).await;
     assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
 async fn a_cookie_copied_before_sign_out_is_refused_afterwards() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     let signed_in = cookie_value(&session_cookie(&app.login(&user).await).expect("cookie"));
 
     let response = app.logout().await;
-    assert_eq!(location(&response), "/login?signed_out=1");
+    assert_eq!(response.location(), "/login?signed_out=1");
     assert!(
         app.get_html("/login?signed_out=1")
             .await
             .contains("You have signed out.")
     );
 
-    let replay = new_client()
-        .get(app.url("/settings/account"))
-        .header("Cookie", &signed_in)
-        .send()
-        .await
-        .expect("GET");
+    let thief = app.another_visitor();
+    let replay = thief
+        .send(
+            thief
+                .client
+                .get(app.url("/settings/account"))
+                .header("Cookie", &signed_in),
+        )
+        .await;
     assert_eq!(
-        (replay.status().as_u16(), location(&replay)),
-        (303, "/login".to_owned())
+        (replay.status().as_u16(), replay.location()),
+        (303, "/login")
     );
 }
 
 #[tokio::test]
 async fn changing_the_password_signs_out_every_other_session() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     let phone = app.another_visitor();
     phone.login(&user).await;
     assert_eq!(phone.get("/settings/account").await.status(), 200);
@@ -107,42 +104,37 @@ async fn changing_the_password_signs_out_every_other_session() {
             ],
         )
         .await;
-    assert_eq!(location(&response), "/settings/account");
+    assert_eq!(response.location(), "/settings/account");
     let page = app.get_html("/settings/account").await;
     assert!(
         page.contains("Your password was changed."),
         "the changing session continues"
     );
 
-    assert_eq!(location(&phone.get("/settings/account").await), "/login");
+    assert_eq!(phone.get("/settings/account").await.location(), "/login");
     // The new password works, the old one does not.
     app.logout().await;
     assert_eq!(app.login(&user).await.status(), 422);
-    let response = app
-        .post_form(
-            "/login",
-            &[("email", &user.email), ("password", "a brand new secret")],
-        )
-        .await;
+    let response = app.login_with(&user.email, "a brand new secret").await;
     assert_eq!(response.status(), 303);
 }
 
 #[tokio::test]
 async fn an_idle_session_expires() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
     assert_eq!(app.get("/settings/account").await.status(), 200);
 
     app.clock.advance(chrono::Duration::hours(3));
 
-    assert_eq!(location(&app.get("/settings/account").await), "/login");
+    assert_eq!(app.get("/settings/account").await.location(), "/login");
 }
 
 #[tokio::test]
 async fn a_session_expires_twelve_hours_after_sign_in_even_when_active() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     // Active all along: a request every hour, so only the absolute limit can end it.
@@ -152,5 +144,5 @@ async fn a_session_expires_twelve_hours_after_sign_in_even_when_active() {
     }
     app.clock.advance(chrono::Duration::minutes(61));
 
-    assert_eq!(location(&app.get("/settings/account").await), "/login");
+    assert_eq!(app.get("/settings/account").await.location(), "/login");
 }

@@ -1,8 +1,6 @@
-//! Every /admin route and action, tried by people who are not super administrators.
+//! Who may open the console: the super administrator, and nobody else on any /admin route.
 
-use guildhall::domain::{OrgRole, PlatformRole};
-
-use crate::helpers::{TestApp, location, spawn_app};
+use crate::support::{OrgRole, TestApp, spawn_app};
 
 /// (method, path, form fields) of one request.
 type Route = (&'static str, String, Vec<(&'static str, &'static str)>);
@@ -144,10 +142,13 @@ async fn state_fingerprint(app: &TestApp) -> Vec<i64> {
 #[tokio::test]
 async fn organization_owners_and_admins_get_403_on_every_admin_route_and_change_nothing() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let admin = app.create_user("admin@acme.test", PlatformRole::User).await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &admin, OrgRole::Admin).await;
+    let owner = app.user("owner@acme.test").create().await;
+    let org = app.org("Acme").owned_by(&owner).create().await;
+    let admin = app
+        .user("admin@acme.test")
+        .member_of(org, OrgRole::Admin)
+        .create()
+        .await;
     app.sql("UPDATE platform_settings SET oauth_login_enabled = true")
         .await;
     let before = state_fingerprint(&app).await;
@@ -172,7 +173,7 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
     for (method, path, _) in admin_routes(1, 1) {
         if method == "GET" {
             let response = app.get(&path).await;
-            assert_eq!(location(&response), "/login", "{path}");
+            assert_eq!(response.location(), "/login", "{path}");
         }
     }
 }
@@ -181,21 +182,52 @@ async fn signed_out_visitors_are_sent_to_sign_in() {
 async fn admin_actions_without_the_csrf_token_are_refused() {
     let app = spawn_app().await;
     let root = app.super_admin().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let org = app.create_org("Acme", &owner).await;
+    let owner = app.user("owner@acme.test").create().await;
+    let org = app.org("Acme").owned_by(&owner).create().await;
     app.login(&root).await;
     let before = state_fingerprint(&app).await;
     for (method, path, form) in admin_routes(org.0, owner.id.0) {
         if method == "POST" {
-            let response = app
-                .client
-                .post(app.url(&path))
-                .form(&form)
-                .send()
-                .await
-                .expect("POST");
+            let response = app.send(app.client.post(app.url(&path)).form(&form)).await;
             assert_eq!(response.status(), 403, "{path}");
         }
     }
     assert_eq!(state_fingerprint(&app).await, before);
+}
+
+#[tokio::test]
+async fn a_super_admin_sees_the_organizations() {
+    let app = spawn_app().await;
+    let admin = app.super_admin().await;
+    app.org("Acme Robotics").create().await;
+    app.login(&admin).await;
+
+    let response = app.get("/admin/organizations").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text();
+    assert!(html.contains("Acme Robotics"));
+    assert!(html.contains("aria-current=\"page\">Organizations"));
+}
+
+#[tokio::test]
+async fn nobody_else_may_open_the_organizations_page() {
+    let app = spawn_app().await;
+    let owner = app.user("owner@acme.test").create().await;
+    let org = app.org("Acme Robotics").owned_by(&owner).create().await;
+    let admin = app
+        .user("admin@acme.test")
+        .member_of(org, OrgRole::Admin)
+        .create()
+        .await;
+
+    assert_eq!(app.get("/admin/organizations").await.location(), "/login");
+    for user in [&owner, &admin] {
+        app.login(user).await;
+        let response = app.get("/admin/organizations").await;
+        assert_eq!(response.status(), 403, "{}", user.email);
+        let html = response.text();
+        assert!(html.contains("Only super administrators can open this page."));
+        assert!(!html.contains("Acme Robotics"));
+        app.logout().await;
+    }
 }

@@ -1,11 +1,9 @@
-use guildhall::domain::PlatformRole;
-
-use crate::helpers::{location, spawn_app};
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     let response = app
@@ -15,8 +13,8 @@ async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
         )
         .await;
     assert_eq!(
-        (response.status().as_u16(), location(&response)),
-        (303, "/settings/account".to_owned())
+        (response.status().as_u16(), response.location()),
+        (303, "/settings/account")
     );
 
     let page = app.get_html("/settings/account").await;
@@ -33,7 +31,7 @@ async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
 #[tokio::test]
 async fn errors_come_back_beside_their_fields_with_the_input_kept() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     let response = app
@@ -43,7 +41,7 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    let page = response.text().await.expect("body");
+    let page = response.text();
     assert!(
         page.contains("<html"),
         "without JavaScript the whole page comes back"
@@ -59,18 +57,14 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    let fragment = response.text().await.expect("body");
+    let fragment = response.text();
     assert!(
         fragment.starts_with("<form id=\"profile\""),
         "htmx gets the form fragment: {fragment}"
     );
     assert!(fragment.contains("Use at most 100 characters."));
 
-    let mut conn = app.conn().await;
-    let stored = guildhall::models::users::find(&mut conn, user.id)
-        .await
-        .expect("query")
-        .expect("user");
+    let stored = app.stored_user(user.id).await;
     assert_eq!(
         (stored.first_name.as_str(), stored.last_name.as_str()),
         ("Test", "User")
@@ -80,7 +74,7 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
 #[tokio::test]
 async fn markup_in_a_name_is_shown_as_text() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
     app.post_form(
         "/settings/account/profile",
@@ -98,7 +92,7 @@ async fn markup_in_a_name_is_shown_as_text() {
 #[tokio::test]
 async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     let response = app
@@ -115,8 +109,6 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     assert!(
         response
             .text()
-            .await
-            .expect("body")
             .contains("This is not your current password.")
     );
 
@@ -131,13 +123,7 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("Use at least 10 characters.")
-    );
+    assert!(response.text().contains("Use at least 10 characters."));
 
     let response = app
         .post_form(
@@ -149,13 +135,7 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
             ],
         )
         .await;
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("The two passwords differ.")
-    );
+    assert!(response.text().contains("The two passwords differ."));
 
     app.logout().await;
     assert_eq!(

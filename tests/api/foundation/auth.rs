@@ -1,14 +1,14 @@
-use guildhall::domain::{OrgRole, PlatformRole};
 use guildhall::services::auth::{MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP};
 
-use crate::helpers::{location, spawn_app};
+use crate::support::html::Html;
+use crate::support::{OrgRole, spawn_app};
 
 #[tokio::test]
 async fn the_start_page_sends_a_visitor_to_sign_in() {
     let app = spawn_app().await;
     let response = app.get("/").await;
     assert_eq!(response.status(), 303);
-    assert_eq!(location(&response), "/login");
+    assert_eq!(response.location(), "/login");
     let html = app.get_html("/login").await;
     assert!(html.contains("<label for=\"email\">Email</label>"));
     assert!(html.contains("name=\"csrf_token\""));
@@ -18,101 +18,76 @@ async fn the_start_page_sends_a_visitor_to_sign_in() {
 async fn each_role_lands_where_it_works() {
     let app = spawn_app().await;
     let admin = app.super_admin().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let loner = app.create_user("loner@acme.test", PlatformRole::User).await;
-    app.create_org("Acme", &owner).await;
+    let owner = app.user("owner@acme.test").create().await;
+    let loner = app.user("loner@acme.test").create().await;
+    app.org("Acme").owned_by(&owner).create().await;
 
     for (user, expected) in [
         (&admin, "/admin/organizations"),
         (&owner, "/settings/org"),
         (&loner, "/settings/account"),
     ] {
-        app.logout().await;
         let response = app.login(user).await;
         assert_eq!(
-            (response.status().as_u16(), location(&response)),
-            (303, "/".to_owned())
+            (response.status().as_u16(), response.location()),
+            (303, "/")
         );
         let response = app.get("/").await;
-        assert_eq!(location(&response), expected, "{}", user.email);
+        assert_eq!(response.location(), expected, "{}", user.email);
         assert_eq!(app.get(expected).await.status(), 200, "{}", user.email);
+        app.logout().await;
     }
 }
 
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
 
-    let wrong = app
-        .post_form(
-            "/login",
-            &[("email", &user.email), ("password", "not the password")],
-        )
-        .await;
+    let wrong = app.login_with(&user.email, "not the password").await;
     let wrong_status = wrong.status();
-    let wrong_body = wrong.text().await.expect("body");
-    let unknown = app
-        .post_form(
-            "/login",
-            &[
-                ("email", "nobody@acme.test"),
-                ("password", "not the password"),
-            ],
-        )
-        .await;
+    let wrong_body = wrong.text();
+    let unknown = app.login_with("nobody@acme.test", "not the password").await;
     let unknown_status = unknown.status();
-    let unknown_body = unknown.text().await.expect("body");
+    let unknown_body = unknown.text();
 
     assert_eq!(wrong_status, 422);
     assert_eq!(unknown_status, 422);
     assert!(wrong_body.contains("The email or password is not correct."));
     let without_email = |body: &str, email: &str| {
-        body.replace(email, "")
-            .replace(&crate::helpers::csrf_in(body), "")
+        let token = Html::parse(body).value("input[name=csrf_token]");
+        body.replace(email, "").replace(&token, "")
     };
     assert_eq!(
-        without_email(&wrong_body, &user.email),
-        without_email(&unknown_body, "nobody@acme.test")
+        without_email(wrong_body, &user.email),
+        without_email(unknown_body, "nobody@acme.test")
     );
     // Still signed out, and the typed email is kept.
     assert!(wrong_body.contains("value=\"ada@acme.test\""));
-    assert_eq!(location(&app.get("/settings/account").await), "/login");
+    assert_eq!(app.get("/settings/account").await.location(), "/login");
 }
 
 #[tokio::test]
 async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     for _ in 0..MAX_FAILURES_PER_ACCOUNT {
-        let response = app
-            .post_form(
-                "/login",
-                &[("email", "ADA@acme.test"), ("password", "guess")],
-            )
-            .await;
+        let response = app.login_with("ADA@acme.test", "guess").await;
         assert_eq!(response.status(), 422);
     }
     let response = app.login(&user).await;
     assert_eq!(response.status(), 429);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("Too many failed attempts")
-    );
-    assert_eq!(location(&app.get("/settings/account").await), "/login");
+    assert!(response.text().contains("Too many failed attempts"));
+    assert_eq!(app.get("/settings/account").await.location(), "/login");
 }
 
 #[tokio::test]
 async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     for attempt in 0..MAX_FAILURES_PER_IP {
         let email = format!("guess{attempt}@acme.test");
-        app.post_form("/login", &[("email", &email), ("password", "guess")])
-            .await;
+        app.login_with(&email, "guess").await;
     }
     assert_eq!(app.login(&user).await.status(), 429);
 }
@@ -120,8 +95,8 @@ async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
 #[tokio::test]
 async fn a_disabled_user_cannot_sign_in_and_their_open_session_ends() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    app.create_org("Acme", &owner).await;
+    let owner = app.user("owner@acme.test").create().await;
+    app.org("Acme").owned_by(&owner).create().await;
     app.login(&owner).await;
     assert_eq!(app.get("/settings/org").await.status(), 200);
 
@@ -133,29 +108,23 @@ async fn a_disabled_user_cannot_sign_in_and_their_open_session_ends() {
 
     let response = app.get("/settings/org").await;
     assert_eq!(
-        (response.status().as_u16(), location(&response)),
-        (303, "/login".to_owned())
+        (response.status().as_u16(), response.location()),
+        (303, "/login")
     );
     let response = app.login(&owner).await;
     assert_eq!(response.status(), 403);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("This account is disabled")
-    );
+    assert!(response.text().contains("This account is disabled"));
 }
 
 #[tokio::test]
 async fn a_member_who_is_removed_loses_the_organization_on_the_next_request() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
+    let org = app.org("Acme").create().await;
     let member = app
-        .create_user("member@acme.test", PlatformRole::User)
+        .user("member@acme.test")
+        .member_of(org, OrgRole::Member)
+        .create()
         .await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &member, OrgRole::Member).await;
     app.login(&member).await;
     assert!(
         app.get_html("/settings/org")
@@ -170,5 +139,5 @@ async fn a_member_who_is_removed_loses_the_organization_on_the_next_request() {
     .await;
 
     let response = app.get("/settings/org").await;
-    assert_eq!(location(&response), "/settings/account");
+    assert_eq!(response.location(), "/settings/account");
 }

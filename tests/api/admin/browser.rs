@@ -4,13 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
-use guildhall::domain::{OrgId, OrgRole, PlatformRole};
-use guildhall::models::memberships;
 use serde_json::json;
 
-use crate::browser::Browser;
-use crate::helpers::{TestApp, TestUser, spawn_app};
+use crate::support::browser::Browser;
+use crate::support::{OrgId, OrgRole, TestApp, TestUser, spawn_app};
 
 /// How long any expected change may take to show.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -122,16 +119,11 @@ async fn assert_not_reloaded(browser: &Browser) {
     );
 }
 
-/// Organizations with one owner each (the owner's email is `owner-<n>@owners.test`).
+/// Organizations with one owner each (`owner@<slug>.test`).
 async fn create_orgs(app: &TestApp, names: &[String]) -> Vec<OrgId> {
-    let owners = join_all(names.iter().enumerate().map(|(i, _)| {
-        let email = format!("owner-{i}@owners.test");
-        async move { app.create_user(&email, PlatformRole::User).await }
-    }))
-    .await;
     let mut ids = Vec::new();
-    for (name, owner) in names.iter().zip(&owners) {
-        ids.push(app.create_org(name, owner).await);
+    for name in names {
+        ids.push(app.org(name).create().await);
     }
     ids
 }
@@ -483,10 +475,8 @@ async fn assign_users_adds_registered_users_and_lists_the_others() {
     let app = spawn_app().await;
     let admin = app.super_admin().await;
     let org = create_orgs(&app, &["Acme Robotics".to_owned()]).await[0];
-    let grace = app.create_user("grace@navy.test", PlatformRole::User).await;
-    let ada = app
-        .create_user("ada@engines.test", PlatformRole::User)
-        .await;
+    let grace = app.user("grace@navy.test").create().await;
+    let ada = app.user("ada@engines.test").create().await;
     let browser = Browser::start().await;
     sign_in(&browser, &app, &admin).await;
     let users_cell = "#organizations tbody tr td:nth-child(4)";
@@ -524,14 +514,11 @@ async fn assign_users_adds_registered_users_and_lists_the_others() {
         "{result}"
     );
     browser.assert_accessible().await;
-    {
-        let mut conn = app.conn().await;
-        let membership = memberships::find(&mut conn, org, grace.id)
-            .await
-            .expect("query")
-            .expect("Grace is a member now");
-        assert_eq!(membership.role, OrgRole::Member);
-    }
+    let membership = app
+        .stored_membership(org, grace.id)
+        .await
+        .expect("Grace is a member now");
+    assert_eq!(membership.role, OrgRole::Member);
     // The table behind the dialog counts her.
     wait_for_text(&browser, users_cell, "2").await;
 
@@ -559,13 +546,10 @@ async fn assign_users_adds_registered_users_and_lists_the_others() {
         "no success message for a refused batch"
     );
     browser.assert_accessible().await;
-    {
-        let mut conn = app.conn().await;
-        let membership = memberships::find(&mut conn, org, ada.id)
-            .await
-            .expect("query");
-        assert!(membership.is_none(), "Ada was not assigned");
-    }
+    assert!(
+        app.stored_membership(org, ada.id).await.is_none(),
+        "Ada was not assigned"
+    );
     assert_eq!(browser.wait_for(users_cell).await, "2");
     assert_not_reloaded(&browser).await;
     browser.close().await;

@@ -1,6 +1,4 @@
-use guildhall::domain::PlatformRole;
-
-use crate::helpers::spawn_app;
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
@@ -31,22 +29,22 @@ async fn an_unknown_address_gets_the_not_found_page_or_an_alert_for_htmx() {
     let app = spawn_app().await;
     let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
-    let html = response.text().await.expect("body");
+    let html = response.text();
     assert!(html.contains("<h1>Not Found</h1>") && html.contains("Go to the start page"));
 
     let response = app
-        .client
-        .get(app.url("/no/such/page"))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .expect("GET");
+        .send(
+            app.client
+                .get(app.url("/no/such/page"))
+                .header("HX-Request", "true"),
+        )
+        .await;
     assert_eq!(response.status(), 404);
     assert_eq!(
         response.headers().get("HX-Retarget").expect("retarget"),
         "#alerts"
     );
-    assert!(!response.text().await.expect("body").contains("<html"));
+    assert!(!response.text().contains("<html"));
 }
 
 #[tokio::test]
@@ -60,7 +58,7 @@ async fn the_vendored_assets_are_served_from_the_binary() {
             .expect("ct")
             .starts_with("text/javascript")
     );
-    assert!(htmx.text().await.expect("body").contains("htmx"));
+    assert!(htmx.text().contains("htmx"));
     assert_eq!(app.get("/static/nothing.js").await.status(), 404);
     let login = app.get_html("/login").await;
     assert!(
@@ -82,22 +80,22 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn with_the_database_down_a_signed_in_user_gets_the_unavailable_page() {
     let app = spawn_app().await;
-    let user = app.create_user("ada@acme.test", PlatformRole::User).await;
+    let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
 
     app.db.drop_now().await;
 
     let response = app.get("/settings/account").await;
     assert_eq!(response.status(), 503);
-    let html = response.text().await.expect("body");
+    let html = response.text();
     assert!(html.contains("temporarily unavailable"), "{html}");
     let response = app
-        .client
-        .get(app.url("/settings/account"))
-        .header("HX-Request", "true")
-        .send()
-        .await
-        .expect("GET");
+        .send(
+            app.client
+                .get(app.url("/settings/account"))
+                .header("HX-Request", "true"),
+        )
+        .await;
     assert_eq!(response.status(), 503);
     assert_eq!(
         response.headers().get("HX-Retarget").expect("retarget"),
@@ -111,11 +109,5 @@ async fn with_the_database_down_a_visitor_gets_the_unavailable_page() {
     app.db.drop_now().await;
     let response = app.get("/login").await;
     assert_eq!(response.status(), 503);
-    assert!(
-        response
-            .text()
-            .await
-            .expect("body")
-            .contains("temporarily unavailable")
-    );
+    assert!(response.text().contains("temporarily unavailable"));
 }

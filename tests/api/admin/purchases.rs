@@ -1,18 +1,15 @@
 //! Purchases and token assignments: totals kept on the organization, assigned never above purchased.
 
-use guildhall::domain::{OrgId, OrgRole, PlatformRole};
-
-use crate::helpers::{TestApp, spawn_app};
+use crate::support::{OrgId, OrgRole, TestApp, spawn_app};
 
 async fn console() -> (TestApp, OrgId) {
     let app = spawn_app().await;
     let root = app.super_admin().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let member = app
-        .create_user("member@acme.test", PlatformRole::User)
+    let org = app.org("Acme").create().await;
+    app.user("member@acme.test")
+        .member_of(org, OrgRole::Member)
+        .create()
         .await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &member, OrgRole::Member).await;
     app.login(&root).await;
     (app, org)
 }
@@ -86,8 +83,6 @@ async fn a_bad_or_repeated_purchase_is_refused_with_reasons() {
     assert!(
         repeated
             .text()
-            .await
-            .expect("body")
             .contains("A purchase with this reference is already recorded.")
     );
 
@@ -105,7 +100,7 @@ async fn a_bad_or_repeated_purchase_is_refused_with_reasons() {
         )
         .await;
     assert_eq!(bad.status(), 422);
-    let body = bad.text().await.expect("body");
+    let body = bad.text();
     for message in [
         "Choose inference or embedding.",
         "Enter a number of tokens above zero.",
@@ -154,8 +149,6 @@ async fn tokens_are_assigned_to_members_only_and_never_above_purchased() {
     assert_eq!(over.status(), 422);
     assert!(
         over.text()
-            .await
-            .expect("body")
             .contains("Only purchased tokens can be assigned")
     );
     let no_embedding = app
@@ -169,8 +162,7 @@ async fn tokens_are_assigned_to_members_only_and_never_above_purchased() {
         )
         .await;
     assert_eq!(no_embedding.status(), 422);
-    app.create_user("stranger@else.test", PlatformRole::User)
-        .await;
+    app.user("stranger@else.test").create().await;
     let stranger = app
         .post_form(
             &assignments,
@@ -185,8 +177,6 @@ async fn tokens_are_assigned_to_members_only_and_never_above_purchased() {
     assert!(
         stranger
             .text()
-            .await
-            .expect("body")
             .contains("No member of this organization has this email.")
     );
     assert_eq!(totals(&app, org).await, [1000, 600, 0, 0]);
@@ -200,7 +190,7 @@ async fn concurrent_assignments_cannot_overshoot_the_purchase() {
         &purchase("inference", "1000", "INV-1"),
     )
     .await;
-    let token = app.csrf_token().await;
+    let token = app.csrf_token();
     let path = app.url(&format!("/admin/organizations/{org}/assignments"));
     // 20 requests of 100 tokens each against 1,000 purchased: at most 10 can succeed.
     let requests = (0..20).map(|_| {

@@ -1,30 +1,28 @@
 //! Each area is fenced by where it is mounted: a route nobody listed is refused like the others.
 
-use guildhall::domain::{OrgRole, PlatformRole};
-
-use crate::helpers::{location, spawn_app};
+use crate::support::{Membership, OrgRole, spawn_app};
 
 #[tokio::test]
 async fn a_route_under_admin_that_no_list_names_is_refused_to_everyone_but_super_admins() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let admin = app.create_user("admin@acme.test", PlatformRole::User).await;
-    let member = app
-        .create_user("member@acme.test", PlatformRole::User)
+    let owner = app.user("owner@acme.test").create().await;
+    let admin = app.user("admin@acme.test").create().await;
+    let member = app.user("member@acme.test").create().await;
+    let org = app.org("Acme").owned_by(&owner).create().await;
+    app.add_membership(&admin, Membership::new(org, OrgRole::Admin))
         .await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &admin, OrgRole::Admin).await;
-    app.add_member(org, &member, OrgRole::Member).await;
+    app.add_membership(&member, Membership::new(org, OrgRole::Member))
+        .await;
     let unnamed = "/admin/a-page-no-access-test-names";
 
     let visitor = app.another_visitor();
-    assert_eq!(location(&visitor.get(unnamed).await), "/login");
+    assert_eq!(visitor.get(unnamed).await.location(), "/login");
     for user in [&owner, &admin, &member] {
         let browser = app.another_visitor();
         browser.login(user).await;
         let response = browser.get(unnamed).await;
         assert_eq!(response.status(), 403, "{}", user.email);
-        let page = response.text().await.expect("body");
+        let page = response.text();
         assert!(page.contains("Only super administrators"), "{page}");
     }
     let root = app.super_admin().await;
@@ -35,22 +33,19 @@ async fn a_route_under_admin_that_no_list_names_is_refused_to_everyone_but_super
 #[tokio::test]
 async fn the_organization_area_acts_only_in_an_organization_of_ones_own() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let member = app
-        .create_user("member@acme.test", PlatformRole::User)
+    let owner = app.user("owner@acme.test").create().await;
+    let member = app.user("member@acme.test").create().await;
+    let loner = app.user("loner@example.test").create().await;
+    let org = app.org("Acme").owned_by(&owner).create().await;
+    app.add_membership(&member, Membership::new(org, OrgRole::Member))
         .await;
-    let loner = app
-        .create_user("loner@example.test", PlatformRole::User)
-        .await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &member, OrgRole::Member).await;
 
-    assert_eq!(location(&app.get("/settings/org").await), "/login");
+    assert_eq!(app.get("/settings/org").await.location(), "/login");
 
     let lonely = app.another_visitor();
     lonely.login(&loner).await;
     assert_eq!(
-        location(&lonely.get("/settings/org").await),
+        lonely.get("/settings/org").await.location(),
         "/settings/account"
     );
 
@@ -64,7 +59,7 @@ async fn the_organization_area_acts_only_in_an_organization_of_ones_own() {
     ))
     .await;
     assert_eq!(
-        location(&app.get("/settings/org").await),
+        app.get("/settings/org").await.location(),
         "/settings/account"
     );
 }
@@ -81,10 +76,10 @@ async fn the_api_answers_json_without_sessions_or_csrf() {
                 .header("Authorization", "Bearer not-a-key")
                 .json(&serde_json::json!({"endpoint": "/v1/chat", "model": "x"})),
         };
-        let response = request.send().await.expect("request");
+        let response = app.send(request).await;
         assert_eq!(response.status(), 401, "{method} {path}");
         assert!(response.headers().get("set-cookie").is_none());
-        let body: serde_json::Value = response.json().await.expect("JSON");
+        let body: serde_json::Value = serde_json::from_str(response.text()).expect("JSON");
         assert_eq!(body["error"]["code"], "invalid_api_key");
     }
 }

@@ -1,8 +1,6 @@
 //! Platform settings, plans, the model catalogue and the OAuth dialog.
 
-use guildhall::domain::PlatformRole;
-
-use crate::helpers::{TestApp, location, spawn_app};
+use crate::support::{TestApp, spawn_app};
 
 async fn console() -> TestApp {
     let app = spawn_app().await;
@@ -23,14 +21,14 @@ async fn platform_settings_save_and_bad_values_are_refused() {
             ],
         )
         .await;
-    assert_eq!(location(&response), "/admin/settings");
+    assert_eq!(response.location(), "/admin/settings");
     assert_eq!(app.number("SELECT count(*) FROM platform_settings WHERE single_org_per_account AND NOT oauth_login_enabled AND invitation_ttl_days = 14").await, 1);
 
     let response = app
         .post_form("/admin/settings", &[("invitation_ttl_days", "365")])
         .await;
     assert_eq!(response.status(), 422);
-    let page = response.text().await.expect("body");
+    let page = response.text();
     assert!(
         page.contains("Enter a number of days from 1 to 90.") && page.contains("value=\"365\"")
     );
@@ -59,19 +57,15 @@ async fn plans_and_models_are_added_to_their_catalogues() {
         ("concurrent_job_limit", "10"),
     ];
     assert_eq!(
-        location(&app.post_form("/admin/settings/plans", &plan).await),
+        app.post_form("/admin/settings/plans", &plan)
+            .await
+            .location(),
         "/admin/settings"
     );
     assert_eq!(app.number("SELECT count(*) FROM plans WHERE name = 'Team' AND monthly_price_cents = 4900 AND extra_seat_price_cents = 450").await, 1);
     let again = app.post_form("/admin/settings/plans", &plan).await;
     assert_eq!(again.status(), 422);
-    assert!(
-        again
-            .text()
-            .await
-            .expect("body")
-            .contains("A plan with this name exists.")
-    );
+    assert!(again.text().contains("A plan with this name exists."));
 
     let model = [
         ("provider", "Azure-OpenAI"),
@@ -79,7 +73,9 @@ async fn plans_and_models_are_added_to_their_catalogues() {
         ("kind", "inference"),
     ];
     assert_eq!(
-        location(&app.post_form("/admin/settings/models", &model).await),
+        app.post_form("/admin/settings/models", &model)
+            .await
+            .location(),
         "/admin/settings"
     );
     assert_eq!(
@@ -100,7 +96,7 @@ async fn plans_and_models_are_added_to_their_catalogues() {
         )
         .await;
     assert_eq!(bad.status(), 422);
-    let page = bad.text().await.expect("body");
+    let page = bad.text();
     assert!(
         page.contains("Use lower-case letters, digits and hyphens")
             && page.contains("Choose inference or embedding.")
@@ -110,8 +106,7 @@ async fn plans_and_models_are_added_to_their_catalogues() {
 #[tokio::test]
 async fn the_oauth_dialog_is_offered_only_when_oauth_login_is_enabled() {
     let app = console().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let org = app.create_org("Acme", &owner).await;
+    let org = app.org("Acme").create().await;
     let path = format!("/admin/organizations/{org}/oauth");
     assert!(!app.get_html("/admin/organizations").await.contains(&path));
     assert_eq!(app.get(&path).await.status(), 403);
@@ -130,7 +125,7 @@ async fn the_oauth_dialog_is_offered_only_when_oauth_login_is_enabled() {
         )
         .await;
     assert_eq!(missing.status(), 422);
-    let form = missing.text().await.expect("body");
+    let form = missing.text();
     assert!(
         form.contains("Enter the issuer")
             && form.contains("Enter the client id")
@@ -174,11 +169,6 @@ async fn the_oauth_dialog_is_offered_only_when_oauth_login_is_enabled() {
         ],
     )
     .await;
-    let mut conn = app.conn().await;
-    let stored = guildhall::models::org_oauth_settings::find(&mut conn, org)
-        .await
-        .expect("query")
-        .expect("settings");
+    let stored = app.stored_oauth(org).await.expect("settings");
     assert_eq!(stored.issuer_url, "https://login2.acme.test");
-    let _ = stored;
 }

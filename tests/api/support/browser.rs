@@ -7,7 +7,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-const AXE_SOURCE: &str = include_str!("../browser-assets/axe.min.js");
+const AXE_SOURCE: &str = include_str!("../../browser-assets/axe.min.js");
 
 pub struct Browser {
     pub client: Client,

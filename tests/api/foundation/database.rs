@@ -1,10 +1,8 @@
 //! The invariants the database itself enforces, tried directly so no code path can skip them.
 
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use guildhall::domain::{OrgRole, PlatformRole};
-use guildhall::models::organizations;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::support::{OrgRole, TestApp, spawn_app};
 
 async fn try_sql(app: &TestApp, statements: &str) -> Result<(), String> {
     let mut conn = app.conn().await;
@@ -22,7 +20,7 @@ async fn try_sql(app: &TestApp, statements: &str) -> Result<(), String> {
 #[tokio::test]
 async fn emails_are_unique_whatever_their_case() {
     let app = spawn_app().await;
-    app.create_user("ada@acme.test", PlatformRole::User).await;
+    app.user("ada@acme.test").create().await;
     assert!(
         try_sql(&app, "INSERT INTO users (email) VALUES ('ada@acme.test')")
             .await
@@ -47,10 +45,13 @@ async fn emails_are_unique_whatever_their_case() {
 #[tokio::test]
 async fn an_organization_has_exactly_one_owner() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let other = app.create_user("other@acme.test", PlatformRole::User).await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &other, OrgRole::Member).await;
+    let owner = app.user("owner@acme.test").create().await;
+    let org = app.org("Acme").owned_by(&owner).create().await;
+    let other = app
+        .user("other@acme.test")
+        .member_of(org, OrgRole::Member)
+        .create()
+        .await;
 
     let second_owner = format!(
         "UPDATE memberships SET role = 'owner' WHERE user_id = {}",
@@ -94,14 +95,17 @@ async fn an_organization_has_exactly_one_owner() {
 #[tokio::test]
 async fn member_counts_follow_the_memberships() {
     let app = spawn_app().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let admin = app.create_user("admin@acme.test", PlatformRole::User).await;
-    let member = app
-        .create_user("member@acme.test", PlatformRole::User)
+    let org = app.org("Acme").create().await;
+    let admin = app
+        .user("admin@acme.test")
+        .member_of(org, OrgRole::Admin)
+        .create()
         .await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &admin, OrgRole::Admin).await;
-    app.add_member(org, &member, OrgRole::Member).await;
+    let member = app
+        .user("member@acme.test")
+        .member_of(org, OrgRole::Member)
+        .create()
+        .await;
     app.sql(&format!(
         "UPDATE memberships SET subscriber = true WHERE user_id = {}",
         member.id
@@ -113,11 +117,7 @@ async fn member_counts_follow_the_memberships() {
     ))
     .await;
 
-    let mut conn = app.conn().await;
-    let org = organizations::find(&mut conn, org)
-        .await
-        .expect("query")
-        .expect("org");
+    let org = app.stored_org(org).await;
     assert_eq!(
         (org.member_count, org.admin_count, org.subscriber_count),
         (2, 1, 1)

@@ -1,24 +1,18 @@
 //! `/admin/users`: filter by organization, search, disable and enable accounts.
 
-use guildhall::domain::{OrgRole, PlatformRole};
-
-use crate::helpers::{location, spawn_app};
+use crate::support::{OrgRole, spawn_app};
 
 #[tokio::test]
 async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
     let app = spawn_app().await;
     let root = app.super_admin().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    let grace = app.create_user("grace@acme.test", PlatformRole::User).await;
-    app.create_user("outsider@else.test", PlatformRole::User)
+    app.user("outsider@else.test").create().await;
+    let org = app.org("Acme").create().await;
+    app.user("grace@acme.test")
+        .named("Grace", "Hopper")
+        .member_of(org, OrgRole::Admin)
+        .create()
         .await;
-    let org = app.create_org("Acme", &owner).await;
-    app.add_member(org, &grace, OrgRole::Admin).await;
-    app.sql(&format!(
-        "UPDATE users SET first_name = 'Grace', last_name = 'Hopper' WHERE id = {}",
-        grace.id
-    ))
-    .await;
     app.login(&root).await;
 
     let all = app.get_html("/admin/users").await;
@@ -38,11 +32,11 @@ async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
     }
     // A broad search counts a few pages ahead, not every match.
     for i in 0..30 {
-        app.create_user(&format!("hopper{i:02}@many.test"), PlatformRole::User)
+        app.user(&format!("hopper{i:02}@many.test"))
+            .named("Test", "Hopper")
+            .create()
             .await;
     }
-    app.sql("UPDATE users SET last_name = 'Hopper' WHERE email LIKE '%@many.test'")
-        .await;
     let broad = app.get_html("/admin/users?q=hopper").await;
     assert!(broad.contains("Showing 1–31 of 31"), "{broad}");
     let none = app.get_html("/admin/users?q=zzz").await;
@@ -54,8 +48,8 @@ async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
 async fn disabling_a_user_ends_their_sessions_at_once() {
     let app = spawn_app().await;
     let root = app.super_admin().await;
-    let owner = app.create_user("owner@acme.test", PlatformRole::User).await;
-    app.create_org("Acme", &owner).await;
+    let owner = app.user("owner@acme.test").create().await;
+    app.org("Acme").owned_by(&owner).create().await;
     let owners_browser = app.another_visitor();
     owners_browser.login(&owner).await;
     assert_eq!(owners_browser.get("/settings/org").await.status(), 200);
@@ -67,14 +61,14 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
             &[("status", "disabled"), ("back", "/admin/users?q=owner")],
         )
         .await;
-    assert_eq!(location(&response), "/admin/users?q=owner");
+    assert_eq!(response.location(), "/admin/users?q=owner");
     assert!(
         app.get_html("/admin/users?q=owner")
             .await
             .contains("owner@acme.test was disabled and signed out everywhere.")
     );
     assert_eq!(
-        location(&owners_browser.get("/settings/org").await),
+        owners_browser.get("/settings/org").await.location(),
         "/login"
     );
     assert_eq!(owners_browser.login(&owner).await.status(), 403);

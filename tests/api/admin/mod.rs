@@ -1,0 +1,10 @@
+//! The super administrator's console under /admin.
+
+mod access;
+mod browser;
+mod export_browser;
+mod organizations;
+mod purchases;
+mod sales;
+mod settings;
+mod users;

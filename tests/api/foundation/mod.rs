@@ -1,0 +1,12 @@
+//! Signing in and out, sessions, CSRF, error pages, the database's own rules, mail and the CLI.
+
+mod account;
+mod auth;
+mod browser;
+mod cli;
+mod csrf;
+mod database;
+mod errors;
+mod fences;
+mod mail;
+mod sessions;
