@@ -56,16 +56,13 @@ pub async fn upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let file = multipart::boundary(content_type).and_then(|boundary| {
-        multipart::parts(&body, &boundary)
-            .into_iter()
-            .find(|part| part.name == "file")
-            .map(|part| part.data.to_vec())
-    });
+    let file = multipart::boundary(content_type)
+        .and_then(|boundary| multipart::find(&body, &boundary, "file"))
+        .map(|part| part.data);
     let result = match file {
         None => UploadResult::Unreadable("Choose a CSV file to upload."),
         Some(file) if file.is_empty() => UploadResult::Unreadable("The file is empty."),
-        Some(file) => match service::import(&mut *state.pool.get().await?, &admin, &file).await? {
+        Some(file) => match service::import(&mut *state.pool.get().await?, &admin, file).await? {
             ImportOutcome::Imported(summary) => UploadResult::Imported(summary),
             ImportOutcome::Rejected { problems, more } => UploadResult::Rejected { problems, more },
         },

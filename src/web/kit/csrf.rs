@@ -93,9 +93,7 @@ async fn token_from_body(req: &mut ServiceRequest) -> Result<Option<String>, Htt
         None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
             .ok()
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v)),
-        Some(boundary) => crate::web::kit::multipart::parts(&body, &boundary)
-            .into_iter()
-            .find(|part| part.name == FIELD)
+        Some(boundary) => crate::web::kit::multipart::find(&body, &boundary, FIELD)
             .map(|part| String::from_utf8_lossy(part.data).into_owned()),
     };
     req.set_payload(bytes_to_payload(body));

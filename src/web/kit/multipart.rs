@@ -18,7 +18,7 @@ pub fn boundary(content_type: &str) -> Option<String> {
         .filter(|b| !b.is_empty())
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+fn find_in(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
@@ -30,37 +30,58 @@ fn param(disposition: &str, key: &str) -> Option<String> {
 
 /// Splits a body into its parts; malformed parts are skipped.
 pub fn parts<'a>(body: &'a [u8], boundary: &str) -> Vec<Part<'a>> {
-    let delimiter = format!("--{boundary}");
-    let mut parts = Vec::new();
-    let Some(first) = find(body, delimiter.as_bytes()) else {
-        return parts;
-    };
-    let mut rest = &body[first + delimiter.len()..];
-    let next_delimiter = format!("\r\n--{boundary}");
-    while rest.starts_with(b"\r\n") {
-        rest = &rest[2..];
-        let Some(headers_end) = find(rest, b"\r\n\r\n") else {
-            break;
-        };
-        let headers = String::from_utf8_lossy(&rest[..headers_end]);
-        let content = &rest[headers_end + 4..];
-        let Some(end) = find(content, next_delimiter.as_bytes()) else {
-            break;
-        };
-        if let Some(disposition) = headers
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
-            && let Some(name) = param(disposition, "name")
-        {
-            parts.push(Part {
-                name,
-                filename: param(disposition, "filename"),
-                data: &content[..end],
-            });
+    Parts::new(body, boundary).collect()
+}
+
+/// The first part with this name, reading no further than it (the CSRF check finds the token
+/// at the start of a large upload without splitting the file).
+pub fn find<'a>(body: &'a [u8], boundary: &str, name: &str) -> Option<Part<'a>> {
+    Parts::new(body, boundary).find(|part| part.name == name)
+}
+
+/// The parts of a body, one at a time.
+struct Parts<'a> {
+    rest: &'a [u8],
+    next_delimiter: String,
+}
+
+impl<'a> Parts<'a> {
+    fn new(body: &'a [u8], boundary: &str) -> Parts<'a> {
+        let delimiter = format!("--{boundary}");
+        let rest = find_in(body, delimiter.as_bytes()).map_or(&body[body.len()..], |first| {
+            &body[first + delimiter.len()..]
+        });
+        Parts {
+            rest,
+            next_delimiter: format!("\r\n--{boundary}"),
         }
-        rest = &content[end + next_delimiter.len()..];
     }
-    parts
+}
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = Part<'a>;
+
+    fn next(&mut self) -> Option<Part<'a>> {
+        while let Some(after_break) = self.rest.strip_prefix(b"\r\n") {
+            let headers_end = find_in(after_break, b"\r\n\r\n")?;
+            let headers = String::from_utf8_lossy(&after_break[..headers_end]);
+            let content = &after_break[headers_end + 4..];
+            let end = find_in(content, self.next_delimiter.as_bytes())?;
+            self.rest = &content[end + self.next_delimiter.len()..];
+            let name_and_file = headers
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
+                .and_then(|d| Some((param(d, "name")?, param(d, "filename"))));
+            if let Some((name, filename)) = name_and_file {
+                return Some(Part {
+                    name,
+                    filename,
+                    data: &content[..end],
+                });
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]
@@ -83,5 +104,8 @@ mod tests {
             Some("XyZ".to_owned())
         );
         assert_eq!(boundary("text/plain"), None);
+        let token = find(body, "XyZ", "csrf_token").expect("the token part");
+        assert_eq!(token.data, b"abc123");
+        assert!(find(body, "XyZ", "missing").is_none());
     }
 }
