@@ -61,7 +61,7 @@ pub async fn upload(
         .map(|part| part.data);
     let result = match file {
         None => UploadResult::Unreadable("Choose a CSV file to upload."),
-        Some(file) if file.is_empty() => UploadResult::Unreadable("The file is empty."),
+        Some([]) => UploadResult::Unreadable("The file is empty."),
         Some(file) => match service::import(&mut *state.pool.get().await?, &admin, file).await? {
             ImportOutcome::Imported(summary) => UploadResult::Imported(summary),
             ImportOutcome::Rejected { problems, more } => UploadResult::Rejected { problems, more },
