@@ -3,16 +3,24 @@
 //! `can_act_on` for what it may do to another member. Every refusal carries the one-line
 //! reason the person sees, so the server's check and the page's disabled control agree.
 
-use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{OrgId, OrgRole, PlatformRole, UserId};
-use crate::error::{AppError, Denied};
+use crate::error::Denied;
 use crate::models::audit::NewAuditEntry;
-use crate::models::memberships::{self, UserOrganization};
+use crate::models::memberships::UserOrganization;
+use crate::models::sessions::SessionWithUser;
 
-/// The signed-in user, loaded from the database on every request (so a removal or a disabled
-/// account bites at once), with the organizations they belong to.
-#[derive(Debug, Clone)]
+/// The platform settings every request may need, read with the request's context.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformFlags {
+    pub single_org_per_account: bool,
+    pub oauth_login_enabled: bool,
+}
+
+/// The signed-in user, loaded from the database with the session on every request (so a
+/// removal or a disabled account bites at once), with the organizations they belong to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CurrentUser {
     pub id: UserId,
     pub email: String,
@@ -20,32 +28,39 @@ pub struct CurrentUser {
     pub last_name: String,
     pub platform_role: PlatformRole,
     pub organizations: Vec<UserOrganization>,
-    /// The client's address, for the audit log.
+    pub platform: PlatformFlags,
+    /// The client's address, for the audit log (set per request, never stored).
+    #[serde(skip)]
     pub ip: Option<String>,
 }
 
 impl CurrentUser {
-    /// The active user with this id and their organizations, in one statement; `None` when the
-    /// account no longer exists or is disabled.
-    pub async fn load(
-        conn: &mut AsyncPgConnection,
-        user_id: UserId,
-        ip: Option<String>,
-    ) -> Result<Option<CurrentUser>, AppError> {
-        let Some((user, organizations)) =
-            memberships::active_user_with_organizations(conn, user_id).await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(CurrentUser {
-            id: user.id,
-            email: user.email,
-            first_name: user.first_name,
-            last_name: user.last_name,
-            platform_role: user.platform_role,
-            organizations,
-            ip,
-        }))
+    /// The user of a session's rows (`sessions::load_with_user`); `None` when the session is
+    /// not signed in or the account no longer exists or is disabled.
+    pub fn from_session_rows(rows: &[SessionWithUser]) -> Option<CurrentUser> {
+        let first = rows.first()?;
+        Some(CurrentUser {
+            id: first.user_id?,
+            email: first.email.clone()?,
+            first_name: first.first_name.clone().unwrap_or_default(),
+            last_name: first.last_name.clone().unwrap_or_default(),
+            platform_role: first.platform_role?,
+            organizations: rows
+                .iter()
+                .filter_map(|row| {
+                    Some(UserOrganization {
+                        org_id: row.org_id?,
+                        org_name: row.org_name.clone()?,
+                        role: row.role?,
+                    })
+                })
+                .collect(),
+            platform: PlatformFlags {
+                single_org_per_account: first.single_org_per_account,
+                oauth_login_enabled: first.oauth_login_enabled,
+            },
+            ip: None,
+        })
     }
 
     pub fn is_super_admin(&self) -> bool {
@@ -129,6 +144,7 @@ impl Actor {
 #[derive(Debug, Clone)]
 pub struct SuperAdmin {
     actor: Actor,
+    platform: PlatformFlags,
 }
 
 impl SuperAdmin {
@@ -138,11 +154,17 @@ impl SuperAdmin {
         }
         Ok(SuperAdmin {
             actor: user.actor("super_admin"),
+            platform: user.platform,
         })
     }
 
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// The platform settings as this request started.
+    pub fn platform(&self) -> PlatformFlags {
+        self.platform
     }
 
     pub fn user_id(&self) -> UserId {
@@ -344,6 +366,7 @@ mod tests {
                 org_name: "Acme".to_owned(),
                 role,
             }],
+            platform: PlatformFlags::default(),
             ip: None,
         };
         OrgContext::choose(user, None).expect("a membership")

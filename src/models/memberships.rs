@@ -26,7 +26,7 @@ pub struct NewMembership {
 }
 
 /// An organization the signed-in user belongs to, as the header's switcher shows it.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, serde::Serialize, serde::Deserialize)]
 pub struct UserOrganization {
     pub org_id: OrgId,
     pub org_name: String,
@@ -39,34 +39,6 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMembership) -> QueryR
         .execute(conn)
         .await
         .map(|_| ())
-}
-
-/// A user with the organizations they belong to, in one round trip; `None` when the user does
-/// not exist or is disabled.
-pub async fn active_user_with_organizations(
-    conn: &mut AsyncPgConnection,
-    user_id: UserId,
-) -> QueryResult<Option<(User, Vec<UserOrganization>)>> {
-    let rows: Vec<(User, Option<UserOrganization>)> = users::table
-        .left_join(memberships::table.inner_join(organizations::table))
-        .filter(users::id.eq(user_id))
-        .filter(users::status.eq("active"))
-        .order((organizations::name.asc(), organizations::id.asc()))
-        .select((
-            User::as_select(),
-            (memberships::org_id, organizations::name, memberships::role).nullable(),
-        ))
-        .load(conn)
-        .await?;
-    let mut rows = rows.into_iter();
-    let Some((user, first)) = rows.next() else {
-        return Ok(None);
-    };
-    let organizations = first
-        .into_iter()
-        .chain(rows.filter_map(|(_, org)| org))
-        .collect();
-    Ok(Some((user, organizations)))
 }
 
 /// Members of one organization with their user rows, highest role first.

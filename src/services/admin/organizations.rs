@@ -9,7 +9,7 @@ use crate::error::{AppError, TxError, is_unique_violation};
 use crate::models::memberships::{self, NewMembership};
 use crate::models::organizations;
 use crate::models::users::{self, NewUser};
-use crate::models::{audit, plans, platform_settings};
+use crate::models::{audit, plans};
 use crate::services::rules::{self, DOMAIN_TAKEN, SINGLE_ORG_POLICY};
 
 pub use crate::models::organizations::{ListQuery, Organization, SortColumn};
@@ -39,16 +39,16 @@ pub struct OrgTablePage {
 #[tracing::instrument(skip_all)]
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    _admin: &SuperAdmin,
+    admin: &SuperAdmin,
     query: &ListQuery<'_>,
 ) -> Result<OrgTablePage, AppError> {
     // A search counts ten pages beyond this one at most.
     let (rows, total) = organizations::list(conn, query, query.offset + 10 * query.limit).await?;
-    let oauth_enabled = platform_settings::settings(conn).await?.oauth_login_enabled;
     Ok(OrgTablePage {
         rows,
         total,
-        oauth_enabled,
+        // Read with the request's context, not once more.
+        oauth_enabled: admin.platform().oauth_login_enabled,
     })
 }
 

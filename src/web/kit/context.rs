@@ -23,8 +23,8 @@ fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState is not registered")))
 }
 
-/// The signed-in user of this request, loaded once (session, then one statement for the user
-/// and their organizations) and kept in the request's extensions.
+/// The signed-in user of this request: read with the session in one statement by the session
+/// store, checked against the session's timeouts, and kept in the request's extensions.
 async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
     if let Some(user) = req.extensions().get::<CurrentUser>() {
         return Ok(user.clone());
@@ -40,12 +40,12 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
             return Err(AppError::Unauthenticated);
         }
     };
-    let ip = client_ip(req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
-    let mut conn = state.pool.get().await?;
-    let Some(user) = CurrentUser::load(&mut conn, user_id, ip).await? else {
+    // Read with the session by its store, in the same statement.
+    let Some(mut user) = session.current_user().filter(|user| user.id == user_id) else {
         session.purge();
         return Err(AppError::Unauthenticated);
     };
+    user.ip = client_ip(req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
     session.touch(now)?;
     req.extensions_mut().insert(user.clone());
     Ok(user)

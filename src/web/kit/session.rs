@@ -10,6 +10,7 @@ use actix_session::{Session, SessionInsertError};
 use actix_web::cookie::time::Duration;
 use sha2::{Digest, Sha256};
 
+use crate::access::CurrentUser;
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::domain::{OrgId, UserId, random_token};
@@ -26,6 +27,9 @@ const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
 pub const STORE_UNAVAILABLE: &str = "session store unavailable";
 
 const USER_ID: &str = "user_id";
+/// Not stored: the store's `load` puts the signed-in user it read with the session here, so
+/// the request context costs one statement; `save` and `update` take it out again.
+const CURRENT_USER: &str = "current_user";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const LAST_SEEN: &str = "last_seen";
 pub const CSRF_TOKEN_KEY: &str = "csrf_token";
@@ -78,24 +82,33 @@ fn unavailable(e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 impl SessionStore for PgSessionStore {
+    /// The session and, when signed in, its user (see `CURRENT_USER`) in one statement.
     async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
         let mut conn = self.conn().await.map_err(LoadError::Other)?;
-        let Some(state) = sessions::load(&mut conn, &key_hash(key))
+        let rows = sessions::load_with_user(&mut conn, &key_hash(key))
             .await
-            .map_err(|e| LoadError::Other(unavailable(e)))?
-        else {
+            .map_err(|e| LoadError::Other(unavailable(e)))?;
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
-        serde_json::from_value(state)
-            .map(Some)
-            .map_err(|e| LoadError::Deserialization(e.into()))
+        let mut state: HashMap<String, String> = serde_json::from_value(first.state.clone())
+            .map_err(|e| LoadError::Deserialization(e.into()))?;
+        state.remove(CURRENT_USER);
+        if let Some(user) = CurrentUser::from_session_rows(&rows) {
+            let user =
+                serde_json::to_string(&user).map_err(|e| LoadError::Deserialization(e.into()))?;
+            state.insert(CURRENT_USER.to_owned(), user);
+        }
+        Ok(Some(state))
     }
 
     async fn save(
         &self,
-        state: HashMap<String, String>,
+        mut state: HashMap<String, String>,
         ttl: &Duration,
     ) -> Result<SessionKey, SaveError> {
+        // The user came from the database with the session; it is never stored in it.
+        state.remove(CURRENT_USER);
         let key = generate_session_key();
         let mut conn = self.conn().await.map_err(SaveError::Other)?;
         sessions::insert(
@@ -113,9 +126,10 @@ impl SessionStore for PgSessionStore {
     async fn update(
         &self,
         key: SessionKey,
-        state: HashMap<String, String>,
+        mut state: HashMap<String, String>,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
+        state.remove(CURRENT_USER);
         let mut conn = self.conn().await.map_err(UpdateError::Other)?;
         let updated = sessions::update(
             &mut conn,
@@ -201,6 +215,8 @@ pub trait AppSession {
     ) -> Result<(), SessionInsertError>;
     fn take_flashes(&self) -> Vec<Flash>;
     fn chosen_org(&self) -> Option<OrgId>;
+    /// The signed-in user read with this session, if it is signed in to an active account.
+    fn current_user(&self) -> Option<CurrentUser>;
 }
 
 impl AppSession for Session {
@@ -267,5 +283,9 @@ impl AppSession for Session {
 
     fn chosen_org(&self) -> Option<OrgId> {
         self.get(ORG_ID).ok().flatten().map(OrgId)
+    }
+
+    fn current_user(&self) -> Option<CurrentUser> {
+        self.get(CURRENT_USER).ok().flatten()
     }
 }

@@ -146,3 +146,32 @@ async fn a_session_expires_twelve_hours_after_sign_in_even_when_active() {
 
     assert_eq!(app.get("/settings/account").await.location(), "/login");
 }
+
+#[tokio::test]
+async fn the_user_read_with_the_session_is_never_written_back_into_it() {
+    let app = spawn_app().await;
+    let user = app.user("ada@acme.test").create().await;
+    app.login(&user).await;
+    // A change that saves the session (a flash message), an hour later (last_seen moves too).
+    app.clock.advance(chrono::Duration::hours(1));
+    let saved = app
+        .post_form(
+            "/settings/account/profile",
+            &[("first_name", "Ada"), ("last_name", "Lovelace")],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(app.get("/settings/account").await.status(), 200);
+    assert_eq!(app.number("SELECT count(*) FROM sessions").await, 1);
+    assert_eq!(
+        app.number("SELECT count(*) FROM sessions WHERE state ? 'current_user'")
+            .await,
+        0
+    );
+    // The name shown comes from the database, not from anything the session kept.
+    app.sql("UPDATE users SET first_name = 'Augusta' WHERE email = 'ada@acme.test'")
+        .await;
+    let page = app.get("/settings/account").await.html();
+    let name: String = page.one("nav.account-menu summary").text().collect();
+    assert_eq!(name.trim(), "Augusta Lovelace");
+}
