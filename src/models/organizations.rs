@@ -195,11 +195,14 @@ pub async fn list(
     Ok((rows, total))
 }
 
-/// Names of organizations by id (for the user list's filter label).
-pub async fn name_of(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Option<String>> {
+/// An organization's name and kept member count (the user list's filter).
+pub async fn name_and_member_count(
+    conn: &mut AsyncPgConnection,
+    id: OrgId,
+) -> QueryResult<Option<(String, i32)>> {
     organizations::table
         .find(id)
-        .select(organizations::name)
+        .select((organizations::name, organizations::member_count))
         .first(conn)
         .await
         .optional()

@@ -169,7 +169,8 @@ fn prefix_range(prefix: &str) -> (String, String) {
 
 /// A page of the super administrator's user list, newest first.
 pub struct UserListQuery<'a> {
-    pub org_id: Option<crate::domain::OrgId>,
+    /// Members of this organization only, with its kept member count.
+    pub org: Option<(crate::domain::OrgId, i64)>,
     pub search: Option<&'a PersonSearch>,
     pub offset: i64,
     pub limit: i64,
@@ -185,9 +186,10 @@ pub async fn list(
     query: &UserListQuery<'_>,
     cap: i64,
 ) -> QueryResult<(Vec<User>, Total)> {
-    use crate::db::schema::{memberships, organizations, platform_counters};
-    let (ids, total): (Vec<UserId>, Total) = match (query.org_id, query.search) {
-        (Some(org_id), None) => {
+    use crate::db::schema::{memberships, platform_counters};
+    let org_id = query.org.map(|(org_id, _)| org_id);
+    let (ids, total): (Vec<UserId>, Total) = match (query.org, query.search) {
+        (Some((org_id, member_count)), None) => {
             let ids = memberships::table
                 .filter(memberships::org_id.eq(org_id))
                 .order(memberships::user_id.desc())
@@ -196,13 +198,7 @@ pub async fn list(
                 .limit(query.limit)
                 .load(conn)
                 .await?;
-            let count: Option<i32> = organizations::table
-                .find(org_id)
-                .select(organizations::member_count)
-                .first(conn)
-                .await
-                .optional()?;
-            (ids, Total::exact(count.unwrap_or(0).into()))
+            (ids, Total::exact(member_count))
         }
         (None, None) => {
             let ids = users::table
@@ -218,7 +214,7 @@ pub async fn list(
                 .await?;
             (ids, Total::exact(count))
         }
-        (org_id, Some(search)) => {
+        (_, Some(search)) => {
             let found = search_ids(conn, org_id, search, cap + 1).await?;
             let total = Total::capped(found.len(), cap);
             let page = found

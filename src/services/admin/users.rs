@@ -38,7 +38,7 @@ pub async fn list(
     let org = match org_id {
         Some(id) => Some((
             id,
-            organizations::name_of(conn, id)
+            organizations::name_and_member_count(conn, id)
                 .await?
                 .ok_or(AppError::NotFound)?,
         )),
@@ -46,7 +46,7 @@ pub async fn list(
     };
     let search = PersonSearch::parse(search);
     let query = UserListQuery {
-        org_id,
+        org: org.as_ref().map(|(id, (_, count))| (*id, i64::from(*count))),
         search: search.as_ref(),
         offset: paging.offset(),
         limit: paging.per_page,
@@ -65,7 +65,11 @@ pub async fn list(
             user,
         })
         .collect();
-    Ok(UserPage { rows, total, org })
+    Ok(UserPage {
+        rows,
+        total,
+        org: org.map(|(id, (name, _))| (id, name)),
+    })
 }
 
 /// Disables (ending every session at once) or re-enables an account.
