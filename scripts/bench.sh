@@ -42,6 +42,21 @@ for path in "/admin/organizations" "/admin/users?org=1" "/admin/organizations?q=
   wrk -t2 -c16 -d3s -H "Cookie: $cookie" "http://127.0.0.1:$port$path" >/dev/null
 done
 
+transactions() {
+  psql -qtA "$server/postgres" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'guildhall_bench'"
+}
+
+# SQL statements per request: every statement a page runs is its own transaction (pages run
+# no explicit ones), so the database's transaction counter over N sequential requests, once
+# the server's idle connections have reported their statistics (about 10 s), divided by N.
+statements() {
+  local path="$1" n=200 before after
+  sleep 11; before="$(transactions)"
+  for _ in $(seq 1 "$n"); do curl -fs -o /dev/null -H "Cookie: $cookie" "http://127.0.0.1:$port$path"; done
+  sleep 11; after="$(transactions)"
+  awk -v d="$((after - before))" -v n="$n" 'BEGIN { printf "%.1f", d / n }'
+}
+
 printf '%-58s %10s %9s %9s\n' "page" "req/s" "p50" "p99"
 run() {
   local label="$1" path="$2" out
@@ -52,12 +67,22 @@ run() {
     "$(echo "$out" | awk '$1 == "50%" { print $2 }')" \
     "$(echo "$out" | awk '$1 == "99%" { print $2 }')"
 }
-run "organizations, first page"                "/admin/organizations"
+run "organizations, first page (25 rows)"      "/admin/organizations"
+run "organizations, first page (50 rows)"      "/admin/organizations?per_page=50"
 run "organizations, sorted by users descending" "/admin/organizations?sort=users&dir=desc"
 run "organizations, page 100"                   "/admin/organizations?page=100"
 run "organizations, search \"robotics\""          "/admin/organizations?q=robotics"
 run "organizations, htmx fragment, by domain"   "/admin/organizations?sort=domain&page=7"
+run "organizations, page 100 (50 rows)"        "/admin/organizations?page=100&per_page=50"
 run "users of the 20,000-member organization"   "/admin/users?org=1"
 run "users of that organization, search \"hopper\"" "/admin/users?org=1&q=hopper"
 run "users of that organization, search \"grace hop\"" "/admin/users?org=1&q=grace+hop"
 run "organizations, search \"globex labs 1\"" "/admin/organizations?q=globex+labs+1"
+
+if [ "${BENCH_STATEMENTS:-1}" = 1 ]; then
+  echo
+  printf '%-58s %10s\n' "page" "SQL/request"
+  for path in "/admin/organizations" "/admin/organizations?q=robotics" "/admin/users?org=1" "/admin/users?org=1&q=hopper" "/settings/account"; do
+    printf '%-58s %10s\n' "$path" "$(statements "$path")"
+  done
+fi
