@@ -9,12 +9,13 @@ cd "$(dirname "$0")/.."
 server="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/guildhall}"
 server="${server%/*}"
 export DATABASE_URL="$server/guildhall_bench"
-bin="${CARGO_TARGET_DIR:-target}/release/guildhall"
+# BENCH_BIN measures another build (an older release, say) against the same data.
+bin="${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release/guildhall}"
 port="${BENCH_PORT:-8091}"
 duration="${BENCH_DURATION:-10s}"
 
 command -v wrk >/dev/null || { echo "Installing wrk (apt)..."; ${SUDO:-$( [ "$(id -u)" -ne 0 ] && echo sudo )} apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet
+[ -n "${BENCH_BIN:-}" ] || cargo build --release --quiet
 
 if [ "${BENCH_REUSE:-0}" != 1 ]; then
   "$bin" migrate >/dev/null 2>&1 || true
