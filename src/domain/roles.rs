@@ -95,13 +95,6 @@ text_enum!(UserStatus {
     Disabled => "disabled", "Disabled",
 });
 
-impl OrgRole {
-    /// SPEC §3: you can only act on users strictly below your own role.
-    pub fn can_act_on(self, target: OrgRole) -> bool {
-        self > target
-    }
-}
-
 text_enum!(TokenKind {
     Inference => "inference", "Inference",
     Embedding => "embedding", "Embedding",
@@ -114,9 +107,6 @@ mod tests {
     #[test]
     fn roles_are_ordered_by_authority() {
         assert!(OrgRole::Owner > OrgRole::Admin && OrgRole::Admin > OrgRole::Member);
-        assert!(OrgRole::Owner.can_act_on(OrgRole::Admin));
-        assert!(!OrgRole::Admin.can_act_on(OrgRole::Admin));
-        assert!(!OrgRole::Member.can_act_on(OrgRole::Member));
     }
 
     #[test]

@@ -46,7 +46,9 @@ pub async fn list(
     };
     let search = PersonSearch::parse(search);
     let query = UserListQuery {
-        org: org.as_ref().map(|(id, (_, count))| (*id, i64::from(*count))),
+        org: org
+            .as_ref()
+            .map(|(id, (_, count))| (*id, i64::from(*count))),
         search: search.as_ref(),
         offset: paging.offset(),
         limit: paging.per_page,

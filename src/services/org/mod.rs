@@ -19,6 +19,8 @@ pub struct MemberRow {
 
 pub struct Overview {
     pub organization: Organization,
+    /// Whether the viewer manages members at all (owners and admins); members see no controls.
+    pub viewer_manages: bool,
     pub owner_name: String,
     pub members: Vec<MemberRow>,
 }
@@ -50,6 +52,7 @@ pub async fn overview(
         .unwrap_or_default();
     Ok(Overview {
         organization,
+        viewer_manages: require(ctx, Permission::ChangeMembers).is_ok(),
         owner_name,
         members,
     })

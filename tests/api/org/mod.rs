@@ -1,0 +1,3 @@
+//! The organization pages under /settings/org.
+
+mod overview;
