@@ -34,9 +34,9 @@ pub struct AppState {
 
 /// The route table: the areas that need no session first, then the HTML area.
 pub fn configure(cfg: &mut web::ServiceConfig, sessions: SessionMiddleware<PgSessionStore>) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/static/{path:.*}", web::get().to(assets::serve))
+    cfg.route(paths::HEALTHZ.pattern, web::get().to(health::healthz))
+        .route(paths::READYZ.pattern, web::get().to(health::readyz))
+        .route(paths::STATIC.pattern, web::get().to(assets::serve))
         .service(web::scope(paths::API).configure(api::configure))
         .service(
             web::scope("")

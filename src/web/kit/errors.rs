@@ -13,7 +13,7 @@ use askama::Template;
 use crate::error::AppError;
 use crate::web::kit::SECURITY_HEADERS;
 use crate::web::kit::htmx;
-use crate::web::kit::paths::targets;
+use crate::web::kit::paths::{self, targets};
 use crate::web::kit::session::STORE_UNAVAILABLE;
 
 impl From<actix_session::SessionInsertError> for AppError {
@@ -44,7 +44,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         match self {
             AppError::Unauthenticated => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
+                .insert_header((header::LOCATION, paths::LOGIN.path()))
                 .finish(),
             other => HttpResponse::build(other.status_code()).finish(),
         }
@@ -137,7 +137,7 @@ pub async fn render_error_pages(
         )
     {
         let (request, _) = response.into_parts();
-        let redirect = htmx::redirect(&request, "/login");
+        let redirect = htmx::redirect(&request, &paths::LOGIN.path());
         return Ok(ServiceResponse::new(request, redirect));
     }
     let status = response.status();

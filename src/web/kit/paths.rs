@@ -36,6 +36,10 @@ pub const ORG: &str = "/settings/org";
 pub const ACCOUNT: &str = "/settings/account";
 pub const API: &str = "/api";
 
+pub const HEALTHZ: Route = Route::new("", "/healthz");
+pub const READYZ: Route = Route::new("", "/readyz");
+pub const STATIC: Route = Route::new("", "/static/{path:.*}");
+
 pub const HOME: Route = Route::new("", "/");
 pub const LOGIN: Route = Route::new("", "/login");
 pub const LOGOUT: Route = Route::new("", "/logout");
