@@ -1,6 +1,6 @@
 //! `/admin/users`: filter by organization, search, disable and enable accounts.
 
-use crate::support::{OrgRole, spawn_app};
+use crate::support::{OrgRole, Role, spawn_app};
 
 #[tokio::test]
 async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
@@ -47,38 +47,31 @@ async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
 #[tokio::test]
 async fn disabling_a_user_ends_their_sessions_at_once() {
     let app = spawn_app().await;
-    let root = app.super_admin().await;
-    let owner = app.user("owner@acme.test").create().await;
-    app.org("Acme").owned_by(&owner).create().await;
-    let owners_browser = app.another_visitor();
-    owners_browser.login(&owner).await;
-    assert_eq!(owners_browser.get("/settings/org").await.status(), 200);
-    app.login(&root).await;
+    let owner = app.signed_in_as(Role::OrgOwner).await;
+    assert_eq!(owner.get("/settings/org").await.status(), 200);
+    let root = app.signed_in_as(Role::SuperAdmin).await;
 
-    let response = app
+    let response = root
         .post_form(
-            &format!("/admin/users/{}/status", owner.id),
+            &format!("/admin/users/{}/status", owner.user.id),
             &[("status", "disabled"), ("back", "/admin/users?q=owner")],
         )
         .await;
     assert_eq!(response.location(), "/admin/users?q=owner");
     assert!(
-        app.get_html("/admin/users?q=owner")
+        root.get_html("/admin/users?q=owner")
             .await
-            .contains("owner@acme.test was disabled and signed out everywhere.")
+            .contains("owner@org-1.test was disabled and signed out everywhere.")
     );
-    assert_eq!(
-        owners_browser.get("/settings/org").await.location(),
-        "/login"
-    );
-    assert_eq!(owners_browser.login(&owner).await.status(), 403);
+    assert_eq!(owner.get("/settings/org").await.location(), "/login");
+    assert_eq!(owner.login(&owner.user).await.status(), 403);
 
-    app.post_form(
-        &format!("/admin/users/{}/status", owner.id),
+    root.post_form(
+        &format!("/admin/users/{}/status", owner.user.id),
         &[("status", "active"), ("back", "https://evil.test/")],
     )
     .await;
-    assert_eq!(owners_browser.login(&owner).await.status(), 303);
+    assert_eq!(owner.login(&owner.user).await.status(), 303);
     assert_eq!(
         app.number(
             "SELECT count(*) FROM audit_log WHERE action IN ('user.disabled', 'user.enabled')"

@@ -1,12 +1,11 @@
-use crate::support::spawn_app;
+use crate::support::{Role, spawn_app};
 
 #[tokio::test]
 async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
+    let ada = app.signed_in_as(Role::PlainUser).await;
 
-    let response = app
+    let response = ada
         .post_form(
             "/settings/account/profile",
             &[("first_name", "Ada"), ("last_name", "Lovelace")],
@@ -17,11 +16,11 @@ async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
         (303, "/settings/account")
     );
 
-    let page = app.get_html("/settings/account").await;
+    let page = ada.get_html("/settings/account").await;
     assert!(page.contains("Your profile was saved."));
     assert!(page.contains("value=\"Lovelace\""));
     assert!(
-        !app.get_html("/settings/account")
+        !ada.get_html("/settings/account")
             .await
             .contains("Your profile was saved."),
         "a flash shows once"
@@ -31,10 +30,9 @@ async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
 #[tokio::test]
 async fn errors_come_back_beside_their_fields_with_the_input_kept() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
+    let ada = app.signed_in_as(Role::PlainUser).await;
 
-    let response = app
+    let response = ada
         .post_form(
             "/settings/account/profile",
             &[("first_name", "   "), ("last_name", "Kept Value")],
@@ -50,7 +48,7 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
     assert!(page.contains("id=\"profile-first_name-error\">Enter a name.</p>"));
     assert!(page.contains("value=\"Kept Value\""));
 
-    let response = app
+    let response = ada
         .post_htmx(
             "/settings/account/profile",
             &[("first_name", &"x".repeat(101)), ("last_name", "Kept")],
@@ -64,7 +62,7 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
     );
     assert!(fragment.contains("Use at most 100 characters."));
 
-    let stored = app.stored_user(user.id).await;
+    let stored = app.stored_user(ada.user.id).await;
     assert_eq!(
         (stored.first_name.as_str(), stored.last_name.as_str()),
         ("Test", "User")
@@ -74,9 +72,8 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
 #[tokio::test]
 async fn markup_in_a_name_is_shown_as_text() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
-    app.post_form(
+    let ada = app.signed_in_as(Role::PlainUser).await;
+    ada.post_form(
         "/settings/account/profile",
         &[
             ("first_name", "<script>alert(1)</script>"),
@@ -84,7 +81,7 @@ async fn markup_in_a_name_is_shown_as_text() {
         ],
     )
     .await;
-    let page = app.get_html("/settings/account").await;
+    let page = ada.get_html("/settings/account").await;
     assert!(!page.contains("<script>alert(1)</script>") && !page.contains("<img src=x>"));
     assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
 }
@@ -92,10 +89,9 @@ async fn markup_in_a_name_is_shown_as_text() {
 #[tokio::test]
 async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
+    let ada = app.signed_in_as(Role::PlainUser).await;
 
-    let response = app
+    let response = ada
         .post_form(
             "/settings/account/password",
             &[
@@ -112,11 +108,11 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
             .contains("This is not your current password.")
     );
 
-    let response = app
+    let response = ada
         .post_htmx(
             "/settings/account/password",
             &[
-                ("current_password", &user.password),
+                ("current_password", &ada.user.password),
                 ("new_password", "short"),
                 ("confirm_password", "short"),
             ],
@@ -125,11 +121,11 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     assert_eq!(response.status(), 422);
     assert!(response.text().contains("Use at least 10 characters."));
 
-    let response = app
+    let response = ada
         .post_form(
             "/settings/account/password",
             &[
-                ("current_password", &user.password),
+                ("current_password", &ada.user.password),
                 ("new_password", "long enough pw"),
                 ("confirm_password", "different pw!!"),
             ],
@@ -137,9 +133,9 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
         .await;
     assert!(response.text().contains("The two passwords differ."));
 
-    app.logout().await;
+    ada.logout().await;
     assert_eq!(
-        app.login(&user).await.status(),
+        ada.login(&ada.user).await.status(),
         303,
         "the old password still works"
     );

@@ -1,4 +1,4 @@
-use crate::support::{TestApp, TestUser, spawn_app};
+use crate::support::{Role, TestApp, TestUser, spawn_app};
 
 async fn first_name_of(app: &TestApp, user: &TestUser) -> String {
     app.stored_user(user.id).await.first_name
@@ -7,13 +7,12 @@ async fn first_name_of(app: &TestApp, user: &TestUser) -> String {
 #[tokio::test]
 async fn a_form_without_the_token_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
+    let ada = app.signed_in_as(Role::PlainUser).await;
 
-    let response = app
+    let response = ada
         .send(
-            app.client
-                .post(app.url("/settings/account/profile"))
+            ada.client
+                .post(ada.url("/settings/account/profile"))
                 .form(&[("first_name", "Mallory"), ("last_name", "Evil")]),
         )
         .await;
@@ -24,7 +23,7 @@ async fn a_form_without_the_token_is_refused_and_changes_nothing() {
             .text()
             .contains("This form has expired or did not come from this site.")
     );
-    assert_eq!(first_name_of(&app, &user).await, "Test");
+    assert_eq!(first_name_of(&app, &ada.user).await, "Test");
 }
 
 #[tokio::test]
@@ -76,12 +75,11 @@ async fn a_wrong_or_replayed_token_is_refused() {
 #[tokio::test]
 async fn an_htmx_request_without_the_header_gets_an_alert_fragment() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
-    let response = app
+    let ada = app.signed_in_as(Role::PlainUser).await;
+    let response = ada
         .send(
-            app.client
-                .post(app.url("/settings/account/profile"))
+            ada.client
+                .post(ada.url("/settings/account/profile"))
                 .header("HX-Request", "true")
                 .form(&[("first_name", "Mallory"), ("last_name", "Evil")]),
         )
@@ -101,26 +99,24 @@ async fn an_htmx_request_without_the_header_gets_an_alert_fragment() {
 #[tokio::test]
 async fn the_token_in_the_htmx_header_is_accepted() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
-    let response = app
+    let ada = app.signed_in_as(Role::PlainUser).await;
+    let response = ada
         .post_htmx(
             "/settings/account/profile",
             &[("first_name", "Ada"), ("last_name", "Lovelace")],
         )
         .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(first_name_of(&app, &user).await, "Ada");
+    assert_eq!(first_name_of(&app, &ada.user).await, "Ada");
 }
 
 #[tokio::test]
 async fn signing_out_needs_the_token_too() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
-    let response = app.send(app.client.post(app.url("/logout"))).await;
+    let ada = app.signed_in_as(Role::PlainUser).await;
+    let response = ada.send(ada.client.post(ada.url("/logout"))).await;
     assert_eq!(response.status(), 403);
-    assert_eq!(app.get("/settings/account").await.status(), 200);
+    assert_eq!(ada.get("/settings/account").await.status(), 200);
 }
 
 #[tokio::test]
@@ -140,13 +136,12 @@ async fn signing_in_needs_the_token() {
 #[tokio::test]
 async fn a_cross_site_request_is_refused_even_with_a_token() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
-    let token = app.csrf_token();
-    let response = app
+    let ada = app.signed_in_as(Role::PlainUser).await;
+    let token = ada.csrf_token();
+    let response = ada
         .send(
-            app.client
-                .post(app.url("/settings/account/profile"))
+            ada.client
+                .post(ada.url("/settings/account/profile"))
                 .header("Sec-Fetch-Site", "cross-site")
                 .form(&[
                     ("first_name", "Mallory"),

@@ -1,4 +1,4 @@
-use crate::support::spawn_app;
+use crate::support::{Role, spawn_app};
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
@@ -80,19 +80,18 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn with_the_database_down_a_signed_in_user_gets_the_unavailable_page() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
+    let ada = app.signed_in_as(Role::PlainUser).await;
 
     app.db.drop_now().await;
 
-    let response = app.get("/settings/account").await;
+    let response = ada.get("/settings/account").await;
     assert_eq!(response.status(), 503);
     let html = response.text();
     assert!(html.contains("temporarily unavailable"), "{html}");
-    let response = app
+    let response = ada
         .send(
-            app.client
-                .get(app.url("/settings/account"))
+            ada.client
+                .get(ada.url("/settings/account"))
                 .header("HX-Request", "true"),
         )
         .await;

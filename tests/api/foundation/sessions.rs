@@ -1,4 +1,4 @@
-use crate::support::{TestResponse, spawn_app, spawn_app_with};
+use crate::support::{Role, TestResponse, spawn_app, spawn_app_with};
 
 fn session_cookie(response: &TestResponse) -> Option<String> {
     response
@@ -122,20 +122,18 @@ async fn changing_the_password_signs_out_every_other_session() {
 #[tokio::test]
 async fn an_idle_session_expires() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
-    assert_eq!(app.get("/settings/account").await.status(), 200);
+    let ada = app.signed_in_as(Role::PlainUser).await;
+    assert_eq!(ada.get("/settings/account").await.status(), 200);
 
     app.clock.advance(chrono::Duration::hours(3));
 
-    assert_eq!(app.get("/settings/account").await.location(), "/login");
+    assert_eq!(ada.get("/settings/account").await.location(), "/login");
 }
 
 #[tokio::test]
 async fn a_session_expires_twelve_hours_after_sign_in_even_when_active() {
     let app = spawn_app().await;
-    let user = app.user("ada@acme.test").create().await;
-    app.login(&user).await;
+    let ada = app.signed_in_as(Role::PlainUser).await;
 
     // Active all along: a request every hour, so only the absolute limit can end it.
     for _ in 0..12 {
@@ -144,7 +142,7 @@ async fn a_session_expires_twelve_hours_after_sign_in_even_when_active() {
     }
     app.clock.advance(chrono::Duration::minutes(61));
 
-    assert_eq!(app.get("/settings/account").await.location(), "/login");
+    assert_eq!(ada.get("/settings/account").await.location(), "/login");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! `guildhall::startup`, `guildhall::db`), so a rename there is fixed here.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
@@ -19,6 +20,7 @@ use reqwest::header::HeaderMap;
 use super::builders::TestUser;
 use super::db::TestDb;
 use super::html::Html;
+use super::{OrgId, OrgRole};
 
 /// The settings of a test app; the one place they are written.
 pub fn test_settings(database_url: String) -> Settings {
@@ -43,6 +45,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub db: TestDb,
     pub visitor: Visitor,
+    /// How many people `signed_in_as` has made, so each gets their own email and organization.
+    people: AtomicUsize,
 }
 
 impl std::ops::Deref for TestApp {
@@ -72,6 +76,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         clock,
         db,
         visitor: Visitor::new(&address),
+        people: AtomicUsize::new(0),
     }
 }
 
@@ -265,10 +270,82 @@ impl Visitor {
     }
 }
 
+/// Who a story is about, for `signed_in_as`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    SuperAdmin,
+    OrgOwner,
+    OrgAdmin,
+    OrgMember,
+    /// An account in no organization.
+    PlainUser,
+}
+
+/// A visitor signed in as a new user, with the user and (for organization roles) their
+/// organization.
+pub struct SignedIn {
+    pub visitor: Visitor,
+    pub user: TestUser,
+    pub org: Option<OrgId>,
+}
+
+impl std::ops::Deref for SignedIn {
+    type Target = Visitor;
+    fn deref(&self) -> &Visitor {
+        &self.visitor
+    }
+}
+
 impl TestApp {
     /// A second, independent visitor of the same app.
     pub fn another_visitor(&self) -> Visitor {
         Visitor::new(&self.visitor.address)
+    }
+
+    /// A new person with `role`, signed in through the real sign-in form in their own browser.
+    /// The n-th call makes `root<n>@platform.test`, `user<n>@nowhere.test`, or
+    /// `owner|admin|member@org-<n>.test` in a new organization "Org <n>".
+    pub async fn signed_in_as(&self, role: Role) -> SignedIn {
+        let n = self.people.fetch_add(1, Ordering::SeqCst) + 1;
+        let in_org = |who: &str| format!("{who}@org-{n}.test");
+        let (user, org) = match role {
+            Role::SuperAdmin => {
+                let email = format!("root{n}@platform.test");
+                (self.user(&email).super_admin().create().await, None)
+            }
+            Role::PlainUser => {
+                let email = format!("user{n}@nowhere.test");
+                (self.user(&email).create().await, None)
+            }
+            Role::OrgOwner | Role::OrgAdmin | Role::OrgMember => {
+                let owner = self.user(&in_org("owner")).create().await;
+                let org = self
+                    .org(&format!("Org {n}"))
+                    .owned_by(&owner)
+                    .create()
+                    .await;
+                let user = match role {
+                    Role::OrgAdmin => {
+                        self.user(&in_org("admin"))
+                            .member_of(org, OrgRole::Admin)
+                            .create()
+                            .await
+                    }
+                    Role::OrgMember => {
+                        self.user(&in_org("member"))
+                            .member_of(org, OrgRole::Member)
+                            .create()
+                            .await
+                    }
+                    _ => owner,
+                };
+                (user, Some(org))
+            }
+        };
+        let visitor = self.another_visitor();
+        let response = visitor.login(&user).await;
+        assert_eq!(response.status(), 303, "signing in as {role:?}");
+        SignedIn { visitor, user, org }
     }
 
     pub async fn conn(&self) -> DbConn {
