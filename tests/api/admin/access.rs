@@ -207,9 +207,15 @@ async fn a_super_admin_sees_the_organizations() {
 
     let response = app.get("/admin/organizations").await;
     assert_eq!(response.status(), 200);
-    let html = response.text();
-    assert!(html.contains("Acme Robotics"));
-    assert!(html.contains("aria-current=\"page\">Organizations"));
+    let html = response.html();
+    assert_eq!(
+        html.texts("#organizations tbody td:nth-child(3)"),
+        ["Acme Robotics"]
+    );
+    assert_eq!(
+        html.text("nav.sidebar a[aria-current=page]"),
+        "Organizations"
+    );
 }
 
 #[tokio::test]
@@ -229,7 +235,10 @@ async fn nobody_else_may_open_the_organizations_page() {
         let response = app.get("/admin/organizations").await;
         assert_eq!(response.status(), 403, "{}", user.email);
         let html = response.text();
-        assert!(html.contains("Only super administrators can open this page."));
+        assert_eq!(
+            response.html().text("main h1 + p"),
+            "Only super administrators can open this page."
+        );
         assert!(!html.contains("Acme Robotics"));
         app.logout().await;
     }

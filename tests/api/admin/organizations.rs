@@ -1,5 +1,6 @@
 //! The Organizations table, Add Organization and the Manage dialog, through HTTP.
 
+use crate::support::html::Html;
 use crate::support::{OrgId, OrgRole, TestApp, TestUser, spawn_app};
 
 /// A signed-in super administrator and `n` organizations "Org 01".. with a growing member count.
@@ -23,16 +24,9 @@ async fn console_with_orgs(n: usize) -> (TestApp, Vec<OrgId>) {
     (app, orgs)
 }
 
-/// The organization names in table order.
+/// The organization names in table order (the table's third column).
 fn names_in(html: &str) -> Vec<String> {
-    html.split("<tr>")
-        .skip(2)
-        .filter_map(|row| {
-            row.split("<td>")
-                .nth(1)
-                .map(|cell| cell.split('<').next().unwrap_or_default().to_owned())
-        })
-        .collect()
+    Html::parse(html).texts("#organizations tbody td:nth-child(3)")
 }
 
 fn valid_org<'a>(name: &'a str, domain: &'a str, owner: &'a str) -> Vec<(&'static str, &'a str)> {
@@ -75,7 +69,16 @@ async fn the_table_sorts_by_any_column_and_pages() {
         names_in(&page_two),
         ["Org 26", "Org 27", "Org 28", "Org 29", "Org 30"]
     );
-    assert!(page_two.contains("Showing 26–30 of 30"), "{page_two}");
+    let page_two = Html::parse(&page_two);
+    assert_eq!(
+        page_two.text(".pager-status"),
+        "Showing 26–30 of 30 · page 2 of 2"
+    );
+    assert_eq!(
+        page_two.texts(".pager [aria-disabled=true]"),
+        ["Next page"],
+        "the last page has no next page"
+    );
     // Unknown values fall back to the defaults instead of failing.
     let fallback = app
         .get("/admin/organizations?sort=password&dir=sideways&page=-4&per_page=7")
@@ -112,29 +115,34 @@ async fn search_finds_by_name_domain_or_email_and_says_when_nothing_matches() {
         names_in(&app.get_html("/admin/organizations?q=ORG-03.TEST").await),
         ["Org 03"]
     );
-    let none = app.get_html("/admin/organizations?q=%25").await;
-    assert!(
-        none.contains("No organization matches “%”."),
+    let none = app.get("/admin/organizations?q=%25").await.html();
+    assert_eq!(
+        none.text("#org-table .empty-state"),
+        "No organization matches “%”.",
         "a LIKE wildcard is searched as text"
     );
+    assert_eq!(none.count("#organizations"), 0);
 }
 
 #[tokio::test]
 async fn htmx_gets_the_table_fragment_and_a_plain_request_the_page() {
     let (app, _) = console_with_orgs(2).await;
     let response = app
-        .send(
-            app.client
-                .get(app.url("/admin/organizations?sort=name&dir=desc"))
-                .header("HX-Request", "true"),
-        )
+        .get_htmx("/admin/organizations?sort=name&dir=desc")
         .await;
     assert_eq!(response.headers().get("vary").expect("vary"), "HX-Request");
     let fragment = response.text();
     assert!(fragment.starts_with("<div id=\"org-table\""), "{fragment}");
     assert!(!fragment.contains("<html"));
-    assert!(
-        fragment.contains("hx-swap-oob"),
+    let html = response.html();
+    assert_eq!(names_in(fragment), ["Org 02", "Org 01"]);
+    assert_eq!(
+        (
+            html.attr("#org-list-state", "hx-swap-oob").as_deref(),
+            html.value("#org-list-state input[name=sort]"),
+            html.value("#org-list-state input[name=dir]")
+        ),
+        (Some("true"), "name".to_owned(), "desc".to_owned()),
         "the search form's sort fields are updated too"
     );
     // A browser's history restore asks for the whole page.
@@ -195,17 +203,45 @@ async fn add_organization_requires_its_fields_and_keeps_the_input() {
     assert_eq!(response.status(), 422);
     let form = response.text();
     assert!(form.starts_with("<form id=\"new-org\""), "{form}");
-    for message in [
-        "This field is required.",
-        "Choose a country from the list",
-        "Enter an email address like name@example.com.",
-        "Use digits, spaces and + - ( ) only.",
-        "Enter an email address.",
-    ] {
-        assert!(form.contains(message), "{message}");
-    }
-    assert!(form.contains("value=\"Pat\""), "input kept");
-    assert!(form.contains("aria-describedby=\"new-org-name-error\""));
+    // Each message sits beside its own field and is tied to it; no other field is flagged.
+    let html = response.html();
+    let errors = html.field_errors("#new-org");
+    let fields: Vec<&str> = errors.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "new-org-name",
+            "new-org-email",
+            "new-org-phone",
+            "new-org-country",
+            "new-org-owner_email"
+        ]
+    );
+    let error = |field: &str| html.field_error(field).unwrap_or_default();
+    assert_eq!(error("new-org-name"), "This field is required.");
+    assert!(error("new-org-country").starts_with("Choose a country from the list"));
+    assert_eq!(
+        error("new-org-email"),
+        "Enter an email address like name@example.com."
+    );
+    assert_eq!(
+        error("new-org-phone"),
+        "Use digits, spaces and + - ( ) only."
+    );
+    assert_eq!(error("new-org-owner_email"), "Enter an email address.");
+    assert_eq!(
+        (
+            html.value("#new-org-contact_name"),
+            html.value("#new-org-email"),
+            html.value("#new-org-phone")
+        ),
+        (
+            "Pat".to_owned(),
+            "not-an-email".to_owned(),
+            "call me".to_owned()
+        ),
+        "input kept"
+    );
     assert_eq!(app.number("SELECT count(*) FROM organizations").await, 0);
 
     // Without JavaScript, the whole page comes back with the same errors.
@@ -222,7 +258,12 @@ async fn add_organization_requires_its_fields_and_keeps_the_input() {
         )
         .await;
     assert_eq!(page.status(), 422);
-    assert!(page.text().contains("<h1>Add organization</h1>"));
+    let page = page.html();
+    assert_eq!(page.text("main h1"), "Add organization");
+    assert_eq!(
+        page.field_error("new-org-name").as_deref(),
+        Some("This field is required.")
+    );
 }
 
 #[tokio::test]
@@ -241,7 +282,10 @@ async fn add_organization_creates_it_with_its_owner() {
         response.headers().get("HX-Trigger").expect("trigger"),
         "orgs-changed"
     );
-    assert!(response.text().contains("Acme was created."));
+    assert_eq!(
+        response.html().texts("#alerts[hx-swap-oob] .alert-success"),
+        ["Acme was created."]
+    );
     let org = app
         .number("SELECT id FROM organizations WHERE name = 'Acme'")
         .await;
@@ -264,11 +308,9 @@ async fn add_organization_creates_it_with_its_owner() {
         .await;
     assert_eq!(response.location(), "/admin/organizations");
     assert_eq!(app.number("SELECT count(*) FROM users WHERE email = 'new.owner@globex.test' AND password_hash IS NULL").await, 1);
-    assert!(
-        app.get_html("/admin/organizations")
-            .await
-            .contains("Globex was created.")
-    );
+    let page = app.get("/admin/organizations").await;
+    assert_eq!(page.html().texts("#alerts .alert"), ["Globex was created."]);
+    assert_eq!(names_in(page.text()), ["Acme", "Globex"]);
 }
 
 #[tokio::test]
@@ -294,7 +336,11 @@ async fn domains_are_unique_whatever_their_case_and_never_public() {
             )
             .await;
         assert_eq!(response.status(), 422, "{domain}");
-        assert!(response.text().contains(message), "{domain}");
+        let error = response.html().field_error("new-org-domain");
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains(message)),
+            "{domain}: {error:?}"
+        );
     }
     assert_eq!(app.number("SELECT count(*) FROM organizations").await, 1);
 }
@@ -312,7 +358,13 @@ async fn the_single_organization_policy_names_itself_not_the_other_organization(
         .await;
     assert_eq!(response.status(), 422);
     let body = response.text();
-    assert!(body.contains("single-organization-per-account policy"));
+    let error = response.html().field_error("new-org-owner_email");
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("single-organization-per-account policy")),
+        "{error:?}"
+    );
     assert!(
         !body.contains("Org 01"),
         "the other organization is not revealed"
@@ -330,7 +382,10 @@ async fn the_details_tab_saves_with_the_same_checks() {
     let mut fields = valid_org("Org 01 Renamed", "org-01.test", "");
     let response = app.post_htmx(&path, &fields).await;
     assert_eq!(response.status(), 200);
-    assert!(response.text().contains("The details were saved."));
+    assert_eq!(
+        response.html().texts("#org-details .alert"),
+        ["The details were saved."]
+    );
     assert_eq!(
         app.number("SELECT count(*) FROM organizations WHERE name = 'Org 01 Renamed'")
             .await,
@@ -340,6 +395,10 @@ async fn the_details_tab_saves_with_the_same_checks() {
     fields[4] = ("domain", "ORG-02.test");
     let response = app.post_htmx(&path, &fields).await;
     assert_eq!(response.status(), 422);
+    assert_eq!(
+        response.html().field_error("org-details-domain").as_deref(),
+        Some("Another organization already uses this domain.")
+    );
     assert_eq!(
         app.number(&format!(
             "SELECT count(*) FROM organizations WHERE id = {} AND domain = 'org-01.test'",
@@ -384,12 +443,15 @@ async fn assign_users_adds_registered_users_and_reports_the_rest() {
         )
         .await;
     assert_eq!(response.status(), 200);
-    let body = response.text();
-    assert!(
-        body.contains("1 assigned, 1 already members, 1 without an account."),
-        "{body}"
+    assert_eq!(
+        response.html().texts("#assign-result p"),
+        [
+            "1 assigned, 1 already members, 1 without an account.",
+            "Assigned: ada@acme.test",
+            "Already members: bob@acme.test",
+            "No account (not assigned): nobody@acme.test"
+        ]
     );
-    assert!(body.contains("No account (not assigned): nobody@acme.test"));
     assert_eq!(app.number(&format!("SELECT count(*) FROM memberships WHERE org_id = {} AND user_id = {} AND role = 'member'", orgs[0], ada.id)).await, 1);
     assert_eq!(members_of(&app, orgs[0]).await, 3);
     assert_eq!(
@@ -416,20 +478,31 @@ async fn an_invalid_batch_changes_nothing() {
         .await;
     assert_eq!(response.status(), 422);
     let body = response.text();
+    let problems = response.html().texts("#assign-problems li");
+    assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(
-        body.contains("Line 2 (not an email)") && body.contains("Line 3 (&#60;script&#62;@x)"),
-        "{body}"
+        problems[0].starts_with("Line 2 (not an email): ")
+            && problems[1].starts_with("Line 3 (<script>@x): "),
+        "{problems:?}"
     );
-    assert!(body.contains("ada@acme.test"), "the pasted text is kept");
+    assert!(
+        body.contains("Line 3 (&#60;script&#62;@x)"),
+        "the line is shown as text: {body}"
+    );
+    assert_eq!(
+        response.html().text("#assign-users-emails"),
+        "ada@acme.test not an email <script>@x",
+        "the pasted text is kept"
+    );
     assert_eq!(members_of(&app, orgs[0]).await, 1);
 
     let too_many: String = (0..101).map(|i| format!("user{i}@acme.test\n")).collect();
     let response = app.post_htmx(&path, &[("emails", &too_many)]).await;
     assert_eq!(response.status(), 422);
+    let alert = response.html().text("#assign-users > .alert-error");
     assert!(
-        response
-            .text()
-            .contains("at most 100 email addresses at once; this batch has 101")
+        alert.contains("at most 100 email addresses at once; this batch has 101"),
+        "{alert}"
     );
     // A 10,000-line paste gets the same clear answer.
     let huge: String = (0..10_000)
@@ -539,12 +612,21 @@ async fn the_models_tab_saves_the_allowlist_in_one_request() {
         2
     );
     let tab = app
-        .get_html(&format!(
+        .get(&format!(
             "/admin/organizations/{}/manage?tab=models",
             orgs[0]
         ))
-        .await;
-    assert!(tab.contains(&format!("value=\"{a}\" checked")));
+        .await
+        .html();
+    let mut checked: Vec<String> = tab
+        .all("#org-models input[name=model][checked]")
+        .iter()
+        .map(|input| input.value().attr("value").unwrap_or_default().to_owned())
+        .collect();
+    checked.sort();
+    let mut saved = [a.clone(), b.clone()];
+    saved.sort();
+    assert_eq!(checked, saved, "exactly the two saved are checked");
 
     let response = app
         .post_htmx(&path, &[("model", &a), ("model", "999999")])
@@ -574,13 +656,17 @@ async fn the_models_tab_saves_the_allowlist_in_one_request() {
 async fn the_manage_dialog_is_a_page_without_javascript_and_a_dialog_with_it() {
     let (app, orgs) = console_with_orgs(1).await;
     let path = format!("/admin/organizations/{}/manage", orgs[0]);
-    let page = app.get_html(&path).await;
-    assert!(
-        page.contains("<h1>Manage Org 01</h1>") && page.contains("aria-current=\"page\">Details")
-    );
+    let page = app.get(&path).await.html();
+    assert_eq!(page.text("main h1"), "Manage Org 01");
+    assert_eq!(page.text("nav.tabs a[aria-current=page]"), "Details");
     let dialog = app.get_htmx(&path).await;
-    let dialog = dialog.text();
-    assert!(dialog.starts_with("<dialog") && dialog.contains("aria-labelledby=\"manage-title\""));
+    assert!(dialog.text().starts_with("<dialog"), "{}", dialog.text());
+    let html = dialog.html();
+    assert_eq!(
+        html.attr("dialog", "aria-labelledby").as_deref(),
+        Some("manage-title")
+    );
+    assert_eq!(html.text("dialog #manage-title"), "Manage Org 01");
     let body = app
         .send(
             app.client
@@ -589,8 +675,8 @@ async fn the_manage_dialog_is_a_page_without_javascript_and_a_dialog_with_it() {
                 .header("HX-Target", "manage-body"),
         )
         .await;
-    let body = body.text();
-    assert!(body.starts_with("<div id=\"manage-body\"") && body.contains("id=\"assign-users\""));
+    assert!(body.text().starts_with("<div id=\"manage-body\""));
+    assert!(body.html().has("#manage-body #assign-users"));
     assert_eq!(
         app.get("/admin/organizations/424242/manage").await.status(),
         404

@@ -57,11 +57,42 @@ async fn recording_purchases_updates_the_totals_shown_everywhere() {
         .await;
     assert_eq!(totals(&app, org).await, [1_000_000, 0, 250_000, 0]);
 
-    let page = app.get_html(&path).await;
-    assert!(page.contains("The purchase was recorded."));
-    assert!(page.contains("INV-1") && page.contains("1,250.00 EUR") && page.contains("1,000,000"));
-    let table = app.get_html("/admin/organizations").await;
-    assert!(table.contains("1,000,000") && table.contains("250,000"));
+    let page = app.get(&path).await.html();
+    let flashes = page.texts("#alerts .alert");
+    assert!(
+        !flashes.is_empty() && flashes.iter().all(|f| f == "The purchase was recorded."),
+        "{flashes:?}"
+    );
+    let inv1 = page
+        .rows("#purchases")
+        .into_iter()
+        .find(|row| row[4] == "INV-1")
+        .expect("INV-1 in the history");
+    assert_eq!(
+        inv1[..5],
+        [
+            "2026-11-02",
+            "Inference",
+            "1,000,000",
+            "1,250.00 EUR",
+            "INV-1"
+        ]
+    );
+    assert_eq!(
+        page.rows("#token-totals"),
+        [["1,000,000", "0", "1,000,000"], ["250,000", "0", "250,000"]],
+        "purchased, assigned, unassigned by kind"
+    );
+    let table = app.get("/admin/organizations").await.html();
+    let acme = &table.rows("#organizations")[0];
+    assert_eq!(
+        (acme[2].as_str(), &acme[8..12]),
+        (
+            "Acme",
+            &["1,000,000", "0", "250,000", "0"].map(String::from)[..]
+        ),
+        "name, then inference and embedding purchased and assigned"
+    );
     assert_eq!(
         app.number("SELECT count(*) FROM audit_log WHERE action = 'purchase.recorded'")
             .await,
@@ -80,10 +111,9 @@ async fn a_bad_or_repeated_purchase_is_refused_with_reasons() {
         .post_form(&path, &purchase("inference", "5000", "INV-1"))
         .await;
     assert_eq!(repeated.status(), 422);
-    assert!(
-        repeated
-            .text()
-            .contains("A purchase with this reference is already recorded.")
+    assert_eq!(
+        repeated.html().field_error("purchase-reference").as_deref(),
+        Some("A purchase with this reference is already recorded.")
     );
 
     let bad = app
@@ -100,18 +130,26 @@ async fn a_bad_or_repeated_purchase_is_refused_with_reasons() {
         )
         .await;
     assert_eq!(bad.status(), 422);
-    let body = bad.text();
-    for message in [
-        "Choose inference or embedding.",
-        "Enter a number of tokens above zero.",
-        "Enter an amount like 1250.00.",
-        "ISO 4217",
-        "Enter a date as YYYY-MM-DD.",
-        "Enter the reference",
-    ] {
-        assert!(body.contains(message), "{message}");
+    let html = bad.html();
+    let errors = html.field_errors("#record-purchase");
+    let expected = [
+        ("purchase-kind", "Choose inference or embedding."),
+        ("purchase-tokens", "Enter a number of tokens above zero."),
+        ("purchase-amount", "Enter an amount like 1250.00."),
+        ("purchase-currency", "ISO 4217"),
+        ("purchase-purchased_on", "Enter a date as YYYY-MM-DD."),
+        ("purchase-reference", "Enter the reference"),
+    ];
+    assert_eq!(errors.len(), expected.len(), "{errors:?}");
+    for ((field, message), (expected_field, expected_message)) in errors.iter().zip(expected) {
+        assert_eq!(field, expected_field);
+        assert!(message.contains(expected_message), "{field}: {message}");
     }
-    assert!(body.contains("value=\"ten\""), "input kept");
+    assert_eq!(html.value("#purchase-amount"), "ten", "input kept");
+    assert!(
+        html.field_errors("#assign-tokens").is_empty(),
+        "the other form is not flagged"
+    );
     assert_eq!(totals(&app, org).await, [1000, 0, 0, 0]);
 }
 
@@ -147,9 +185,12 @@ async fn tokens_are_assigned_to_members_only_and_never_above_purchased() {
         )
         .await;
     assert_eq!(over.status(), 422);
+    let error = over.html().field_error("assignment-tokens");
     assert!(
-        over.text()
-            .contains("Only purchased tokens can be assigned")
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("Only purchased tokens can be assigned")),
+        "{error:?}"
     );
     let no_embedding = app
         .post_form(
@@ -174,10 +215,12 @@ async fn tokens_are_assigned_to_members_only_and_never_above_purchased() {
         )
         .await;
     assert_eq!(stranger.status(), 422);
-    assert!(
+    assert_eq!(
         stranger
-            .text()
-            .contains("No member of this organization has this email.")
+            .html()
+            .field_error("assignment-member_email")
+            .as_deref(),
+        Some("No member of this organization has this email.")
     );
     assert_eq!(totals(&app, org).await, [1000, 600, 0, 0]);
 }

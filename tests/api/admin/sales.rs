@@ -51,12 +51,12 @@ async fn a_valid_file_imports_once_by_id_or_domain() {
 
     let response = upload(&app, file.as_bytes(), true).await;
     assert_eq!(response.status(), 200);
-    let summary = response.text();
-    assert!(
-        summary.contains(
-            "3 lines read: 3 purchases imported for 2 organizations, 0 already imported before."
-        ),
-        "{summary}"
+    assert_eq!(
+        response.html().texts("#sales-result .alert-success p"),
+        [
+            "3 lines read: 3 purchases imported for 2 organizations, 0 already imported before.",
+            "New tokens: 1,002,000 inference, 5,000 embedding."
+        ]
     );
     assert_eq!(
         app.number(&format!(
@@ -72,12 +72,9 @@ async fn a_valid_file_imports_once_by_id_or_domain() {
     );
 
     let again = upload(&app, file.as_bytes(), true).await;
-    assert!(
-        again
-            .text()
-            .contains("0 purchases imported for 0 organizations, 3 already imported before."),
-        "{}",
-        again.text()
+    assert_eq!(
+        again.html().texts("#sales-result .alert-success p")[0],
+        "3 lines read: 0 purchases imported for 0 organizations, 3 already imported before."
     );
     assert_eq!(app.number("SELECT count(*) FROM token_purchases").await, 3);
     // Only the upload that changed something is in the audit log.
@@ -96,26 +93,39 @@ async fn one_bad_line_imports_nothing_and_every_problem_has_its_line() {
     );
     let response = upload(&app, file.as_bytes(), false).await;
     assert_eq!(response.status(), 422);
-    let page = response.text();
-    assert!(page.contains("Nothing was imported"), "{page}");
-    for expected in [
-        "<td>3</td>",
-        "No organization has this id or domain.",
-        "<td>4</td>",
-        "kind: Choose inference or embedding.",
-        "currency: Enter an ISO 4217",
-        "date: Enter a date as YYYY-MM-DD.",
-        "<td>5</td>",
-        "Expected 7 values, found 3.",
-        "<td>7</td>",
-        "line 2 uses the same reference for a different purchase",
-    ] {
-        assert!(page.contains(expected), "{expected}");
-    }
-    assert!(
-        !page.contains("<td>6</td>"),
-        "an identical repeated line is not an error"
+    let page = response.html();
+    assert_eq!(page.text("#sales-result h2"), "Nothing was imported");
+    // (line, problem) of each row of the problems table.
+    let problems: Vec<(String, String)> = page
+        .rows("#sales-result table.problems")
+        .into_iter()
+        .map(|row| (row[0].clone(), row[2].clone()))
+        .collect();
+    let mut lines: Vec<&str> = problems.iter().map(|(line, _)| line.as_str()).collect();
+    lines.dedup();
+    assert_eq!(
+        lines,
+        ["3", "4", "5", "7"],
+        "an identical repeated line (6) is not an error: {problems:?}"
     );
+    for (line, expected) in [
+        ("3", "No organization has this id or domain."),
+        ("4", "kind: Choose inference or embedding."),
+        ("4", "currency: Enter an ISO 4217"),
+        ("4", "date: Enter a date as YYYY-MM-DD."),
+        ("5", "Expected 7 values, found 3."),
+        (
+            "7",
+            "line 2 uses the same reference for a different purchase",
+        ),
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|(l, problem)| l == line && problem.contains(expected)),
+            "line {line}: {expected} in {problems:?}"
+        );
+    }
     assert_eq!(app.number("SELECT count(*) FROM token_purchases").await, 0);
 }
 
@@ -131,7 +141,8 @@ async fn wrong_columns_encodings_or_references_are_refused() {
     for (file, message) in cases {
         let response = upload(&app, &file, true).await;
         assert_eq!(response.status(), 422, "{message}");
-        assert!(response.text().contains(message), "{message}");
+        let alert = response.html().text("#sales-result .alert-error");
+        assert!(alert.contains(message), "{message}: {alert}");
     }
     // A reference already recorded for another purchase.
     upload(
@@ -147,10 +158,12 @@ async fn wrong_columns_encodings_or_references_are_refused() {
     )
     .await;
     assert_eq!(response.status(), 422);
+    let problems = response.html().rows("#sales-result table.problems");
+    assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
-        response
-            .text()
-            .contains("already recorded for a different purchase")
+        problems[0][0] == "2"
+            && problems[0][2].contains("already recorded for a different purchase"),
+        "{problems:?}"
     );
     assert_eq!(app.number("SELECT count(*) FROM token_purchases").await, 1);
 }

@@ -1,5 +1,6 @@
 //! Platform settings, plans, the model catalogue and the OAuth dialog.
 
+use crate::support::html::Html;
 use crate::support::{TestApp, spawn_app};
 
 async fn console() -> TestApp {
@@ -23,15 +24,30 @@ async fn platform_settings_save_and_bad_values_are_refused() {
         .await;
     assert_eq!(response.location(), "/admin/settings");
     assert_eq!(app.number("SELECT count(*) FROM platform_settings WHERE single_org_per_account AND NOT oauth_login_enabled AND invitation_ttl_days = 14").await, 1);
+    let page = app.get("/admin/settings").await.html();
+    assert_eq!(
+        (
+            page.is_checked("#settings-single_org_per_account"),
+            page.is_checked("#settings-oauth_login_enabled"),
+            page.value("#settings-invitation_ttl_days")
+        ),
+        (true, false, "14".to_owned()),
+        "the form shows what was saved"
+    );
 
     let response = app
         .post_form("/admin/settings", &[("invitation_ttl_days", "365")])
         .await;
     assert_eq!(response.status(), 422);
-    let page = response.text();
-    assert!(
-        page.contains("Enter a number of days from 1 to 90.") && page.contains("value=\"365\"")
+    let page = response.html();
+    assert_eq!(
+        page.field_errors("#platform-settings"),
+        [(
+            "settings-invitation_ttl_days".to_owned(),
+            "Enter a number of days from 1 to 90.".to_owned()
+        )]
     );
+    assert_eq!(page.value("#settings-invitation_ttl_days"), "365");
     assert_eq!(
         app.number("SELECT invitation_ttl_days FROM platform_settings")
             .await,
@@ -65,7 +81,10 @@ async fn plans_and_models_are_added_to_their_catalogues() {
     assert_eq!(app.number("SELECT count(*) FROM plans WHERE name = 'Team' AND monthly_price_cents = 4900 AND extra_seat_price_cents = 450").await, 1);
     let again = app.post_form("/admin/settings/plans", &plan).await;
     assert_eq!(again.status(), 422);
-    assert!(again.text().contains("A plan with this name exists."));
+    assert_eq!(
+        again.html().field_error("plan-name").as_deref(),
+        Some("A plan with this name exists.")
+    );
 
     let model = [
         ("provider", "Azure-OpenAI"),
@@ -96,11 +115,17 @@ async fn plans_and_models_are_added_to_their_catalogues() {
         )
         .await;
     assert_eq!(bad.status(), 422);
-    let page = bad.text();
+    let page = bad.html();
+    let provider = page.field_error("model-provider").unwrap_or_default();
     assert!(
-        page.contains("Use lower-case letters, digits and hyphens")
-            && page.contains("Choose inference or embedding.")
+        provider.starts_with("Use lower-case letters, digits and hyphens"),
+        "{provider}"
     );
+    assert_eq!(
+        page.field_error("model-kind").as_deref(),
+        Some("Choose inference or embedding.")
+    );
+    assert!(page.field_error("model-model_name").is_some());
 }
 
 #[tokio::test]
@@ -125,12 +150,17 @@ async fn the_oauth_dialog_is_offered_only_when_oauth_login_is_enabled() {
         )
         .await;
     assert_eq!(missing.status(), 422);
-    let form = missing.text();
-    assert!(
-        form.contains("Enter the issuer")
-            && form.contains("Enter the client id")
-            && form.contains("Enter the client secret.")
+    let form = missing.html();
+    let errors = form.field_errors("#oauth-form");
+    let fields: Vec<&str> = errors.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["oauth-issuer_url", "oauth-client_id", "oauth-client_secret"]
     );
+    let error = |field: &str| form.field_error(field).unwrap_or_default();
+    assert!(error("oauth-issuer_url").starts_with("Enter the issuer"));
+    assert!(error("oauth-client_id").starts_with("Enter the client id"));
+    assert_eq!(error("oauth-client_secret"), "Enter the client secret.");
 
     let saved = app
         .post_htmx(
@@ -144,9 +174,13 @@ async fn the_oauth_dialog_is_offered_only_when_oauth_login_is_enabled() {
         .await;
     assert_eq!(saved.status(), 200);
     let shown = app.get_html(&path).await;
+    let form = Html::parse(&shown);
+    assert_eq!(form.value("#oauth-issuer_url"), "https://login.acme.test");
     assert!(
-        shown.contains("value=\"https://login.acme.test\"") && shown.contains("a secret is stored")
+        form.text("label[for=oauth-client_secret]")
+            .contains("a secret is stored")
     );
+    assert_eq!(form.value("#oauth-client_secret"), "");
     assert!(
         !shown.contains("s3cr3t-value"),
         "the secret is never shown back"

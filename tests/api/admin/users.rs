@@ -1,6 +1,17 @@
 //! `/admin/users`: filter by organization, search, disable and enable accounts.
 
+use crate::support::html::Html;
 use crate::support::{OrgRole, Role, spawn_app};
+
+/// The Email column of the users table, top to bottom.
+fn emails_in(html: &Html) -> Vec<String> {
+    html.texts("#users tbody td:nth-child(3)")
+}
+
+fn sorted(mut list: Vec<String>) -> Vec<String> {
+    list.sort();
+    list
+}
 
 #[tokio::test]
 async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
@@ -15,20 +26,40 @@ async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
         .await;
     app.login(&root).await;
 
-    let all = app.get_html("/admin/users").await;
-    assert!(all.contains("outsider@else.test") && all.contains("grace@acme.test"));
+    let all = app.get("/admin/users").await.html();
+    assert_eq!(
+        sorted(emails_in(&all)),
+        [
+            "grace@acme.test",
+            "outsider@else.test",
+            "owner@acme.test",
+            "root@platform.test"
+        ]
+    );
     let members = app.get_html(&format!("/admin/users?org={org}")).await;
+    let html = Html::parse(&members);
     assert!(members.contains("Members of <strong>Acme</strong>"));
-    assert!(members.contains("grace@acme.test") && !members.contains("outsider@else.test"));
+    assert!(html.text(".filter-note").starts_with("Members of Acme"));
+    assert_eq!(
+        sorted(emails_in(&html)),
+        ["grace@acme.test", "owner@acme.test"]
+    );
+    let grace = html
+        .rows("#users")
+        .into_iter()
+        .find(|row| row[2] == "grace@acme.test")
+        .expect("Grace's row");
+    assert_eq!(
+        (grace[1].as_str(), grace[3].as_str()),
+        ("Grace Hopper", "Acme Admin")
+    );
     assert!(members.contains("Acme <span class=\"badge badge-admin\">Admin</span>"));
     for search in ["hop", "GRACE", "grace+hop", "grace%40acme"] {
         let found = app
-            .get_html(&format!("/admin/users?org={org}&q={search}"))
-            .await;
-        assert!(
-            found.contains("grace@acme.test") && !found.contains("owner@acme.test"),
-            "{search}"
-        );
+            .get(&format!("/admin/users?org={org}&q={search}"))
+            .await
+            .html();
+        assert_eq!(emails_in(&found), ["grace@acme.test"], "{search}");
     }
     // A broad search counts a few pages ahead, not every match.
     for i in 0..30 {
@@ -37,10 +68,18 @@ async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
             .create()
             .await;
     }
-    let broad = app.get_html("/admin/users?q=hopper").await;
-    assert!(broad.contains("Showing 1–31 of 31"), "{broad}");
-    let none = app.get_html("/admin/users?q=zzz").await;
-    assert!(none.contains("No user matches “zzz”."));
+    let broad = app.get("/admin/users?q=hopper").await.html();
+    assert_eq!(
+        broad.text(".pager-status"),
+        "Showing 1–31 of 31 · page 1 of 1"
+    );
+    assert_eq!(emails_in(&broad).len(), 31);
+    let none = app.get("/admin/users?q=zzz").await.html();
+    assert_eq!(
+        none.text("#user-table .empty-state"),
+        "No user matches “zzz”."
+    );
+    assert!(!none.has("#users"));
     assert_eq!(app.get("/admin/users?org=987654").await.status(), 404);
 }
 
@@ -58,10 +97,19 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
         )
         .await;
     assert_eq!(response.location(), "/admin/users?q=owner");
-    assert!(
-        root.get_html("/admin/users?q=owner")
-            .await
-            .contains("owner@org-1.test was disabled and signed out everywhere.")
+    let list = root.get("/admin/users?q=owner").await.html();
+    assert_eq!(
+        list.texts("#alerts .alert"),
+        ["owner@org-1.test was disabled and signed out everywhere."]
+    );
+    let row = list
+        .rows("#users")
+        .into_iter()
+        .find(|row| row[2] == "owner@org-1.test")
+        .expect("the owner's row");
+    assert_eq!(
+        (row[4].as_str(), row[6].as_str()),
+        ("Disabled", "Enable owner@org-1.test")
     );
     assert_eq!(owner.get("/settings/org").await.location(), "/login");
     assert_eq!(owner.login(&owner.user).await.status(), 403);

@@ -1,3 +1,4 @@
+use crate::support::html::Html;
 use crate::support::{Role, spawn_app};
 
 #[tokio::test]
@@ -16,9 +17,15 @@ async fn a_plain_form_saves_the_profile_and_redirects_with_a_message() {
         (303, "/settings/account")
     );
 
-    let page = ada.get_html("/settings/account").await;
-    assert!(page.contains("Your profile was saved."));
-    assert!(page.contains("value=\"Lovelace\""));
+    let page = ada.get("/settings/account").await.html();
+    assert_eq!(page.texts("#alerts .alert"), ["Your profile was saved."]);
+    assert_eq!(
+        (
+            page.value("#profile-first_name"),
+            page.value("#profile-last_name")
+        ),
+        ("Ada".to_owned(), "Lovelace".to_owned())
+    );
     assert!(
         !ada.get_html("/settings/account")
             .await
@@ -44,9 +51,12 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
         page.contains("<html"),
         "without JavaScript the whole page comes back"
     );
-    assert!(page.contains("aria-describedby=\"profile-first_name-error\""));
-    assert!(page.contains("id=\"profile-first_name-error\">Enter a name.</p>"));
-    assert!(page.contains("value=\"Kept Value\""));
+    let html = response.html();
+    assert_eq!(
+        html.field_errors("#profile"),
+        [("profile-first_name".to_owned(), "Enter a name.".to_owned())]
+    );
+    assert_eq!(html.value("#profile-last_name"), "Kept Value");
 
     let response = ada
         .post_htmx(
@@ -60,7 +70,10 @@ async fn errors_come_back_beside_their_fields_with_the_input_kept() {
         fragment.starts_with("<form id=\"profile\""),
         "htmx gets the form fragment: {fragment}"
     );
-    assert!(fragment.contains("Use at most 100 characters."));
+    assert_eq!(
+        response.html().field_error("profile-first_name").as_deref(),
+        Some("Use at most 100 characters.")
+    );
 
     let stored = app.stored_user(ada.user.id).await;
     assert_eq!(
@@ -84,6 +97,19 @@ async fn markup_in_a_name_is_shown_as_text() {
     let page = ada.get_html("/settings/account").await;
     assert!(!page.contains("<script>alert(1)</script>") && !page.contains("<img src=x>"));
     assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+    let html = Html::parse(&page);
+    assert_eq!(
+        (
+            html.value("#profile-first_name"),
+            html.value("#profile-last_name")
+        ),
+        (
+            "<script>alert(1)</script>".to_owned(),
+            "\"><img src=x>".to_owned()
+        ),
+        "the fields hold exactly what was typed"
+    );
+    assert!(!html.has("script:not([src])") && !html.has("img"));
 }
 
 #[tokio::test]
@@ -102,10 +128,12 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    assert!(
-        response
-            .text()
-            .contains("This is not your current password.")
+    assert_eq!(
+        response.html().field_errors("#password"),
+        [(
+            "password-current_password".to_owned(),
+            "This is not your current password.".to_owned()
+        )]
     );
 
     let response = ada
@@ -119,7 +147,13 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
         )
         .await;
     assert_eq!(response.status(), 422);
-    assert!(response.text().contains("Use at least 10 characters."));
+    assert_eq!(
+        response
+            .html()
+            .field_error("password-new_password")
+            .as_deref(),
+        Some("Use at least 10 characters.")
+    );
 
     let response = ada
         .post_form(
@@ -131,7 +165,13 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
             ],
         )
         .await;
-    assert!(response.text().contains("The two passwords differ."));
+    assert_eq!(
+        response
+            .html()
+            .field_error("password-confirm_password")
+            .as_deref(),
+        Some("The two passwords differ.")
+    );
 
     ada.logout().await;
     assert_eq!(

@@ -9,9 +9,16 @@ async fn the_start_page_sends_a_visitor_to_sign_in() {
     let response = app.get("/").await;
     assert_eq!(response.status(), 303);
     assert_eq!(response.location(), "/login");
-    let html = app.get_html("/login").await;
-    assert!(html.contains("<label for=\"email\">Email</label>"));
-    assert!(html.contains("name=\"csrf_token\""));
+    let html = app.get("/login").await.html();
+    assert_eq!(html.text("label[for=email]"), "Email");
+    assert_eq!(html.attr("#email", "type").as_deref(), Some("email"));
+    assert_eq!(html.text("label[for=password]"), "Password");
+    assert_eq!(html.attr("#password", "type").as_deref(), Some("password"));
+    assert!(
+        !html
+            .value("form input[type=hidden][name=csrf_token]")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -53,7 +60,11 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
 
     assert_eq!(wrong_status, 422);
     assert_eq!(unknown_status, 422);
-    assert!(wrong_body.contains("The email or password is not correct."));
+    let wrong_page = Html::parse(wrong_body);
+    assert_eq!(
+        wrong_page.text("#login-error"),
+        "The email or password is not correct."
+    );
     let without_email = |body: &str, email: &str| {
         let token = Html::parse(body).value("input[name=csrf_token]");
         body.replace(email, "").replace(&token, "")
@@ -62,8 +73,12 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
         without_email(wrong_body, &user.email),
         without_email(unknown_body, "nobody@acme.test")
     );
-    // Still signed out, and the typed email is kept.
-    assert!(wrong_body.contains("value=\"ada@acme.test\""));
+    // Still signed out, and the typed email is kept, tied to the error.
+    assert_eq!(wrong_page.value("#email"), "ada@acme.test");
+    assert_eq!(
+        wrong_page.attr("#email", "aria-describedby").as_deref(),
+        Some("login-error")
+    );
     assert_eq!(app.get("/settings/account").await.location(), "/login");
 }
 
@@ -77,7 +92,8 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
     }
     let response = app.login(&user).await;
     assert_eq!(response.status(), 429);
-    assert!(response.text().contains("Too many failed attempts"));
+    let error = response.html().text("#login-error");
+    assert!(error.starts_with("Too many failed attempts"), "{error}");
     assert_eq!(app.get("/settings/account").await.location(), "/login");
 }
 
@@ -113,7 +129,8 @@ async fn a_disabled_user_cannot_sign_in_and_their_open_session_ends() {
     );
     let response = app.login(&owner).await;
     assert_eq!(response.status(), 403);
-    assert!(response.text().contains("This account is disabled"));
+    let error = response.html().text("#login-error");
+    assert!(error.starts_with("This account is disabled"), "{error}");
 }
 
 #[tokio::test]
@@ -126,10 +143,9 @@ async fn a_member_who_is_removed_loses_the_organization_on_the_next_request() {
         .create()
         .await;
     app.login(&member).await;
-    assert!(
-        app.get_html("/settings/org")
-            .await
-            .contains("<h1>Acme</h1>")
+    assert_eq!(
+        app.get("/settings/org").await.html().text("main h1"),
+        "Acme"
     );
 
     app.sql(&format!(

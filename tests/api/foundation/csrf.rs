@@ -18,10 +18,10 @@ async fn a_form_without_the_token_is_refused_and_changes_nothing() {
         .await;
 
     assert_eq!(response.status(), 403);
-    assert!(
-        response
-            .text()
-            .contains("This form has expired or did not come from this site.")
+    let page = response.html();
+    assert_eq!(
+        page.text("main h1 + p"),
+        "This form has expired or did not come from this site. Reload the page and try again."
     );
     assert_eq!(first_name_of(&app, &ada.user).await, "Test");
 }

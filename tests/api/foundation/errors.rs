@@ -29,8 +29,9 @@ async fn an_unknown_address_gets_the_not_found_page_or_an_alert_for_htmx() {
     let app = spawn_app().await;
     let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
-    let html = response.text();
-    assert!(html.contains("<h1>Not Found</h1>") && html.contains("Go to the start page"));
+    let html = response.html();
+    assert_eq!(html.text("main h1"), "Not Found");
+    assert_eq!(html.text("main a[href='/']"), "Go to the start page");
 
     let response = app
         .send(

@@ -64,10 +64,12 @@ async fn a_cookie_copied_before_sign_out_is_refused_afterwards() {
 
     let response = app.logout().await;
     assert_eq!(response.location(), "/login?signed_out=1");
-    assert!(
-        app.get_html("/login?signed_out=1")
+    assert_eq!(
+        app.get("/login?signed_out=1")
             .await
-            .contains("You have signed out.")
+            .html()
+            .text("main .alert-success"),
+        "You have signed out."
     );
 
     let thief = app.another_visitor();
@@ -105,9 +107,10 @@ async fn changing_the_password_signs_out_every_other_session() {
         )
         .await;
     assert_eq!(response.location(), "/settings/account");
-    let page = app.get_html("/settings/account").await;
-    assert!(
-        page.contains("Your password was changed."),
+    let page = app.get("/settings/account").await.html();
+    assert_eq!(
+        page.texts("#alerts .alert"),
+        ["Your password was changed. Other devices have been signed out."],
         "the changing session continues"
     );
 
