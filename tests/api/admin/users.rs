@@ -1,6 +1,6 @@
 //! `/admin/users`: filter by organization, search, disable and enable accounts.
 
-use crate::support::html::Html;
+use crate::support::html::{Html, volatile_parts};
 use crate::support::{OrgRole, Role, spawn_app};
 
 /// The Email column of the users table, top to bottom.
@@ -81,6 +81,84 @@ async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
     );
     assert!(!none.has("#users"));
     assert_eq!(app.get("/admin/users?org=987654").await.status(), 404);
+}
+
+#[tokio::test]
+async fn the_user_table_fragment_shows_roles_status_and_actions() {
+    let app = spawn_app().await;
+    let org = app.org("Acme").create().await;
+    app.user("grace@acme.test")
+        .named("Grace", "Hopper")
+        .member_of(org, OrgRole::Admin)
+        .create()
+        .await;
+    app.user("mallory@acme.test")
+        .named("Mallory", "Jones")
+        .disabled()
+        .member_of(org, OrgRole::Member)
+        .create()
+        .await;
+    let root = app.signed_in_as(Role::SuperAdmin).await;
+
+    let response = root.get_htmx("/admin/users").await;
+    assert_eq!(response.status(), 200);
+    let fragment = response.text();
+    assert!(fragment.starts_with("<div id=\"user-table\""), "{fragment}");
+    // Name, email, organizations, status, last sign-in, action; newest first.
+    let mut rows: Vec<Vec<String>> = response
+        .html()
+        .rows("#users")
+        .into_iter()
+        .map(|row| row[1..].to_vec())
+        .collect();
+    let signed_in_on = std::mem::take(&mut rows[0][4]);
+    assert!(
+        chrono::NaiveDate::parse_from_str(&signed_in_on, "%Y-%m-%d").is_ok(),
+        "the super admin's sign-in date: {signed_in_on}"
+    );
+    let expected = [
+        [
+            "Test User Super admin",
+            "root1@platform.test",
+            "",
+            "Active",
+            "",
+            "You",
+        ],
+        [
+            "Mallory Jones",
+            "mallory@acme.test",
+            "Acme Member",
+            "Disabled",
+            "never",
+            "Enable mallory@acme.test",
+        ],
+        [
+            "Grace Hopper",
+            "grace@acme.test",
+            "Acme Admin",
+            "Active",
+            "never",
+            "Disable grace@acme.test",
+        ],
+        [
+            "Test User",
+            "owner@acme.test",
+            "Acme Owner",
+            "Active",
+            "never",
+            "Disable owner@acme.test",
+        ],
+    ];
+    assert_eq!(rows, expected);
+    let mut filters = volatile_parts();
+    filters.push((
+        r#"<td class="numeric">\d+</td>"#,
+        r#"<td class="numeric">[id]</td>"#,
+    ));
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("user_table_fragment", fragment);
+    });
 }
 
 #[tokio::test]
