@@ -1,8 +1,5 @@
 //! The app on port 0 with its own database, and visitors: browser-like clients with their own
 //! cookies that remember the CSRF token of the last page they were shown, as a browser does.
-//!
-//! With `builders.rs`, the only file naming the application's paths (`guildhall::config`,
-//! `guildhall::startup`, `guildhall::db`), so a rename there is fixed here.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,8 +1,5 @@
 //! Builders for the rows a story starts from (users, organizations, memberships, with any flag),
-//! and read-backs of the rows a request changed.
-//!
-//! This file and `app.rs` are the only places that name the application's model paths
-//! (`guildhall::models::…`; domain types come through `support`), so a rename there is fixed here.
+//! and read-backs of the rows a request changed. The only file naming `guildhall::models`.
 //!
 //! ```ignore
 //! let grace = app.user("grace@acme.test").named("Grace", "Hopper").create().await;
