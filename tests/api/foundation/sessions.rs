@@ -141,7 +141,7 @@ async fn a_session_expires_twelve_hours_after_sign_in_even_when_active() {
     // Active all along: a request every hour, so only the absolute limit can end it.
     for _ in 0..12 {
         app.clock.advance(chrono::Duration::hours(1));
-        assert_eq!(app.get("/settings/account").await.status(), 200);
+        assert_eq!(ada.get("/settings/account").await.status(), 200);
     }
     app.clock.advance(chrono::Duration::minutes(61));
 
