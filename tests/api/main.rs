@@ -21,3 +21,4 @@ mod database;
 mod errors;
 mod mail;
 mod sessions;
+mod startup_defects;
