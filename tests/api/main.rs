@@ -19,6 +19,7 @@ mod cli;
 mod csrf;
 mod database;
 mod errors;
+mod layout_browser;
 mod mail;
 mod sessions;
 mod startup_defects;
