@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
-use guildhall::config::Settings;
+use guildhall::config::{CommandSettings, Settings};
 use guildhall::startup::Application;
 use guildhall::{db, seed, services, telemetry};
 
@@ -45,16 +45,24 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     telemetry::init();
     let cli = Cli::parse();
-    let settings = Settings::from_env()?;
-    db::create_database_if_missing(&settings.database_url).await?;
-    match cli.command {
+    run(cli.command).await
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve => {
+            let settings = Settings::from_env()?;
+            db::create_database_if_missing(&settings.database_url).await?;
             let app = Application::build(settings).await?;
             tracing::info!(port = app.port(), "serving");
             app.run_until_stopped().await?;
         }
-        Command::Migrate => db::run_migrations(&settings.database_url).await?,
+        Command::Migrate => {
+            let settings = database().await?;
+            db::run_migrations(&settings.database_url).await?;
+        }
         Command::CreateSuperadmin { email } => {
+            let settings = database().await?;
             db::run_migrations(&settings.database_url).await?;
             let pool = db::build_pool(&settings.database_url, 1)?;
             let password = read_password()?;
@@ -62,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{} is a super administrator.", user.email);
         }
         Command::SeedDemo => {
+            let settings = database().await?;
             db::run_migrations(&settings.database_url).await?;
             let pool = db::build_pool(&settings.database_url, 1)?;
             let created = seed::seed_demo(&pool).await?;
@@ -76,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Sign in at {}/login", settings.base_url);
         }
         Command::SeedBench { orgs, users } => {
+            let settings = database().await?;
             db::run_migrations(&settings.database_url).await?;
             let pool = db::build_pool(&settings.database_url, 1)?;
             let started = std::time::Instant::now();
@@ -96,6 +106,13 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The settings of the subcommands other than `serve`: they neither need nor generate keys.
+async fn database() -> anyhow::Result<CommandSettings> {
+    let settings = CommandSettings::from_env();
+    db::create_database_if_missing(&settings.database_url).await?;
+    Ok(settings)
 }
 
 fn read_password() -> anyhow::Result<SecretString> {

@@ -3,6 +3,7 @@
 //! what logs look like in a file or pipe.
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use guildhall::domain::random_token;
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, TestUser, Visitor, new_client};
 
 /// A fresh folder under the system's temporary folder, removed when dropped.
 struct TempDir(PathBuf);
@@ -54,12 +55,28 @@ fn guildhall(database_url: &str, home: &Path, cwd: &Path) -> Command {
     command
 }
 
+/// Where development keys of `database_url` are kept for a user whose home is `home`.
+fn key_dir(home: &Path, database_url: &str) -> PathBuf {
+    home.join(".local/share/guildhall")
+        .join(guildhall::config::database_dir_name(database_url))
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
 /// A running `guildhall serve`, stopped (by its own pid) when dropped.
 struct Server {
     child: Child,
     port: u16,
     /// Everything it wrote until it said it was serving, both streams, as written.
     output: String,
+    /// What it writes later: kept open, so its logging never meets a closed pipe.
+    _later: mpsc::Receiver<String>,
 }
 
 /// Log lines without colour codes, to find the port in either.
@@ -115,6 +132,7 @@ impl Server {
                             child,
                             port,
                             output,
+                            _later: lines,
                         });
                     }
                 }
@@ -131,6 +149,10 @@ impl Server {
             }
         }
     }
+
+    fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 impl Drop for Server {
@@ -138,6 +160,135 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs a subcommand to its end: (success, standard output, standard error).
+fn run(mut command: Command, args: &[&str]) -> (bool, String, String) {
+    let output = command.args(args).output().expect("run guildhall");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn serve_keeps_development_keys_private_in_one_folder_per_database() {
+    let db = TestDb::create().await;
+    let home = TempDir::new("home");
+    let first_cwd = TempDir::new("cwd");
+    let second_cwd = TempDir::new("cwd");
+
+    let server = Server::start(guildhall(&db.url(), &home.0, &first_cwd.0)).expect("serve");
+    drop(server);
+    let dir = key_dir(&home.0, &db.url());
+    let secret = std::fs::read_to_string(dir.join("guildhall_secret")).expect("secret");
+    let master_key = std::fs::read_to_string(dir.join("guildhall_master_key")).expect("key");
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    assert_eq!(mode(&dir.join("guildhall_secret")), 0o600);
+    assert_eq!(mode(&dir.join("guildhall_master_key")), 0o600);
+    assert_eq!(
+        mode(&dir.join("mail")),
+        0o700,
+        "emails are kept beside the keys"
+    );
+    assert!(
+        !first_cwd.0.join(".guildhall").exists(),
+        "nothing is written into the working directory"
+    );
+
+    // Started from somewhere else, it finds the same keys.
+    let server = Server::start(guildhall(&db.url(), &home.0, &second_cwd.0)).expect("serve");
+    drop(server);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("guildhall_master_key")).expect("key"),
+        master_key
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("guildhall_secret")).expect("secret"),
+        secret
+    );
+    assert!(!second_cwd.0.join(".guildhall").exists());
+
+    // GUILDHALL_KEY_DIR puts them elsewhere (tests, several installs on one account).
+    let elsewhere = home.0.join("keys-for-tests");
+    let mut command = guildhall(&db.url(), &home.0, &second_cwd.0);
+    command.env("GUILDHALL_KEY_DIR", &elsewhere);
+    drop(Server::start(command).expect("serve"));
+    assert_eq!(mode(&elsewhere.join("guildhall_master_key")), 0o600);
+}
+
+#[tokio::test]
+async fn two_servers_started_together_from_different_folders_share_one_session_key() {
+    let db = TestDb::create().await;
+    let pool = guildhall::db::build_pool(&db.url(), 1).expect("pool");
+    let password = "a long enough password";
+    guildhall::services::accounts::create_super_admin(
+        &pool,
+        "root@example.test",
+        password.to_owned().into(),
+    )
+    .await
+    .expect("super admin");
+    let home = TempDir::new("home");
+    let (first_cwd, second_cwd) = (TempDir::new("cwd"), TempDir::new("cwd"));
+
+    let first = guildhall(&db.url(), &home.0, &first_cwd.0);
+    let second = guildhall(&db.url(), &home.0, &second_cwd.0);
+    let starting = std::thread::spawn(move || Server::start(first));
+    let second = Server::start(second).expect("second serve");
+    let first = starting.join().expect("thread").expect("first serve");
+
+    // Signed in on one, the same browser is signed in on the other: both use one secret.
+    let client = new_client();
+    let on_first = Visitor {
+        address: first.address(),
+        client: client.clone(),
+    };
+    let on_second = Visitor {
+        address: second.address(),
+        client,
+    };
+    let root = TestUser {
+        id: guildhall::domain::UserId(0),
+        email: "root@example.test".to_owned(),
+        password: password.to_owned(),
+    };
+    assert_eq!(on_first.login(&root).await.status(), 303);
+    assert_eq!(on_first.get("/admin/organizations").await.status(), 200);
+    assert_eq!(
+        on_second.get("/admin/organizations").await.status(),
+        200,
+        "the second server does not accept the first one's session cookie"
+    );
+    let dir = key_dir(&home.0, &db.url());
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("key folder")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["guildhall_master_key", "guildhall_secret", "mail"],
+        "one key of each kind, no temporary files left"
+    );
+}
+
+#[tokio::test]
+async fn migrate_neither_needs_nor_writes_keys() {
+    let db = TestDb::create().await;
+    let home = TempDir::new("home");
+    let cwd = TempDir::new("cwd");
+    let mut command = guildhall(&db.url(), &home.0, &cwd.0);
+    command.env("GUILDHALL_ENV", "production");
+    let (ok, stdout, stderr) = run(command, &["migrate"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(!cwd.0.join(".guildhall").exists());
+    assert!(
+        !home.0.join(".local").exists(),
+        "no key was generated for migrate"
+    );
 }
 
 #[tokio::test]
