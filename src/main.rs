@@ -1,4 +1,5 @@
 use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -42,10 +43,27 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     telemetry::init();
     let cli = Cli::parse();
-    run(cli.command).await
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error and its causes on one line (`reading X: permission denied`), for a person to read;
+/// no debug dump, no backtrace.
+fn one_line(error: &anyhow::Error) -> String {
+    let chain = error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
+    chain.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
@@ -127,4 +145,16 @@ fn read_password() -> anyhow::Result<SecretString> {
         .read_to_string(&mut input)
         .context("reading the password from standard input")?;
     Ok(input.trim_end_matches(['\r', '\n']).to_owned().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_reported_on_one_line_with_its_causes() {
+        let cause = std::io::Error::new(std::io::ErrorKind::NotFound, "no such\nfile");
+        let error = anyhow::Error::new(cause).context("reading /etc/guildhall/key");
+        assert_eq!(one_line(&error), "reading /etc/guildhall/key: no such file");
+    }
 }

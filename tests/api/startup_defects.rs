@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use guildhall::domain::random_token;
 
 use crate::helpers::{TestDb, TestUser, Visitor, new_client};
@@ -289,6 +291,60 @@ async fn migrate_neither_needs_nor_writes_keys() {
         !home.0.join(".local").exists(),
         "no key was generated for migrate"
     );
+}
+
+#[tokio::test]
+async fn keys_in_url_safe_base64_without_padding_are_accepted() {
+    let db = TestDb::create().await;
+    let home = TempDir::new("home");
+    let cwd = TempDir::new("cwd");
+    // 0xfb bytes encode to `-` and `_` in the URL-safe alphabet.
+    let secret = URL_SAFE_NO_PAD.encode([0xfb; 64]);
+    let master_key = URL_SAFE_NO_PAD.encode([0xfb; 32]);
+    assert!(master_key.contains(['-', '_']) && !master_key.ends_with('='));
+    let mut command = guildhall(&db.url(), &home.0, &cwd.0);
+    command
+        .env("GUILDHALL_SECRET", &secret)
+        .env("GUILDHALL_MASTER_KEY", &master_key);
+    let server = Server::start(command).expect("serve with URL-safe keys");
+    drop(server);
+    let dir = key_dir(&home.0, &db.url());
+    for file in ["guildhall_secret", "guildhall_master_key"] {
+        assert!(
+            !dir.join(file).exists(),
+            "keys given in the environment are not written anywhere"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_start_up_error_is_one_clear_line() {
+    let db = TestDb::create().await;
+    let home = TempDir::new("home");
+    let cwd = TempDir::new("cwd");
+    let cases = [
+        (
+            "not base64!".to_owned(),
+            "error: GUILDHALL_MASTER_KEY is not valid base64 (character 4 is not a base64 \
+             character); give base64 (standard or URL-safe, padding optional) of exactly 32 bytes",
+        ),
+        (
+            URL_SAFE_NO_PAD.encode([1u8; 16]),
+            "error: GUILDHALL_MASTER_KEY decodes to 16 bytes; it must be exactly 32 bytes \
+             (`openssl rand -base64 32` makes one)",
+        ),
+    ];
+    for (master_key, expected) in cases {
+        let mut command = guildhall(&db.url(), &home.0, &cwd.0);
+        command
+            .env("GUILDHALL_SECRET", URL_SAFE_NO_PAD.encode([7u8; 64]))
+            .env("GUILDHALL_MASTER_KEY", &master_key)
+            .env("RUST_BACKTRACE", "1");
+        let output = command.arg("serve").output().expect("run guildhall");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr, format!("{expected}\n"), "exactly one line");
+    }
 }
 
 #[tokio::test]
