@@ -67,14 +67,15 @@ impl Settings {
         let mail_dir = match env("GUILDHALL_MAIL_DIR") {
             Some(dir) => PathBuf::from(dir),
             None => match local() {
+                // Mail goes to SMTP: the folder is never used, nor created.
+                Ok(dir) if smtp_url.is_some() => dir.join("mail"),
+                Err(_) if smtp_url.is_some() => PathBuf::new(),
                 // Emails hold sign-in and invitation links: the folder is private like the keys.
                 Ok(dir) => {
                     let mail = dir.join("mail");
                     ensure_private_dir(&mail)?;
                     mail
                 }
-                // Mail goes to SMTP: the folder is never used.
-                Err(_) if smtp_url.is_some() => PathBuf::new(),
                 Err(e) => {
                     return Err(e.context(
                         "GUILDHALL_MAIL_DIR and SMTP_URL are unset, so emails go to a local folder",
