@@ -40,6 +40,31 @@ pub fn open(master_key: &[u8], sealed: &[u8], context: &str) -> anyhow::Result<V
     Ok(plaintext.to_vec())
 }
 
+/// Whether `sealed` opens under `master_key` in `context`: false for a wrong key, a wrong
+/// context or a corrupt value.
+pub fn can_open(master_key: &[u8], sealed: &[u8], context: &str) -> bool {
+    open(master_key, sealed, context).is_ok()
+}
+
+/// The start-up check: an error (one line, naming `GUILDHALL_MASTER_KEY`) when a secret stored in
+/// the database cannot be opened with the configured master key, so the console refuses to start
+/// rather than fail later on every page that needs the secret. `what` says which stored value
+/// was tried, e.g. "the OAuth client secret of organization 42".
+pub fn ensure_master_key_opens(
+    master_key: &[u8],
+    sealed: &[u8],
+    context: &str,
+    what: &str,
+) -> anyhow::Result<()> {
+    if can_open(master_key, sealed, context) {
+        return Ok(());
+    }
+    Err(anyhow!(
+        "GUILDHALL_MASTER_KEY cannot decrypt the secrets stored in this database ({what} does \
+         not open): start with the master key they were sealed under"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +92,35 @@ mod tests {
         let mut tampered = sealed.clone();
         tampered[15] ^= 1;
         assert!(open(&key, &tampered, "org-oauth:1").is_err());
+    }
+
+    #[test]
+    fn can_open_tells_whether_the_configured_key_opens_a_stored_secret() {
+        let key = random_bytes(32);
+        let sealed = seal(&key, b"client-secret", "org-oauth:7").expect("seal");
+        assert!(can_open(&key, &sealed, "org-oauth:7"));
+        assert!(
+            !can_open(&random_bytes(32), &sealed, "org-oauth:7"),
+            "another key"
+        );
+        assert!(!can_open(&key, &sealed, "org-oauth:8"), "another row");
+        assert!(!can_open(&key, &sealed[..5], "org-oauth:7"), "truncated");
+        assert!(!can_open(&key[..16], &sealed, "org-oauth:7"), "a short key");
+
+        assert!(ensure_master_key_opens(&key, &sealed, "org-oauth:7", "it").is_ok());
+        let error = ensure_master_key_opens(
+            &random_bytes(32),
+            &sealed,
+            "org-oauth:7",
+            "the OAuth client secret of organization 7",
+        )
+        .expect_err("another key")
+        .to_string();
+        assert!(
+            error.starts_with("GUILDHALL_MASTER_KEY cannot decrypt")
+                && error.contains("organization 7")
+                && !error.contains('\n'),
+            "{error}"
+        );
     }
 }

@@ -1,10 +1,11 @@
 use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
-use guildhall::config::Settings;
+use guildhall::config::{CommandSettings, Settings};
 use guildhall::startup::Application;
 use guildhall::{db, seed, services, telemetry};
 
@@ -42,19 +43,44 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     telemetry::init();
     let cli = Cli::parse();
-    let settings = Settings::from_env()?;
-    db::create_database_if_missing(&settings.database_url).await?;
-    match cli.command {
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error and its causes on one line (`reading X: permission denied`), for a person to read;
+/// no debug dump, no backtrace.
+fn one_line(error: &anyhow::Error) -> String {
+    let chain = error
+        .chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ");
+    chain.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve => {
+            let settings = Settings::from_env()?;
+            db::create_database_if_missing(&settings.database_url).await?;
             let app = Application::build(settings).await?;
             tracing::info!(port = app.port(), "serving");
             app.run_until_stopped().await?;
         }
-        Command::Migrate => db::run_migrations(&settings.database_url).await?,
+        Command::Migrate => {
+            let settings = database().await?;
+            db::run_migrations(&settings.database_url).await?;
+        }
         Command::CreateSuperadmin { email } => {
+            let settings = database().await?;
             db::run_migrations(&settings.database_url).await?;
             let pool = db::build_pool(&settings.database_url, 1)?;
             let password = read_password()?;
@@ -62,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{} is a super administrator.", user.email);
         }
         Command::SeedDemo => {
+            let settings = database().await?;
             db::run_migrations(&settings.database_url).await?;
             let pool = db::build_pool(&settings.database_url, 1)?;
             let created = seed::seed_demo(&pool).await?;
@@ -76,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Sign in at {}/login", settings.base_url);
         }
         Command::SeedBench { orgs, users } => {
+            let settings = database().await?;
             db::run_migrations(&settings.database_url).await?;
             let pool = db::build_pool(&settings.database_url, 1)?;
             let started = std::time::Instant::now();
@@ -98,6 +126,13 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The settings of the subcommands other than `serve`: they neither need nor generate keys.
+async fn database() -> anyhow::Result<CommandSettings> {
+    let settings = CommandSettings::from_env();
+    db::create_database_if_missing(&settings.database_url).await?;
+    Ok(settings)
+}
+
 fn read_password() -> anyhow::Result<SecretString> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ")?;
@@ -110,4 +145,16 @@ fn read_password() -> anyhow::Result<SecretString> {
         .read_to_string(&mut input)
         .context("reading the password from standard input")?;
     Ok(input.trim_end_matches(['\r', '\n']).to_owned().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_reported_on_one_line_with_its_causes() {
+        let cause = std::io::Error::new(std::io::ErrorKind::NotFound, "no such\nfile");
+        let error = anyhow::Error::new(cause).context("reading /etc/guildhall/key");
+        assert_eq!(one_line(&error), "reading /etc/guildhall/key: no such file");
+    }
 }

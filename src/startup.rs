@@ -35,6 +35,9 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         db::run_migrations(&settings.database_url).await?;
         let pool = db::build_pool(&settings.database_url, settings.database_pool_size)?;
+        let mut conn = pool.get().await.context("connecting to the database")?;
+        services::admin::oauth::check_master_key(&mut conn, &settings.master_key_bytes()).await?;
+        drop(conn);
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();

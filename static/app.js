@@ -2,10 +2,22 @@
 // progress). Loaded from 'self' under the strict CSP; every page works without it.
 "use strict";
 
+// htmx fills `event.detail` differently per event and per case (a history restore has no
+// target, a request may come from a non-element): handlers read it only through these, so no
+// page ever raises a script error.
+function detailOf(event) {
+  return (event && event.detail) || {};
+}
+
+function elementOr(value) {
+  return value instanceof Element ? value : null;
+}
+
 // After a form comes back with errors (422), move focus to its first invalid field so keyboard
 // and screen-reader users land on what needs fixing.
 document.addEventListener("htmx:afterSettle", (event) => {
-  if (event.detail.xhr && event.detail.xhr.status === 422) {
+  const xhr = detailOf(event).xhr;
+  if (xhr && xhr.status === 422) {
     const invalid = document.querySelector('[aria-invalid="true"]');
     if (invalid) invalid.focus();
   }
@@ -16,12 +28,12 @@ document.addEventListener("htmx:afterSettle", (event) => {
 let dialogOpener = null;
 
 document.addEventListener("htmx:beforeRequest", (event) => {
-  const elt = event.detail.elt;
-  if (elt.getAttribute && elt.getAttribute("hx-target") === "#modal-root") dialogOpener = elt;
+  const elt = elementOr(detailOf(event).elt);
+  if (elt && elt.getAttribute("hx-target") === "#modal-root") dialogOpener = elt;
 });
 
 function restoreFocus() {
-  if (dialogOpener && document.contains(dialogOpener)) dialogOpener.focus();
+  if (dialogOpener && document.contains(dialogOpener) && dialogOpener.focus) dialogOpener.focus();
   dialogOpener = null;
 }
 
@@ -29,18 +41,26 @@ document.addEventListener("htmx:afterSettle", () => {
   const dialog = document.querySelector("#modal-root dialog[data-modal]:not([open])");
   if (!dialog) return;
   dialog.addEventListener("close", () => { dialog.remove(); restoreFocus(); });
-  dialog.showModal();
+  try {
+    dialog.showModal();
+  } catch {
+    // Not a modal-capable <dialog> (an old browser): show it in place.
+    dialog.setAttribute("open", "");
+  }
   const first = dialog.querySelector("input:not([type=hidden]), select, textarea");
   if (first) first.focus();
 });
 
 document.addEventListener("htmx:afterSwap", (event) => {
-  // A dialog closed by the server (its root emptied) gives focus back too.
-  if (event.detail.target.id === "modal-root" && !event.detail.target.querySelector("dialog")) restoreFocus();
+  // A dialog closed by the server (its root emptied) gives focus back too. A history restore
+  // swaps without a target.
+  const target = elementOr(detailOf(event).target);
+  if (target && target.id === "modal-root" && !target.querySelector("dialog")) restoreFocus();
 });
 
 document.addEventListener("click", (event) => {
-  const closer = event.target.closest("[data-close-dialog]");
+  const origin = elementOr(event.target);
+  const closer = origin && origin.closest("[data-close-dialog]");
   const dialog = closer && closer.closest("dialog");
   if (dialog) {
     event.preventDefault();
@@ -51,7 +71,12 @@ document.addEventListener("click", (event) => {
 // Resizable columns: drag the right edge of a header cell; widths are kept per table in the
 // browser's local storage.
 function storedWidths(table) {
-  try { return JSON.parse(localStorage.getItem("guildhall.columns." + table.id) || "{}"); } catch { return {}; }
+  try {
+    const widths = JSON.parse(localStorage.getItem("guildhall.columns." + table.id) || "{}");
+    return widths && typeof widths === "object" ? widths : {};
+  } catch {
+    return {};
+  }
 }
 
 function setupResizable(table) {
@@ -75,7 +100,8 @@ function setupResizable(table) {
         handle.removeEventListener("pointermove", move);
         const saved = storedWidths(table);
         saved[key] = Math.round(th.getBoundingClientRect().width);
-        localStorage.setItem("guildhall.columns." + table.id, JSON.stringify(saved));
+        // Storage may be full or turned off: the width then lasts until the next page.
+        try { localStorage.setItem("guildhall.columns." + table.id, JSON.stringify(saved)); } catch { /* kept for this page only */ }
       };
       handle.addEventListener("pointermove", move);
       handle.addEventListener("pointerup", up, { once: true });
@@ -92,8 +118,10 @@ document.addEventListener("htmx:afterSettle", setupAllResizable);
 // Upload progress for file forms (the sales import): bytes sent, then "checking" until the
 // server answers.
 document.addEventListener("htmx:xhr:progress", (event) => {
-  const bar = event.detail.elt.querySelector && event.detail.elt.querySelector("progress");
-  if (bar && event.detail.lengthComputable) {
-    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  const detail = detailOf(event);
+  const elt = elementOr(detail.elt);
+  const bar = elt && elt.querySelector("progress");
+  if (bar && detail.lengthComputable && detail.total > 0) {
+    bar.value = Math.round((detail.loaded / detail.total) * 100);
   }
 });

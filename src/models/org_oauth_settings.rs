@@ -57,3 +57,18 @@ pub async fn upsert(
         .await
         .map(|_| ())
 }
+
+/// The first stored secret, to check at start-up that the master key still opens them.
+pub async fn first_sealed_secret(
+    conn: &mut AsyncPgConnection,
+) -> QueryResult<Option<(OrgId, Vec<u8>)>> {
+    org_oauth_settings::table
+        .order(org_oauth_settings::org_id)
+        .select((
+            org_oauth_settings::org_id,
+            org_oauth_settings::client_secret_sealed,
+        ))
+        .first(conn)
+        .await
+        .optional()
+}

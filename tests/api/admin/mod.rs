@@ -3,6 +3,7 @@
 mod access;
 mod browser;
 mod export_browser;
+mod layout_browser;
 mod organizations;
 mod purchases;
 mod sales;

@@ -10,3 +10,4 @@ mod errors;
 mod fences;
 mod mail;
 mod sessions;
+mod startup;

@@ -168,6 +168,15 @@ impl Visitor {
         }
     }
 
+    /// The same browser on another address (its cookies go along).
+    pub fn with_client(address: &str, client: reqwest::Client) -> Visitor {
+        Visitor {
+            address: address.to_owned(),
+            client,
+            csrf_token: Mutex::new(None),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {
             path.to_owned()
