@@ -67,6 +67,15 @@ impl CurrentUser {
         self.platform_role == PlatformRole::SuperAdmin
     }
 
+    /// The organization chosen in the header if the user still belongs to it, else the first
+    /// one; `None` for a user with no organization.
+    pub fn acting_in(&self, chosen: Option<OrgId>) -> Option<&UserOrganization> {
+        self.organizations
+            .iter()
+            .find(|org| Some(org.org_id) == chosen)
+            .or_else(|| self.organizations.first())
+    }
+
     pub fn display_name(&self) -> String {
         let full = format!("{} {}", self.first_name, self.last_name);
         match full.trim() {
@@ -192,15 +201,9 @@ pub struct OrgContext {
 }
 
 impl OrgContext {
-    /// The organization chosen in the header if the user still belongs to it, else the first
-    /// one; `None` for a user with no organization.
+    /// The user acting in the organization they chose (see `CurrentUser::acting_in`).
     pub fn choose(user: CurrentUser, chosen: Option<OrgId>) -> Option<OrgContext> {
-        let membership = user
-            .organizations
-            .iter()
-            .find(|org| Some(org.org_id) == chosen)
-            .or_else(|| user.organizations.first())?
-            .clone();
+        let membership = user.acting_in(chosen)?.clone();
         Some(OrgContext {
             user,
             org_id: membership.org_id,

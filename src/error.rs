@@ -22,7 +22,21 @@ pub enum AppError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// The use case an error happened in: the innermost instrumented function (services carry
+/// `#[tracing::instrument]`), so a 500 in the log names it.
+fn during() -> String {
+    tracing::Span::current()
+        .metadata()
+        .map_or_else(|| "request".to_owned(), |span| span.name().to_owned())
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> AppError {
+        AppError::Internal(e.context(format!("in {}", during())))
+    }
 }
 
 impl AppError {
@@ -36,18 +50,20 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                AppError::Unavailable(info.message().to_owned())
+                AppError::Unavailable(format!("in {}: {}", during(), info.message()))
             }
-            Error::BrokenTransactionManager => AppError::Unavailable(e.to_string()),
+            Error::BrokenTransactionManager => {
+                AppError::Unavailable(format!("in {}: {e}", during()))
+            }
             Error::NotFound => AppError::NotFound,
-            other => AppError::Internal(other.into()),
+            other => anyhow::Error::from(other).into(),
         }
     }
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> AppError {
-        AppError::Unavailable(e.to_string())
+        AppError::Unavailable(format!("in {}: {e}", during()))
     }
 }
 
@@ -67,4 +83,24 @@ impl<R> From<diesel::result::Error> for TxError<R> {
 pub fn is_unique_violation(error: &diesel::result::Error, constraint: &str) -> bool {
     matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
         if info.constraint_name() == Some(constraint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_names_the_use_case_it_happened_in() {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("assign_users");
+            let _entered = span.enter();
+            let AppError::Internal(chain) = AppError::from(anyhow::anyhow!("duplicate key")) else {
+                panic!("an internal error");
+            };
+            assert_eq!(format!("{chain:#}"), "in assign_users: duplicate key");
+        });
+    }
 }

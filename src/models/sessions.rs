@@ -4,58 +4,62 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::schema::sessions;
+use crate::db::schema::{memberships, organizations, platform_settings, sessions, users};
 use crate::domain::{OrgId, OrgRole, PlatformRole, UserId};
 
 /// A session row with its signed-in user, the user's organizations and the platform settings
 /// every page needs: one row per organization (one row when there is none).
-#[derive(Debug, QueryableByName)]
+#[derive(Debug, Queryable)]
 pub struct SessionWithUser {
-    #[diesel(sql_type = diesel::sql_types::Jsonb)]
     pub state: serde_json::Value,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     pub user_id: Option<UserId>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub email: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub first_name: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub last_name: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub platform_role: Option<PlatformRole>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     pub org_id: Option<OrgId>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub org_name: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub role: Option<OrgRole>,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub single_org_per_account: bool,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub oauth_login_enabled: bool,
 }
 
 /// The live session with this key and, when it is signed in to an active account, its user
 /// and their organizations, in one statement: the request context costs one round trip.
+/// Written with the DSL so the statement is prepared once per connection.
 pub async fn load_with_user(
     conn: &mut AsyncPgConnection,
     key_hash: &[u8],
 ) -> QueryResult<Vec<SessionWithUser>> {
-    diesel::sql_query(
-        "SELECT s.state, u.id AS user_id, u.email, u.first_name, u.last_name, u.platform_role, \
-                m.org_id, o.name AS org_name, m.role, \
-                p.single_org_per_account, p.oauth_login_enabled \
-         FROM sessions s \
-         CROSS JOIN platform_settings p \
-         LEFT JOIN users u ON u.id = s.user_id AND u.status = 'active' \
-         LEFT JOIN memberships m ON m.user_id = u.id \
-         LEFT JOIN organizations o ON o.id = m.org_id \
-         WHERE s.key_hash = $1 AND s.expires_at > now() \
-         ORDER BY o.name, o.id",
-    )
-    .bind::<diesel::sql_types::Bytea, _>(key_hash)
-    .load(conn)
-    .await
+    sessions::table
+        // The settings table has one row, whose id is `true`.
+        .inner_join(platform_settings::table.on(platform_settings::id.eq(true)))
+        .left_join(
+            users::table.on(users::id
+                .nullable()
+                .eq(sessions::user_id)
+                .and(users::status.eq("active"))),
+        )
+        .left_join(memberships::table.on(memberships::user_id.eq(users::id)))
+        .left_join(organizations::table.on(organizations::id.eq(memberships::org_id)))
+        .filter(sessions::key_hash.eq(key_hash))
+        .filter(sessions::expires_at.gt(diesel::dsl::now))
+        .order((organizations::name.asc(), organizations::id.asc()))
+        .select((
+            sessions::state,
+            users::id.nullable(),
+            users::email.nullable(),
+            users::first_name.nullable(),
+            users::last_name.nullable(),
+            users::platform_role.nullable(),
+            memberships::org_id.nullable(),
+            organizations::name.nullable(),
+            memberships::role.nullable(),
+            platform_settings::single_org_per_account,
+            platform_settings::oauth_login_enabled,
+        ))
+        .load(conn)
+        .await
 }
 
 pub async fn insert(

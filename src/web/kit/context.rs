@@ -168,20 +168,16 @@ pub struct Chrome {
 impl Chrome {
     /// The layout of a signed-in page; `None` for visitors. Takes the flashes waiting to be shown.
     pub fn of(req: &HttpRequest) -> Option<Chrome> {
-        let user = req.extensions().get::<CurrentUser>()?.clone();
+        // The session first: it borrows the extensions mutably the first time.
         let session = req.get_session();
-        let chosen = session.chosen_org();
-        let current_org = req
-            .extensions()
-            .get::<OrgContext>()
-            .map(|ctx| ctx.org_id)
-            .or_else(|| OrgContext::choose(user.clone(), chosen).map(|ctx| ctx.org_id));
+        let extensions = req.extensions();
+        let user = extensions.get::<CurrentUser>()?;
         Some(Chrome {
             user_name: user.display_name(),
-            user_email: user.email,
-            is_super_admin: user.platform_role == crate::domain::PlatformRole::SuperAdmin,
-            organizations: user.organizations,
-            current_org,
+            user_email: user.email.clone(),
+            is_super_admin: user.is_super_admin(),
+            organizations: user.organizations.clone(),
+            current_org: user.acting_in(session.chosen_org()).map(|org| org.org_id),
             flashes: session.take_flashes(),
             path: req.path().to_owned(),
         })

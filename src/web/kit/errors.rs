@@ -150,7 +150,13 @@ pub async fn render_error_pages(
     }
     let error = response.response().error();
     if let Some(error) = error.filter(|_| status.is_server_error()) {
-        tracing::error!(%error, "request failed");
+        // The whole chain: the use case it happened in, then each cause.
+        match error.as_error::<AppError>() {
+            Some(AppError::Internal(chain)) => {
+                tracing::error!(error = %format!("{chain:#}"), "request failed")
+            }
+            _ => tracing::error!(%error, "request failed"),
+        }
     }
     let message = error
         .and_then(|e| e.as_error::<AppError>())
