@@ -24,28 +24,68 @@ impl<T: Whole + ?Sized> Whole for &T {
     }
 }
 
-/// 1234567 → "1,234,567".
-pub fn number(value: impl Whole) -> String {
-    let value = value.whole();
-    let digits = value.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
+/// 1234567 → "1,234,567", written straight into the page.
+pub fn number(value: impl Whole) -> Grouped {
+    Grouped(value.whole())
+}
+
+/// A whole number with thousands separators.
+#[derive(Debug, Clone, Copy)]
+pub struct Grouped(i64);
+
+impl std::fmt::Display for Grouped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        if self.0 < 0 {
+            f.write_char('-')?;
         }
-        grouped.push(digit);
+        let mut digits = itoa_buffer(self.0.unsigned_abs());
+        let digits = digits.as_str();
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                f.write_char(',')?;
+            }
+            f.write_char(digit)?;
+        }
+        Ok(())
     }
-    if value < 0 {
-        format!("-{grouped}")
-    } else {
-        grouped
+}
+
+/// The decimal digits of `n` without a heap allocation.
+fn itoa_buffer(mut n: u64) -> Digits {
+    let mut buffer = [0u8; 20];
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    Digits { buffer, start }
+}
+
+struct Digits {
+    buffer: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn as_str(&mut self) -> &str {
+        std::str::from_utf8(&self.buffer[self.start..]).unwrap_or_default()
     }
 }
 
 /// 123450 cents → "1,234.50".
 pub fn money(cents: impl Whole) -> String {
     let cents = cents.whole();
-    format!("{}.{:02}", number(cents / 100), (cents % 100).abs())
+    let sign = if cents < 0 { "-" } else { "" };
+    format!(
+        "{sign}{}.{:02}",
+        number((cents / 100).abs()),
+        (cents % 100).abs()
+    )
 }
 
 /// Whether two strings are equal, whatever references the template holds.
@@ -67,11 +107,13 @@ mod tests {
 
     #[test]
     fn groups_digits() {
-        assert_eq!(number(0), "0");
-        assert_eq!(number(999), "999");
-        assert_eq!(number(1_000usize), "1,000");
-        assert_eq!(number(-1_234_567), "-1,234,567");
+        assert_eq!(number(0).to_string(), "0");
+        assert_eq!(number(999).to_string(), "999");
+        assert_eq!(number(1_000usize).to_string(), "1,000");
+        assert_eq!(number(-1_234_567).to_string(), "-1,234,567");
+        assert_eq!(number(i64::MIN).to_string(), "-9,223,372,036,854,775,808");
         assert_eq!(money(123_450), "1,234.50");
         assert_eq!(money(5), "0.05");
+        assert_eq!(money(-150), "-1.50");
     }
 }

@@ -21,13 +21,26 @@ impl Route {
         format!("{}{}", self.scope, self.pattern)
     }
 
-    /// The address of a route with one `{id}`.
-    pub fn with_id(&self, id: impl Display) -> String {
-        format!(
-            "{}{}",
-            self.scope,
-            self.pattern.replace("{id}", &id.to_string())
-        )
+    /// The address of a route with one `{id}`, written where it is needed (a page lists many).
+    pub fn with_id<T: Display>(&self, id: T) -> Address<T> {
+        Address { route: *self, id }
+    }
+}
+
+/// A route's address with its id filled in.
+pub struct Address<T> {
+    route: Route,
+    id: T,
+}
+
+impl<T: Display> Display for Address<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (before, after) = self
+            .route
+            .pattern
+            .split_once("{id}")
+            .unwrap_or((self.route.pattern, ""));
+        write!(f, "{}{before}{}{after}", self.route.scope, self.id)
     }
 }
 
@@ -88,7 +101,10 @@ mod tests {
     #[test]
     fn addresses_join_scope_and_pattern() {
         assert_eq!(ORGANIZATIONS.path(), "/admin/organizations");
-        assert_eq!(MANAGE.with_id(42), "/admin/organizations/42/manage");
+        assert_eq!(
+            MANAGE.with_id(42).to_string(),
+            "/admin/organizations/42/manage"
+        );
         assert_eq!(ACCOUNT_PAGE.path(), "/settings/account");
     }
 }

@@ -19,13 +19,22 @@ enum Value {
     Number(i64),
 }
 
+/// A cell as the table shows it, written straight into the page.
+pub struct Cell(Value);
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Value::Text(text) => f.write_str(text),
+            Value::Number(n) => format::number(*n).fmt(f),
+        }
+    }
+}
+
 impl Column {
     /// The cell as the table shows it.
-    pub fn cell(&self, org: &Organization) -> String {
-        match (self.value)(org) {
-            Value::Text(text) => text,
-            Value::Number(n) => format::number(n),
-        }
+    pub fn cell(&self, org: &Organization) -> Cell {
+        Cell((self.value)(org))
     }
 
     /// The value as the CSV carries it: plain digits, and no text a spreadsheet would run as

@@ -246,7 +246,10 @@ pub async fn save_details(
     match outcome {
         SaveOutcome::Saved(org) if !htmx::is_htmx(&req) => {
             flash(&req, format!("{} was saved.", org.name))?;
-            Ok(htmx::redirect(&req, &paths::MANAGE.with_id(org_id)))
+            Ok(htmx::redirect(
+                &req,
+                &paths::MANAGE.with_id(org_id).to_string(),
+            ))
         }
         SaveOutcome::Saved(org) => {
             let details = DetailsForm {

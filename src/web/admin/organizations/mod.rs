@@ -163,11 +163,10 @@ impl OrgTable {
         }
     }
 
-    /// The data cells of a row, in header order (the Actions cell comes after the first).
-    pub fn cells(&self, org: &Organization) -> Vec<(&'static str, String, bool)> {
+    /// The columns of a row's data cells, in header order (the Actions cell comes after the
+    /// first).
+    pub fn columns(&self) -> impl Iterator<Item = &'static Column> {
         table_columns()
-            .map(|c| (c.key, c.cell(org), c.numeric))
-            .collect()
     }
 }
 

@@ -155,7 +155,10 @@ async fn finish(
     match outcome {
         RecordOutcome::Recorded => {
             flash(req, message)?;
-            Ok(htmx::redirect(req, &paths::PURCHASES.with_id(org_id)))
+            Ok(htmx::redirect(
+                req,
+                &paths::PURCHASES.with_id(org_id).to_string(),
+            ))
         }
         RecordOutcome::Invalid(errors) => {
             let mut page = load(state, admin, org_id).await?;
