@@ -14,26 +14,12 @@ const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Signs in through the real login form and lands on the Organizations console.
 async fn sign_in(browser: &Browser, app: &TestApp, user: &TestUser) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#email", &user.email).await;
-    browser.fill("#password", &user.password).await;
-    browser.click("form button[type=submit]").await;
-    // Only the console has the search box; the login page also has a `main h1`.
-    browser.wait_for("#org-search").await;
+    let login = app.url("/login");
+    browser
+        .sign_in(&login, &user.email, &user.password, "#org-search")
+        .await;
     assert_eq!(browser.current_path().await, "/admin/organizations");
     assert_eq!(browser.wait_for("main h1").await, "Organizations");
-}
-
-/// Waits until `script` (a JavaScript expression body that `return`s a boolean) is true.
-async fn wait_until(browser: &Browser, script: &str, what: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if browser.eval(script).await == json!(true) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The organization names of the table's rows, top to bottom.
@@ -340,12 +326,12 @@ async fn add_organization_shows_field_errors_then_creates_it_in_place() {
         value_of(&browser, "#new-org-owner_email").await,
         "owner@newco.test"
     );
-    wait_until(
-        &browser,
-        "return document.activeElement.id === 'new-org-name';",
-        "focus moves to the first field to fix",
-    )
-    .await;
+    browser
+        .wait_until(
+            "return document.activeElement.id === 'new-org-name';",
+            "focus moves to the first field to fix",
+        )
+        .await;
     browser.wait_for("#modal-root dialog[open] #new-org").await;
     assert_not_reloaded(&browser).await;
     browser.assert_accessible().await;
@@ -353,12 +339,12 @@ async fn add_organization_shows_field_errors_then_creates_it_in_place() {
     browser.fill("#new-org-name", "Newco Industries").await;
     browser.fill("#new-org-email", "hello@newco.test").await;
     browser.click("#new-org button[type=submit]").await;
-    wait_until(
-        &browser,
-        "return document.querySelector('#modal-root dialog') === null;",
-        "the dialog closes",
-    )
-    .await;
+    browser
+        .wait_until(
+            "return document.querySelector('#modal-root dialog') === null;",
+            "the dialog closes",
+        )
+        .await;
     assert_eq!(
         browser.wait_for("#alerts .alert-success").await,
         "Newco Industries was created."

@@ -21,11 +21,10 @@ async fn the_export_link_follows_a_search_typed_into_the_table() {
         app.org(name).owned_by(&root).create().await;
     }
     let browser = Browser::start().await;
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#email", &root.email).await;
-    browser.fill("#password", &root.password).await;
-    browser.click("form button[type=submit]").await;
-    browser.wait_for("#org-search").await;
+    let login = app.url("/login");
+    browser
+        .sign_in(&login, &root.email, &root.password, "#org-search")
+        .await;
 
     let search = browser
         .client

@@ -3,15 +3,11 @@
 //! organization form's fields stay in their grid cells, and going back through the history
 //! raises no script error.
 
-use std::time::{Duration, Instant};
-
 use guildhall::domain::OrgId;
 use serde_json::{Value, json};
 
 use crate::support::browser::Browser;
 use crate::support::{TestApp, TestUser, spawn_app};
-
-const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Organizations whose names, emails and domains make the table wider than any window.
 async fn create_wide_orgs(app: &TestApp, count: usize) -> Vec<OrgId> {
@@ -25,23 +21,10 @@ async fn create_wide_orgs(app: &TestApp, count: usize) -> Vec<OrgId> {
 }
 
 async fn sign_in(browser: &Browser, app: &TestApp, user: &TestUser) {
-    browser.goto(&app.url("/login")).await;
-    browser.fill("#email", &user.email).await;
-    browser.fill("#password", &user.password).await;
-    browser.click("form button[type=submit]").await;
-    browser.wait_for("#org-search").await;
-}
-
-/// Waits until `script` (a function body that `return`s a boolean) is true.
-async fn wait_until(browser: &Browser, script: &str, what: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if browser.eval(script).await == json!(true) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let login = app.url("/login");
+    browser
+        .sign_in(&login, &user.email, &user.password, "#org-search")
+        .await;
 }
 
 /// The page's widths: the window, the part the page may use (without a vertical scroll bar)
@@ -234,21 +217,21 @@ async fn going_back_after_next_page_raises_no_script_error() {
         .await;
 
     browser.click(".pager a[rel=next]").await;
-    wait_until(
-        &browser,
-        "const s = document.querySelector('.pager-status');
+    browser
+        .wait_until(
+            "const s = document.querySelector('.pager-status');
          return !!s && s.textContent.includes('page 2 of 2');",
-        "the second page shows",
-    )
-    .await;
+            "the second page shows",
+        )
+        .await;
     browser.eval("history.back(); return true;").await;
-    wait_until(
-        &browser,
-        "const s = document.querySelector('.pager-status');
+    browser
+        .wait_until(
+            "const s = document.querySelector('.pager-status');
          return window.historyRestored === true && !!s && s.textContent.includes('page 1 of 2');",
-        "going back restores the first page",
-    )
-    .await;
+            "going back restores the first page",
+        )
+        .await;
     // Whatever htmx does after the restore has run once the browser is idle again.
     browser
         .client

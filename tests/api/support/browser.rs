@@ -135,6 +135,31 @@ impl Browser {
         assert_eq!(violations, json!([]), "accessibility violations on {path}");
     }
 
+    /// Signs in through the real login form and waits for the page it lands on (`landmark`,
+    /// a selector only that page has: the sign-in page also has a `main h1`).
+    pub async fn sign_in(&self, login_url: &str, email: &str, password: &str, landmark: &str) {
+        self.goto(login_url).await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("form button[type=submit]").await;
+        self.wait_for(landmark).await;
+    }
+
+    /// Waits until `script` (a JavaScript function body that `return`s a boolean) is true.
+    pub async fn wait_until(&self, script: &str, what: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.eval(script).await == json!(true) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting until {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Ends the WebDriver session; the driver itself stops when `self` drops.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
