@@ -35,19 +35,62 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("vary", "HX-Request"),
 ];
 
-/// The client's address: the connection's peer, or the first address of `X-Forwarded-For`
-/// when the peer is a trusted proxy.
+/// The client's address: the connection's peer, or, when the peer is a trusted proxy, the
+/// right-most `X-Forwarded-For` address that is not a trusted proxy. Proxies append, so
+/// anything left of that was written by the client and proves nothing.
 pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("X-Forwarded-For")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(client_address(peer, &forwarded, trusted_proxies))
+}
+
+fn client_address(peer: IpAddr, forwarded: &[&str], trusted_proxies: &[IpAddr]) -> IpAddr {
     if !trusted_proxies.contains(&peer) {
-        return Some(peer);
+        return peer;
     }
-    req.headers()
-        .get("X-Forwarded-For")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.trim().parse().ok())
-        .or(Some(peer))
+    let mut client = peer;
+    for entry in forwarded.iter().flat_map(|h| h.split(',')).rev() {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(address) if trusted_proxies.contains(&address) => client = address,
+            Ok(address) => return address,
+            // Garbage in the chain: believe no further than the last proxy.
+            Err(_) => return client,
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("an address")
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_address_no_trusted_proxy_wrote() {
+        let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let from_proxy = |header: &[&str]| client_address(ip("10.0.0.1"), header, &proxies);
+        assert_eq!(from_proxy(&["203.0.113.7"]), ip("203.0.113.7"));
+        // A spoofed prefix written by the client is ignored.
+        assert_eq!(from_proxy(&["1.2.3.4, 203.0.113.7"]), ip("203.0.113.7"));
+        assert_eq!(
+            from_proxy(&["1.2.3.4", "203.0.113.7, 10.0.0.2"]),
+            ip("203.0.113.7")
+        );
+        assert_eq!(from_proxy(&["bogus, 10.0.0.2"]), ip("10.0.0.2"));
+        assert_eq!(from_proxy(&[]), ip("10.0.0.1"));
+        // An untrusted peer's header is not read at all.
+        assert_eq!(
+            client_address(ip("198.51.100.9"), &["1.2.3.4"], &proxies),
+            ip("198.51.100.9")
+        );
+    }
 }
 
 /// A message shown once on the next page.

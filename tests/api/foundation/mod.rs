@@ -8,6 +8,7 @@ mod csrf;
 mod database;
 mod errors;
 mod fences;
+mod hardening;
 mod mail;
 mod sessions;
 mod startup;
