@@ -17,6 +17,9 @@ pub enum AppError {
     /// A request no form of ours sends (a tampered id, say); the message is shown as is.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// Input refused as it stands (a search with control characters, say); shown as is.
+    #[error("unprocessable: {0}")]
+    Unprocessable(&'static str),
     #[error("missing or invalid CSRF token")]
     Csrf,
     #[error("database unavailable: {0}")]

@@ -11,7 +11,7 @@ mod roles;
 
 pub use email::{EmailAddress, EmailError, normalise_domain};
 pub use ids::{OrgId, UserId};
-pub use names::{PersonName, RequiredText};
+pub use names::{PersonName, RequiredText, search_text};
 pub use organization::OrganizationFields;
 pub use purchase::{PurchaseLine, RawPurchase, parse_kind};
 pub use roles::{OrgRole, PlatformRole, TokenKind, UserStatus};

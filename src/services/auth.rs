@@ -37,7 +37,8 @@ pub async fn sign_in(
         "email:{}",
         EmailAddress::parse(email)
             .map(EmailAddress::into_inner)
-            .unwrap_or_else(|_| email.trim().to_lowercase())
+            // Control characters (a NUL byte) never reach the database.
+            .unwrap_or_else(|_| email.trim().to_lowercase().replace(char::is_control, ""))
     );
     let ip_key = format!("ip:{ip}");
     let mut conn = pool.get().await?;

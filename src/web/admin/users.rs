@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::access::SuperAdmin;
 use crate::db::paging::Paging;
-use crate::domain::{OrgId, UserId, UserStatus};
+use crate::domain::{OrgId, UserId, UserStatus, search_text};
 use crate::error::AppError;
 use crate::services::admin::users::{self as service, UserRow};
 use crate::web::AppState;
@@ -64,14 +64,8 @@ pub async fn list(
     state: web::Data<AppState>,
     params: web::Query<UserParams>,
 ) -> Result<HttpResponse, AppError> {
-    let q: String = params
-        .q
-        .as_deref()
-        .unwrap_or_default()
-        .trim()
-        .chars()
-        .take(100)
-        .collect();
+    let q =
+        search_text(params.q.as_deref().unwrap_or_default()).map_err(AppError::Unprocessable)?;
     let paging = Paging::new(params.page, Some(50));
     let org_id = params.org.map(OrgId);
     let page = service::list(&mut *state.pool.get().await?, &admin, org_id, &q, paging).await?;

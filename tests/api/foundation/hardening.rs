@@ -32,3 +32,36 @@ async fn a_spoofed_forwarded_prefix_does_not_reach_the_audit_log() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_nul_byte_in_any_text_is_refused_without_a_server_error() {
+    let app = crate::support::spawn_app().await;
+    let root = app.signed_in_as(Role::SuperAdmin).await;
+    for path in [
+        "/admin/organizations?q=%00",
+        "/admin/organizations?q=acme%00",
+        "/admin/organizations.csv?q=%00",
+        "/admin/users?q=%00",
+        "/admin/users?q=ada%00lovelace",
+    ] {
+        let response = root.get(path).await;
+        assert_eq!(response.status(), 422, "{path}");
+        assert!(
+            response.text().contains("control characters"),
+            "{path}: {}",
+            response.text()
+        );
+    }
+    let visitor = app.another_visitor();
+    visitor.get("/login").await;
+    let refused = visitor
+        .login_with("ada\0@acme.test", "whatever it is")
+        .await;
+    assert_eq!(refused.status(), 422);
+    // Counted, under the address without its NUL byte, like any failure.
+    assert_eq!(
+        app.number("SELECT count(*) FROM login_failures WHERE key = 'email:ada@acme.test'")
+            .await,
+        1
+    );
+}

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::access::SuperAdmin;
 use crate::db::paging::{PAGE_SIZES, Paging};
+use crate::domain::search_text;
 use crate::error::AppError;
 use crate::services::admin::organizations::{self as service, ListQuery, Organization, SortColumn};
 use crate::web::AppState;
@@ -42,23 +43,17 @@ pub struct ListState {
 }
 
 impl ListState {
-    fn from_params(params: &ListParams) -> ListState {
+    fn from_params(params: &ListParams) -> Result<ListState, AppError> {
         let by_key = |key: Option<&str>| table_columns().find(|c| Some(c.key) == key);
-        ListState {
-            q: params
-                .q
-                .as_deref()
-                .unwrap_or_default()
-                .trim()
-                .chars()
-                .take(100)
-                .collect(),
+        Ok(ListState {
+            q: search_text(params.q.as_deref().unwrap_or_default())
+                .map_err(AppError::Unprocessable)?,
             column: by_key(params.sort.as_deref())
                 .or_else(|| by_key(Some("name")))
                 .unwrap_or(&COLUMNS[0]),
             descending: params.dir.as_deref() == Some("desc"),
             paging: Paging::new(params.page, params.per_page),
-        }
+        })
     }
 
     pub fn sort(&self) -> &'static str {
@@ -192,7 +187,7 @@ pub async fn list(
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
-    let list = ListState::from_params(&params);
+    let list = ListState::from_params(&params)?;
     let search = list.search();
     let query = ListQuery {
         search: search.as_deref(),
@@ -221,7 +216,7 @@ pub async fn export_csv(
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
-    let list = ListState::from_params(&params);
+    let list = ListState::from_params(&params)?;
     let search = list.search();
     let rows = service::export(
         &mut *state.pool.get().await?,

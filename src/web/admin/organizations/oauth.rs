@@ -33,7 +33,7 @@ impl TryFrom<OAuthInput> for OAuthClient {
         let issuer_ok = issuer_url.starts_with("https://")
             && issuer_url.len() > "https://".len()
             && issuer_url.len() <= 500
-            && !issuer_url.contains(char::is_whitespace);
+            && !issuer_url.contains(|c: char| c.is_whitespace() || c.is_control());
         if !issuer_ok {
             errors.add("issuer_url", "Enter the issuer's https:// address.");
         }
