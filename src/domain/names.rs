@@ -48,6 +48,15 @@ impl RequiredText {
     }
 }
 
+/// What a search box sends: trimmed, at most 100 characters, no control characters (a NUL
+/// byte would otherwise reach the database).
+pub fn search_text(raw: &str) -> Result<String, &'static str> {
+    if raw.chars().any(char::is_control) {
+        return Err("Remove the control characters from the search.");
+    }
+    Ok(raw.trim().chars().take(100).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,13 +73,4 @@ mod tests {
         // Markup is just text; escaping happens when it is rendered.
         assert!(PersonName::parse("<script>alert(1)</script>").is_ok());
     }
-}
-
-/// What a search box sends: trimmed, at most 100 characters, no control characters (a NUL
-/// byte would otherwise reach the database).
-pub fn search_text(raw: &str) -> Result<String, &'static str> {
-    if raw.chars().any(char::is_control) {
-        return Err("Remove the control characters from the search.");
-    }
-    Ok(raw.trim().chars().take(100).collect())
 }

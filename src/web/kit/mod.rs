@@ -64,6 +64,11 @@ fn client_address(peer: IpAddr, forwarded: &[&str], trusted_proxies: &[IpAddr]) 
     client
 }
 
+/// A message shown once on the next page.
+pub fn flash(req: &HttpRequest, message: impl Into<String>) -> Result<(), AppError> {
+    Ok(req.get_session().push_flash(FlashKind::Success, message)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,9 +96,4 @@ mod tests {
             ip("198.51.100.9")
         );
     }
-}
-
-/// A message shown once on the next page.
-pub fn flash(req: &HttpRequest, message: impl Into<String>) -> Result<(), AppError> {
-    Ok(req.get_session().push_flash(FlashKind::Success, message)?)
 }
