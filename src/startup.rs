@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::services;
-use crate::web::kit::{SECURITY_HEADERS, csrf, session};
+use crate::web::kit::{SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, csrf, session};
 use crate::web::{self, AppState};
 use actix_web::web::{Data, FormConfig, PayloadConfig};
 
@@ -94,6 +94,7 @@ fn run(
             .wrap(
                 SECURITY_HEADERS
                     .iter()
+                    .chain(secure.then_some(&STRICT_TRANSPORT_SECURITY))
                     .fold(DefaultHeaders::new(), |headers, header| {
                         headers.add(*header)
                     }),

@@ -111,7 +111,13 @@ async fn login(
     htmx::page(&req, status, &page)
 }
 
+/// Ends the session here and tells the browser to forget what it kept of it.
 async fn logout(session: Session) -> HttpResponse {
     session.purge();
-    see_other(&format!("{}?signed_out=1", paths::LOGIN.path()))
+    let mut response = see_other(&format!("{}?signed_out=1", paths::LOGIN.path()));
+    response.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("clear-site-data"),
+        actix_web::http::header::HeaderValue::from_static("\"cache\", \"cookies\", \"storage\""),
+    );
+    response
 }

@@ -35,6 +35,13 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("vary", "HX-Request"),
 ];
 
+/// Sent with every response when the console is served over `https://`: browsers then never
+/// use plain HTTP for it again.
+pub const STRICT_TRANSPORT_SECURITY: (&str, &str) = (
+    "strict-transport-security",
+    "max-age=31536000; includeSubDomains",
+);
+
 /// The client's address: the connection's peer, or, when the peer is a trusted proxy, the
 /// right-most `X-Forwarded-For` address that is not a trusted proxy. Proxies append, so
 /// anything left of that was written by the client and proves nothing.

@@ -65,3 +65,32 @@ async fn a_nul_byte_in_any_text_is_refused_without_a_server_error() {
         1
     );
 }
+
+#[tokio::test]
+async fn signing_out_clears_what_the_browser_kept_and_https_pins_the_scheme() {
+    let app = crate::support::spawn_app().await;
+    let ada = app.signed_in_as(Role::PlainUser).await;
+    assert!(
+        ada.get("/login")
+            .await
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
+    let signed_out = ada.post_form("/logout", &[]).await;
+    assert_eq!(signed_out.status(), 303);
+    assert_eq!(
+        signed_out.header("clear-site-data"),
+        "\"cache\", \"cookies\", \"storage\""
+    );
+
+    let secure =
+        spawn_app_with(|settings| settings.base_url = "https://console.example".to_owned()).await;
+    for path in ["/login", "/healthz", "/no-such-page"] {
+        assert_eq!(
+            secure.get(path).await.header("strict-transport-security"),
+            "max-age=31536000; includeSubDomains",
+            "{path}"
+        );
+    }
+}
