@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::services::admin::users::{self as service, UserRow};
 use crate::web::AppState;
 use crate::web::kit::listing::{Pager, query_string};
-use crate::web::kit::{flash, htmx, paths};
+use crate::web::kit::{flash, htmx, is_local_path, paths};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct UserParams {
@@ -106,6 +106,16 @@ pub async fn set_status(
         .status
         .parse()
         .map_err(|_| AppError::BadRequest("Unknown account status."))?;
+    // Back to the same list page: checked before anything changes.
+    let back = match form.back.as_str() {
+        "" => paths::USERS.path(),
+        back if is_local_path(back) && back.starts_with(&paths::USERS.path()) => back.to_owned(),
+        _ => {
+            return Err(AppError::BadRequest(
+                "The return address is not a page of this console.",
+            ));
+        }
+    };
     let mut conn = state.pool.get().await?;
     let user = service::set_status(&mut conn, &admin, UserId(path.into_inner()), status).await?;
     let message = match status {
@@ -113,12 +123,5 @@ pub async fn set_status(
         UserStatus::Active => format!("{} was enabled.", user.email),
     };
     flash(&req, message)?;
-    // Back to the same list page (only our own paths are accepted).
-    let users = paths::USERS.path();
-    let back = if form.back.starts_with(&users) {
-        form.back.as_str()
-    } else {
-        users.as_str()
-    };
-    Ok(htmx::redirect(&req, back))
+    Ok(htmx::redirect(&req, &back))
 }

@@ -42,6 +42,14 @@ pub const STRICT_TRANSPORT_SECURITY: (&str, &str) = (
     "max-age=31536000; includeSubDomains",
 );
 
+/// Whether a return address sent by a form is a path of this site: one leading slash, and
+/// nothing a header or a browser would read otherwise (control characters, backslashes).
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.chars().any(|c| c.is_control() || c == '\\')
+}
+
 /// The client's address: the connection's peer, or, when the peer is a trusted proxy, the
 /// right-most `X-Forwarded-For` address that is not a trusted proxy. Proxies append, so
 /// anything left of that was written by the client and proves nothing.
@@ -82,6 +90,20 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("an address")
+    }
+
+    #[test]
+    fn return_addresses_must_be_local_paths() {
+        assert!(is_local_path("/admin/users?page=2&q=ada"));
+        for hostile in [
+            "//evil.test",
+            "https://evil.test",
+            "/admin/users\r\nSet-Cookie: x",
+            "/\\evil.test",
+            "",
+        ] {
+            assert!(!is_local_path(hostile), "{hostile:?}");
+        }
     }
 
     #[test]

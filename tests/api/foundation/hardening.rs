@@ -94,3 +94,34 @@ async fn signing_out_clears_what_the_browser_kept_and_https_pins_the_scheme() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_return_address_with_cr_lf_is_refused_before_anything_changes() {
+    let app = crate::support::spawn_app().await;
+    let root = app.signed_in_as(Role::SuperAdmin).await;
+    let ada = app.user("ada@acme.test").create().await;
+    let path = format!("/admin/users/{}/status", ada.id.0);
+    for back in [
+        "/admin/users\r\nSet-Cookie: evil=1",
+        "//evil.test/admin/users",
+        "/admin/users\0",
+    ] {
+        let response = root
+            .post_form(&path, &[("status", "disabled"), ("back", back)])
+            .await;
+        assert_eq!(response.status(), 400, "{back:?}");
+    }
+    assert_eq!(
+        app.number("SELECT count(*) FROM users WHERE status = 'disabled'")
+            .await,
+        0,
+        "nothing changed"
+    );
+    let kept = root
+        .post_form(
+            &path,
+            &[("status", "disabled"), ("back", "/admin/users?page=2")],
+        )
+        .await;
+    assert_eq!(kept.location(), "/admin/users?page=2");
+}
