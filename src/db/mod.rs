@@ -58,11 +58,22 @@ pub async fn create_database_if_missing(database_url: &str) -> anyhow::Result<()
     let mut conn = AsyncPgConnection::establish(&format!("{server}/postgres"))
         .await
         .context("connecting to the server")?;
-    conn.batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .context("creating the database")?;
-    tracing::info!(database = name, "created the database");
+    match conn.batch_execute(&format!("CREATE DATABASE {name}")).await {
+        Ok(()) => tracing::info!(database = name, "created the database"),
+        // Another instance starting at the same moment created it first (PostgreSQL says so
+        // either way, depending on how close the race was): just as good.
+        Err(e) if already_created(&e) => {}
+        Err(e) => return Err(anyhow::Error::from(e).context("creating the database")),
+    }
     Ok(())
+}
+
+fn already_created(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    ) || error.to_string().contains("already exists")
 }
 
 /// Applies pending migrations while holding an advisory lock, so several instances can start at once.

@@ -125,3 +125,30 @@ async fn a_return_address_with_cr_lf_is_refused_before_anything_changes() {
         .await;
     assert_eq!(kept.location(), "/admin/users?page=2");
 }
+
+#[tokio::test]
+async fn instances_starting_together_on_a_missing_database_both_succeed() {
+    let db = crate::support::TestDb::create().await;
+    let url = format!("{}_new", db.url());
+    let name = url.rsplit('/').next().unwrap_or_default().to_owned();
+    let started: Vec<anyhow::Result<()>> = futures_util::future::join_all(
+        (0..4).map(|_| guildhall::db::create_database_if_missing(&url)),
+    )
+    .await;
+    let mut admin = {
+        use diesel_async::AsyncConnection;
+        diesel_async::AsyncPgConnection::establish(&db.url())
+            .await
+            .expect("connect")
+    };
+    {
+        use diesel_async::SimpleAsyncConnection;
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .expect("drop");
+    }
+    for result in started {
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
