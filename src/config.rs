@@ -32,6 +32,8 @@ pub struct Settings {
     /// Peers whose `X-Forwarded-For` header is believed.
     pub trusted_proxies: Vec<IpAddr>,
     pub database_pool_size: usize,
+    /// Limits of every statement the server runs (`statement_timeout`, `lock_timeout`).
+    pub statement_limits: crate::db::StatementLimits,
 }
 
 /// What the subcommands other than `serve` need: no keys, so none is required or generated.
@@ -104,10 +106,11 @@ impl Settings {
             mail_from: env("GUILDHALL_MAIL_FROM")
                 .unwrap_or_else(|| "Guildhall <no-reply@guildhall.localhost>".to_owned()),
             trusted_proxies,
-            database_pool_size: env("GUILDHALL_DB_POOL_SIZE")
-                .map(|s| s.parse().context("GUILDHALL_DB_POOL_SIZE must be a number"))
-                .transpose()?
-                .unwrap_or(16),
+            database_pool_size: number("GUILDHALL_DB_POOL_SIZE", 16)?,
+            statement_limits: crate::db::StatementLimits {
+                statement_timeout_ms: number("GUILDHALL_STATEMENT_TIMEOUT_MS", 10_000)?,
+                lock_timeout_ms: number("GUILDHALL_LOCK_TIMEOUT_MS", 5_000)?,
+            },
         })
     }
 
@@ -122,6 +125,18 @@ impl Settings {
     pub fn secure_cookies(&self) -> bool {
         self.base_url.starts_with("https://")
     }
+}
+
+/// A whole-number setting, or its default.
+fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    env(name)
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not {s:?}"))
+        })
+        .transpose()
+        .map(|value| value.unwrap_or(default))
 }
 
 fn env(name: &str) -> Option<String> {

@@ -58,6 +58,12 @@ impl From<diesel::result::Error> for AppError {
             Error::BrokenTransactionManager => {
                 AppError::Unavailable(format!("in {}: {e}", during()))
             }
+            // `statement_timeout` or `lock_timeout` fired: busy, not broken.
+            Error::DatabaseError(_, ref info)
+                if info.message().starts_with("canceling statement due to") =>
+            {
+                AppError::Unavailable(format!("in {}: {}", during(), info.message()))
+            }
             Error::NotFound => AppError::NotFound,
             other => anyhow::Error::from(other).into(),
         }

@@ -34,7 +34,11 @@ impl Application {
     /// With another clock: tests fix it and move it forward.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         db::run_migrations(&settings.database_url).await?;
-        let pool = db::build_pool(&settings.database_url, settings.database_pool_size)?;
+        let pool = db::build_server_pool(
+            &settings.database_url,
+            settings.database_pool_size,
+            settings.statement_limits,
+        )?;
         let mut conn = pool.get().await.context("connecting to the database")?;
         services::admin::oauth::check_master_key(&mut conn, &settings.master_key_bytes()).await?;
         drop(conn);

@@ -23,9 +23,49 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// Session-level advisory lock that serialises migrations between instances starting together.
 const MIGRATION_LOCK: i64 = 0x6775_696c_6468_616c;
 
+/// How long one statement may run, and wait for a lock, on the server's connections: a stuck
+/// transaction then costs other requests a bounded wait (and them a 503), not the instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatementLimits {
+    pub statement_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
+}
+
+/// The pool of the command-line tools: no statement limits (seeding takes minutes).
 pub fn build_pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
-    // Fast recycling: no test query on every checkout (a broken connection fails its first query).
+    pool(database_url, max_size, ManagerConfig::default())
+}
+
+/// The server's pool: every connection runs under `limits`.
+pub fn build_server_pool(
+    database_url: &str,
+    max_size: usize,
+    limits: StatementLimits,
+) -> anyhow::Result<DbPool> {
     let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            use diesel_async::SimpleAsyncConnection;
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            conn.batch_execute(&format!(
+                "SET statement_timeout = {}; SET lock_timeout = {}",
+                limits.statement_timeout_ms, limits.lock_timeout_ms
+            ))
+            .await
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(conn)
+        })
+    });
+    pool(database_url, max_size, config)
+}
+
+fn pool(
+    database_url: &str,
+    max_size: usize,
+    mut config: ManagerConfig<AsyncPgConnection>,
+) -> anyhow::Result<DbPool> {
+    // Fast recycling: no test query on every checkout (a broken connection fails its first query).
     config.recycling_method = RecyclingMethod::Fast;
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);

@@ -152,3 +152,35 @@ async fn instances_starting_together_on_a_missing_database_both_succeed() {
         assert!(result.is_ok(), "{result:?}");
     }
 }
+
+#[tokio::test]
+async fn a_lock_held_elsewhere_costs_a_bounded_wait_and_a_503_page() {
+    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+    let app = spawn_app_with(|settings| settings.statement_limits.lock_timeout_ms = 300).await;
+    let root = app.signed_in_as(Role::SuperAdmin).await;
+    let mut holder = diesel_async::AsyncPgConnection::establish(&app.db.url())
+        .await
+        .expect("connect");
+    holder
+        .batch_execute("BEGIN; SELECT * FROM platform_settings FOR UPDATE")
+        .await
+        .expect("hold the settings row");
+
+    let started = std::time::Instant::now();
+    let response = root
+        .post_form("/admin/settings", &[("invitation_ttl_days", "30")])
+        .await;
+    assert_eq!(response.status(), 503);
+    assert!(
+        response.text().contains("temporarily unavailable"),
+        "{}",
+        response.text()
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+
+    holder.batch_execute("ROLLBACK").await.expect("release");
+    let saved = root
+        .post_form("/admin/settings", &[("invitation_ttl_days", "30")])
+        .await;
+    assert_eq!(saved.status(), 303);
+}
