@@ -40,6 +40,8 @@ pub struct Settings {
 pub struct CommandSettings {
     pub database_url: String,
     pub base_url: String,
+    /// `GUILDHALL_ENV=production`.
+    pub production: bool,
 }
 
 impl CommandSettings {
@@ -48,6 +50,7 @@ impl CommandSettings {
         CommandSettings {
             database_url: database_url(),
             base_url: base_url(&bind()),
+            production: env("GUILDHALL_ENV").as_deref() == Some("production"),
         }
     }
 }

@@ -88,6 +88,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{} is a super administrator.", user.email);
         }
         Command::SeedDemo => {
+            let settings = CommandSettings::from_env();
+            // Its super administrator's password is published in README.
+            anyhow::ensure!(
+                !settings.production,
+                "seed-demo creates accounts whose password README publishes; it does not run with GUILDHALL_ENV=production"
+            );
             let settings = database().await?;
             db::run_migrations(&settings.database_url).await?;
             let pool = db::build_pool(&settings.database_url, 1)?;

@@ -92,3 +92,26 @@ async fn seed_demo_creates_data_once_and_prints_how_to_sign_in() {
     assert_eq!(Html::parse(&page).text("main h1"), "Northwind Robotics");
     assert!(page.contains("Jonas Becker"), "{page}");
 }
+
+#[tokio::test]
+async fn seed_demo_refuses_to_run_in_production() {
+    let db = TestDb::create().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_guildhall"))
+        .arg("seed-demo")
+        .env("DATABASE_URL", db.url())
+        .env("GUILDHALL_ENV", "production")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run guildhall");
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("GUILDHALL_ENV=production"), "{said}");
+    assert_eq!(said.lines().count(), 1, "one clear line: {said}");
+    let pool = guildhall::db::build_pool(&db.url(), 1).expect("pool");
+    let users = guildhall::models::users::find_by_email(
+        &mut pool.get().await.expect("a connection"),
+        "admin@guildhall.example",
+    )
+    .await;
+    assert!(!matches!(users, Ok(Some(_))), "no demo account was made");
+}
