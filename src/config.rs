@@ -34,6 +34,10 @@ pub struct Settings {
     pub database_pool_size: usize,
     /// Limits of every statement the server runs (`statement_timeout`, `lock_timeout`).
     pub statement_limits: crate::db::StatementLimits,
+    /// Password hashes computed at once (each takes a core and 19 MiB), and how long a
+    /// sign-in waits for its turn before it is told to retry.
+    pub password_hashes_at_once: usize,
+    pub password_wait_ms: u64,
 }
 
 /// What the subcommands other than `serve` need: no keys, so none is required or generated.
@@ -110,6 +114,11 @@ impl Settings {
                 .unwrap_or_else(|| "Guildhall <no-reply@guildhall.localhost>".to_owned()),
             trusted_proxies,
             database_pool_size: number("GUILDHALL_DB_POOL_SIZE", 16)?,
+            password_hashes_at_once: number(
+                "GUILDHALL_PASSWORD_HASHES_AT_ONCE",
+                2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )?,
+            password_wait_ms: number("GUILDHALL_PASSWORD_WAIT_MS", 2_000)?,
             statement_limits: crate::db::StatementLimits {
                 statement_timeout_ms: number("GUILDHALL_STATEMENT_TIMEOUT_MS", 10_000)?,
                 lock_timeout_ms: number("GUILDHALL_LOCK_TIMEOUT_MS", 5_000)?,

@@ -24,6 +24,9 @@ pub enum AppError {
     Csrf,
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Too much password hashing at once: come back in a moment.
+    #[error("busy")]
+    Busy,
     #[error(transparent)]
     Internal(anyhow::Error),
 }

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::services;
+use crate::services::password_work::PasswordWork;
 use crate::web::kit::{SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, csrf, session};
 use crate::web::{self, AppState};
 use actix_web::web::{Data, FormConfig, PayloadConfig};
@@ -68,10 +69,15 @@ fn run(
 ) -> anyhow::Result<Server> {
     let cookie_key = settings.cookie_key();
     let secure = settings.secure_cookies();
+    let hashing = PasswordWork::new(
+        settings.password_hashes_at_once,
+        Duration::from_millis(settings.password_wait_ms),
+    );
     let state = Data::new(AppState {
         pool: pool.clone(),
         settings,
         clock: clock.clone(),
+        hashing,
     });
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(

@@ -1,6 +1,5 @@
 //! A user's own account: profile and password, and creating super administrators.
 
-use anyhow::Context;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -10,6 +9,7 @@ use crate::domain::{EmailAddress, FieldErrors, PersonName, PlatformRole, passwor
 use crate::error::AppError;
 use crate::models::users::{NewUser, User, UserChanges};
 use crate::models::{audit, sessions, users};
+use crate::services::password_work::PasswordWork;
 
 pub use crate::models::memberships::UserOrganization;
 
@@ -74,6 +74,7 @@ pub enum PasswordOutcome {
 #[tracing::instrument(skip_all, fields(user_id = %user.id))]
 pub async fn change_password(
     pool: &DbPool,
+    hashing: &PasswordWork,
     user: &CurrentUser,
     change: PasswordChange,
 ) -> Result<PasswordOutcome, AppError> {
@@ -86,14 +87,14 @@ pub async fn change_password(
     }
     let stored = users::password_hash_of(&mut *pool.get().await?, user.id).await?;
     let (current, new) = (change.current_password, change.new_password);
-    let new_hash = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<String>> {
-        if !password::verify(&current, stored.as_deref()) {
-            return Ok(None);
-        }
-        password::hash(&new).map(Some)
-    })
-    .await
-    .context("password hashing task")??;
+    let new_hash = hashing
+        .run(move || -> anyhow::Result<Option<String>> {
+            if !password::verify(&current, stored.as_deref()) {
+                return Ok(None);
+            }
+            password::hash(&new).map(Some)
+        })
+        .await??;
     let Some(new_hash) = new_hash else {
         errors.add("current_password", "This is not your current password.");
         return Ok(PasswordOutcome::Invalid(errors));

@@ -1,7 +1,6 @@
 //! Signing in: throttled per account and per address, with the same answer (and the same
 //! argon2 work) whether or not the email exists.
 
-use anyhow::Context;
 use secrecy::SecretString;
 
 use crate::clock::Clock;
@@ -10,6 +9,7 @@ use crate::domain::{EmailAddress, UserStatus, password};
 use crate::error::AppError;
 use crate::models::users::User;
 use crate::models::{login_failures, sessions, users};
+use crate::services::password_work::PasswordWork;
 
 /// Failures allowed per account within the window before sign-in is refused.
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
@@ -28,6 +28,7 @@ pub enum SignInOutcome {
 pub async fn sign_in(
     pool: &DbPool,
     clock: &Clock,
+    hashing: &PasswordWork,
     email: &str,
     password: SecretString,
     ip: &str,
@@ -62,10 +63,9 @@ pub async fn sign_in(
     };
     // Don't hold a connection while hashing.
     drop(conn);
-    let verified =
-        tokio::task::spawn_blocking(move || password::verify(&password, stored.as_deref()))
-            .await
-            .context("password verification task")?;
+    let verified = hashing
+        .run(move || password::verify(&password, stored.as_deref()))
+        .await?;
     let mut conn = pool.get().await?;
     match user {
         Some(user) if verified => {

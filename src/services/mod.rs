@@ -5,4 +5,5 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod org;
+pub mod password_work;
 pub mod rules;

@@ -176,7 +176,7 @@ async fn change_password(
         new_password,
         confirm_password,
     };
-    match account::change_password(&state.pool, &user, change).await? {
+    match account::change_password(&state.pool, &state.hashing, &user, change).await? {
         PasswordOutcome::Changed => {
             // Every session of the user was just ended; this one continues under a new key.
             session.start_signed_in(user.id, state.clock.now().timestamp())?;

@@ -83,7 +83,15 @@ async fn login(
     let ip = client_ip(&req, &state.settings.trusted_proxies)
         .map(|ip| ip.to_string())
         .unwrap_or_default();
-    let outcome = auth::sign_in(&state.pool, &state.clock, &email, password, &ip).await?;
+    let outcome = auth::sign_in(
+        &state.pool,
+        &state.clock,
+        &state.hashing,
+        &email,
+        password,
+        &ip,
+    )
+    .await?;
     let (status, error) = match outcome {
         SignInOutcome::SignedIn(user) => {
             session.start_signed_in(user.id, state.clock.now().timestamp())?;

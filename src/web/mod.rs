@@ -22,6 +22,7 @@ use actix_web::web;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::DbPool;
+use crate::services::password_work::PasswordWork;
 use crate::web::kit::session::PgSessionStore;
 use crate::web::kit::{assets, context, csrf, errors, health, paths};
 
@@ -30,6 +31,7 @@ pub struct AppState {
     pub pool: DbPool,
     pub settings: Settings,
     pub clock: Clock,
+    pub hashing: PasswordWork,
 }
 
 /// The route table: the areas that need no session first, then the HTML area.

@@ -36,7 +36,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -46,6 +46,9 @@ impl ResponseError for AppError {
         match self {
             AppError::Unauthenticated => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, paths::LOGIN.path()))
+                .finish(),
+            AppError::Busy => HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, "2"))
                 .finish(),
             other => HttpResponse::build(other.status_code()).finish(),
         }
@@ -163,8 +166,12 @@ pub async fn render_error_pages(
         .and_then(|e| e.as_error::<AppError>())
         .map(|e| user_message(e).to_owned())
         .unwrap_or_else(|| default_message(status).to_owned());
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let (request, _) = response.into_parts();
-    let page = error_body(wants_fragment, request_id, status, &message);
+    let mut page = error_body(wants_fragment, request_id, status, &message);
+    if let Some(retry_after) = retry_after {
+        page.headers_mut().insert(header::RETRY_AFTER, retry_after);
+    }
     Ok(ServiceResponse::new(request, page))
 }
 

@@ -192,11 +192,18 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
     assert_eq!(owner.get("/settings/org").await.location(), "/login");
     assert_eq!(owner.login(&owner.user).await.status(), 403);
 
-    root.post_form(
-        &format!("/admin/users/{}/status", owner.user.id),
-        &[("status", "active"), ("back", "https://evil.test/")],
-    )
-    .await;
+    // A return address off this site is refused before anything changes.
+    let path = format!("/admin/users/{}/status", owner.user.id);
+    let elsewhere = root
+        .post_form(
+            &path,
+            &[("status", "active"), ("back", "https://evil.test/")],
+        )
+        .await;
+    assert_eq!(elsewhere.status(), 400);
+    assert_eq!(owner.login(&owner.user).await.status(), 403);
+    root.post_form(&path, &[("status", "active"), ("back", "/admin/users")])
+        .await;
     assert_eq!(owner.login(&owner.user).await.status(), 303);
     assert_eq!(
         app.number(

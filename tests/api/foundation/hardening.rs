@@ -184,3 +184,33 @@ async fn a_lock_held_elsewhere_costs_a_bounded_wait_and_a_503_page() {
         .await;
     assert_eq!(saved.status(), 303);
 }
+
+#[tokio::test]
+async fn parallel_sign_ins_beyond_the_hashing_bound_are_told_to_retry_not_failed() {
+    let app = spawn_app_with(|settings| {
+        settings.password_hashes_at_once = 1;
+        settings.password_wait_ms = 0;
+    })
+    .await;
+    let ada = app.user("ada@acme.test").create().await;
+    let visitors: Vec<_> = (0..12).map(|_| app.another_visitor()).collect();
+    for visitor in &visitors {
+        visitor.get("/login").await;
+    }
+    let answers = futures_util::future::join_all(
+        visitors
+            .iter()
+            .map(|visitor| visitor.login_with(&ada.email, "not the password at all")),
+    )
+    .await;
+    let busy: Vec<_> = answers.iter().filter(|a| a.status() == 503).collect();
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.status() == 422 || a.status() == 503),
+        "{:?}",
+        answers.iter().map(|a| a.status()).collect::<Vec<_>>()
+    );
+    assert!(!busy.is_empty(), "twelve at once with one hash at a time");
+    assert!(busy.iter().all(|a| a.header("retry-after") == "2"));
+}

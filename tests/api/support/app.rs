@@ -32,6 +32,8 @@ pub fn test_settings(database_url: String) -> Settings {
         mail_from: "Guildhall <no-reply@guildhall.test>".to_owned(),
         trusted_proxies: Vec::new(),
         database_pool_size: 4,
+        password_hashes_at_once: 4,
+        password_wait_ms: 2_000,
         statement_limits: guildhall::db::StatementLimits {
             statement_timeout_ms: 10_000,
             lock_timeout_ms: 5_000,
