@@ -38,6 +38,41 @@ pub struct Settings {
     /// sign-in waits for its turn before it is told to retry.
     pub password_hashes_at_once: usize,
     pub password_wait_ms: u64,
+    pub body_limits: BodyLimits,
+}
+
+/// The largest request bodies accepted; larger ones are refused (413) before they are read
+/// whole, with a page that says the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// Any form.
+    pub form_bytes: usize,
+    /// The sign-in form.
+    pub sign_in_bytes: usize,
+    /// A file upload (the sales file).
+    pub upload_bytes: usize,
+    /// Lines of a sales file.
+    pub upload_lines: usize,
+}
+
+impl Default for BodyLimits {
+    fn default() -> BodyLimits {
+        BodyLimits {
+            form_bytes: 64 * 1024,
+            sign_in_bytes: 8 * 1024,
+            upload_bytes: 10 * 1024 * 1024,
+            upload_lines: 100_000,
+        }
+    }
+}
+
+/// "64 KiB", "10 MiB": a size as people read it.
+pub fn size_in_words(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 && b % (1024 * 1024) == 0 => format!("{} MiB", b / (1024 * 1024)),
+        b if b >= 1024 && b % 1024 == 0 => format!("{} KiB", b / 1024),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// What the subcommands other than `serve` need: no keys, so none is required or generated.
@@ -119,6 +154,15 @@ impl Settings {
                 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             )?,
             password_wait_ms: number("GUILDHALL_PASSWORD_WAIT_MS", 2_000)?,
+            body_limits: {
+                let default = BodyLimits::default();
+                BodyLimits {
+                    form_bytes: number("GUILDHALL_FORM_LIMIT_BYTES", default.form_bytes)?,
+                    sign_in_bytes: number("GUILDHALL_SIGN_IN_LIMIT_BYTES", default.sign_in_bytes)?,
+                    upload_bytes: number("GUILDHALL_UPLOAD_LIMIT_BYTES", default.upload_bytes)?,
+                    upload_lines: number("GUILDHALL_UPLOAD_LIMIT_LINES", default.upload_lines)?,
+                }
+            },
             statement_limits: crate::db::StatementLimits {
                 statement_timeout_ms: number("GUILDHALL_STATEMENT_TIMEOUT_MS", 10_000)?,
                 lock_timeout_ms: number("GUILDHALL_LOCK_TIMEOUT_MS", 5_000)?,

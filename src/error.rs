@@ -24,6 +24,9 @@ pub enum AppError {
     Csrf,
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A body above the limit of what it was sent to; the message says the limit.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// Too much password hashing at once: come back in a moment.
     #[error("busy")]
     Busy,

@@ -17,9 +17,9 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::services;
 use crate::services::password_work::PasswordWork;
-use crate::web::kit::{SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, csrf, session};
+use crate::web::kit::{SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, session};
 use crate::web::{self, AppState};
-use actix_web::web::{Data, FormConfig, PayloadConfig};
+use actix_web::web::{Data, PayloadConfig};
 
 pub struct Application {
     port: u16,
@@ -68,6 +68,7 @@ fn run(
     clock: Clock,
 ) -> anyhow::Result<Server> {
     let cookie_key = settings.cookie_key();
+    let limits = settings.body_limits;
     let secure = settings.secure_cookies();
     let hashing = PasswordWork::new(
         settings.password_hashes_at_once,
@@ -98,9 +99,9 @@ fn run(
         .build();
         App::new()
             .app_data(state.clone())
-            .app_data(FormConfig::default().limit(csrf::MAX_BODY))
-            .app_data(PayloadConfig::new(csrf::MAX_BODY))
-            .configure(|cfg| web::configure(cfg, sessions))
+            .app_data(web::kit::form_config(limits.form_bytes))
+            .app_data(PayloadConfig::new(limits.upload_bytes))
+            .configure(|cfg| web::configure(cfg, sessions, limits))
             .wrap(
                 SECURITY_HEADERS
                     .iter()

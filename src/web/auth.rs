@@ -7,16 +7,22 @@ use askama::Template;
 use secrecy::SecretString;
 
 use crate::access::CurrentUser;
+use crate::config::BodyLimits;
 use crate::error::AppError;
 use crate::services::auth::{self, SignInOutcome};
 use crate::web::AppState;
 use crate::web::kit::session::{AppSession, SignedIn};
-use crate::web::kit::{client_ip, htmx, paths};
+use crate::web::kit::{self as kit, client_ip, htmx, paths};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
     cfg.route(paths::HOME.pattern, web::get().to(home))
-        .route(paths::LOGIN.pattern, web::get().to(login_page))
-        .route(paths::LOGIN.pattern, web::post().to(login))
+        .service(
+            web::resource(paths::LOGIN.pattern)
+                // An email and a password: anything larger is not a sign-in.
+                .app_data(kit::form_config(limits.sign_in_bytes))
+                .route(web::get().to(login_page))
+                .route(web::post().to(login)),
+        )
         .route(paths::LOGOUT.pattern, web::post().to(logout));
 }
 

@@ -20,7 +20,7 @@ use actix_web::middleware::from_fn;
 use actix_web::web;
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{BodyLimits, Settings};
 use crate::db::DbPool;
 use crate::services::password_work::PasswordWork;
 use crate::web::kit::session::PgSessionStore;
@@ -35,14 +35,18 @@ pub struct AppState {
 }
 
 /// The route table: the areas that need no session first, then the HTML area.
-pub fn configure(cfg: &mut web::ServiceConfig, sessions: SessionMiddleware<PgSessionStore>) {
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    sessions: SessionMiddleware<PgSessionStore>,
+    limits: BodyLimits,
+) {
     cfg.route(paths::HEALTHZ.pattern, web::get().to(health::healthz))
         .route(paths::READYZ.pattern, web::get().to(health::readyz))
         .route(paths::STATIC.pattern, web::get().to(assets::serve))
         .service(web::scope(paths::API).configure(api::configure))
         .service(
             web::scope("")
-                .configure(auth::configure)
+                .configure(|cfg| auth::configure(cfg, limits))
                 .service(
                     web::scope(paths::ADMIN)
                         .wrap(from_fn(context::super_admin_fence))

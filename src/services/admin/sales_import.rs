@@ -69,6 +69,7 @@ pub async fn import(
     conn: &mut AsyncPgConnection,
     admin: &SuperAdmin,
     file: &[u8],
+    max_lines: usize,
 ) -> Result<ImportOutcome, AppError> {
     let Ok(text) = std::str::from_utf8(file.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file)) else {
         return Ok(rejected(
@@ -77,6 +78,16 @@ pub async fn import(
             "The file is not UTF-8 text. Save it as CSV UTF-8 and upload it again.",
         ));
     };
+    let lines = text.lines().count();
+    if lines > max_lines + 1 {
+        return Ok(rejected(
+            0,
+            "",
+            format!(
+                "The file has {lines} lines; at most {max_lines} purchases (and the header) are read at once. Split it and upload each part."
+            ),
+        ));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)

@@ -28,7 +28,18 @@ pub enum UploadResult {
 #[template(path = "admin/sales/page.html")]
 struct SalesPage {
     columns: String,
+    /// What the page says of the size a file may have.
+    limits: String,
     result: UploadResult,
+}
+
+fn limits(state: &AppState) -> String {
+    let limits = state.settings.body_limits;
+    format!(
+        "A file may be up to {} with at most {} purchases.",
+        crate::config::size_in_words(limits.upload_bytes),
+        crate::web::kit::format::number(limits.upload_lines)
+    )
 }
 
 #[derive(Template)]
@@ -37,9 +48,14 @@ struct SalesResult {
     result: UploadResult,
 }
 
-pub async fn show(req: HttpRequest, _admin: SuperAdmin) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    req: HttpRequest,
+    _admin: SuperAdmin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let page = SalesPage {
         columns: COLUMNS.join(","),
+        limits: limits(&state),
         result: UploadResult::None,
     };
     htmx::page(&req, StatusCode::OK, &page)
@@ -62,7 +78,14 @@ pub async fn upload(
     let result = match file {
         None => UploadResult::Unreadable("Choose a CSV file to upload."),
         Some([]) => UploadResult::Unreadable("The file is empty."),
-        Some(file) => match service::import(&mut *state.pool.get().await?, &admin, file).await? {
+        Some(file) => match service::import(
+            &mut *state.pool.get().await?,
+            &admin,
+            file,
+            state.settings.body_limits.upload_lines,
+        )
+        .await?
+        {
             ImportOutcome::Imported(summary) => UploadResult::Imported(summary),
             ImportOutcome::Rejected { problems, more } => UploadResult::Rejected { problems, more },
         },
@@ -73,6 +96,7 @@ pub async fn upload(
     };
     htmx::respond(&req, status, SalesResult { result }, |fragment| SalesPage {
         columns: COLUMNS.join(","),
+        limits: limits(&state),
         result: fragment.result,
     })
 }

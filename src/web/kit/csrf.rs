@@ -3,20 +3,18 @@
 //! (plain forms, URL-encoded or multipart). Anything else gets 403 before a handler runs.
 
 use actix_session::SessionExt;
+use actix_web::HttpMessage;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
-use actix_web::{HttpMessage, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::error::AppError;
 
 pub const HEADER: &str = "X-CSRF-Token";
 pub const FIELD: &str = "csrf_token";
-/// The largest body read to find the token; bigger bodies are refused with 413.
-pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
 pub async fn verify_csrf(
     mut req: ServiceRequest,
@@ -44,7 +42,7 @@ pub async fn verify_csrf(
         Some(token) => Some(token.to_owned()),
         None => match token_from_body(&mut req).await {
             Ok(token) => token,
-            Err(response) => return Ok(req.into_response(response).map_into_right_body()),
+            Err(refusal) => return Ok(req.error_response(refusal).map_into_right_body()),
         },
     };
     match (expected, provided) {
@@ -66,8 +64,9 @@ pub async fn verify_csrf(
     }
 }
 
-/// Reads the body (it is put back for the handler) and finds the `csrf_token` field in it.
-async fn token_from_body(req: &mut ServiceRequest) -> Result<Option<String>, HttpResponse> {
+/// Reads the body (it is put back for the handler) and finds the `csrf_token` field in it. A
+/// body above the limit of its kind (a form, an upload) is refused without reading it whole.
+async fn token_from_body(req: &mut ServiceRequest) -> Result<Option<String>, AppError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -79,12 +78,34 @@ async fn token_from_body(req: &mut ServiceRequest) -> Result<Option<String>, Htt
     if !is_form && boundary.is_none() {
         return Ok(None);
     }
+    let limits = req
+        .app_data::<actix_web::web::Data<crate::web::AppState>>()
+        .map(|state| state.settings.body_limits)
+        .unwrap_or_default();
+    let (limit, what) = match boundary {
+        None => (limits.form_bytes, "a form"),
+        Some(_) => (limits.upload_bytes, "an upload"),
+    };
+    let too_large = || {
+        AppError::TooLarge(format!(
+            "What you sent is larger than the {} {what} may be. Nothing was changed.",
+            crate::config::size_in_words(limit)
+        ))
+    };
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| HttpResponse::BadRequest().finish())?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(HttpResponse::PayloadTooLarge().finish());
+        let chunk = chunk.map_err(|_| AppError::BadRequest("The request could not be read."))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }

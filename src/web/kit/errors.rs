@@ -35,6 +35,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -59,6 +60,7 @@ impl ResponseError for AppError {
 fn user_message(error: &AppError) -> &str {
     match error {
         AppError::Forbidden(denied) => denied.0,
+        AppError::TooLarge(message) => message,
         AppError::BadRequest(reason) | AppError::Unprocessable(reason) => reason,
         AppError::Csrf => {
             "This form has expired or did not come from this site. Reload the page and try again."

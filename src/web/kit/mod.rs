@@ -79,6 +79,21 @@ fn client_address(peer: IpAddr, forwarded: &[&str], trusted_proxies: &[IpAddr]) 
     client
 }
 
+/// Form bodies up to `limit`; above it, the 413 page says the limit (the CSRF check refuses
+/// most oversized bodies first; this also holds for smaller per-route limits).
+pub fn form_config(limit: usize) -> actix_web::web::FormConfig {
+    actix_web::web::FormConfig::default()
+        .limit(limit)
+        .error_handler(move |error, _| match error {
+            actix_web::error::UrlencodedError::Overflow { .. } => AppError::TooLarge(format!(
+                "What you sent is larger than the {} this form may be. Nothing was changed.",
+                crate::config::size_in_words(limit)
+            ))
+            .into(),
+            other => other.into(),
+        })
+}
+
 /// A message shown once on the next page.
 pub fn flash(req: &HttpRequest, message: impl Into<String>) -> Result<(), AppError> {
     Ok(req.get_session().push_flash(FlashKind::Success, message)?)

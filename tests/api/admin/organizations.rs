@@ -513,14 +513,13 @@ async fn an_invalid_batch_changes_nothing() {
         alert.contains("at most 100 email addresses at once; this batch has 101"),
         "{alert}"
     );
-    // A 10,000-line paste gets the same clear answer.
+    // A 10,000-line paste is larger than any form may be: refused with the limit, unread.
     let huge: String = (0..10_000)
         .map(|i| format!("user{i}@acme.test\n"))
         .collect();
-    assert_eq!(
-        app.post_htmx(&path, &[("emails", &huge)]).await.status(),
-        422
-    );
+    let refused = app.post_htmx(&path, &[("emails", &huge)]).await;
+    assert_eq!(refused.status(), 413);
+    assert!(refused.text().contains("64 KiB"), "{}", refused.text());
     assert_eq!(members_of(&app, orgs[0]).await, 1);
 }
 

@@ -205,3 +205,27 @@ async fn fifty_thousand_lines_import_in_one_request() {
     );
     eprintln!("50,000-line import took {elapsed:?} (debug build)");
 }
+
+#[tokio::test]
+async fn a_sales_file_above_its_limits_is_refused_with_them() {
+    let app =
+        crate::support::spawn_app_with(|settings| settings.body_limits.upload_lines = 10).await;
+    let root = app.super_admin().await;
+    app.login(&root).await;
+    let too_big = upload(&app, &vec![b'a'; 11 * 1024 * 1024], false).await;
+    assert_eq!(too_big.status(), 413);
+    assert!(too_big.text().contains("10 MiB"), "{}", too_big.text());
+
+    let mut lines = String::from("organization,kind,tokens,amount,currency,date,reference\n");
+    for n in 0..11 {
+        lines.push_str(&format!("1,inference,1000,1.00,EUR,2026-10-01,REF-{n}\n"));
+    }
+    let too_long = upload(&app, lines.as_bytes(), false).await;
+    assert_eq!(too_long.status(), 422);
+    assert!(
+        too_long.text().contains("at most 10 purchases"),
+        "{}",
+        too_long.text()
+    );
+    assert_eq!(app.number("SELECT count(*) FROM token_purchases").await, 0);
+}

@@ -214,3 +214,43 @@ async fn parallel_sign_ins_beyond_the_hashing_bound_are_told_to_retry_not_failed
     assert!(!busy.is_empty(), "twelve at once with one hash at a time");
     assert!(busy.iter().all(|a| a.header("retry-after") == "2"));
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_the_limit_before_anything_reads_them() {
+    let app = crate::support::spawn_app().await;
+    // Anonymous: a 30 MiB "password" on the sign-in form.
+    let visitor = app.another_visitor();
+    visitor.get("/login").await;
+    let huge = "x".repeat(30 * 1024 * 1024);
+    let refused = visitor
+        .post_form("/login", &[("email", "ada@acme.test"), ("password", &huge)])
+        .await;
+    assert_eq!(refused.status(), 413);
+    assert!(refused.text().contains("64 KiB"), "{}", refused.text());
+    // Within the form limit, still far above what a sign-in is.
+    let padded = "x".repeat(20 * 1024);
+    let refused = visitor
+        .post_form(
+            "/login",
+            &[("email", "ada@acme.test"), ("password", &padded)],
+        )
+        .await;
+    assert_eq!(refused.status(), 413);
+    assert!(refused.text().contains("8 KiB"), "{}", refused.text());
+
+    // Signed in: a 100 KiB profile form.
+    let ada = app.signed_in_as(Role::PlainUser).await;
+    let refused = ada
+        .post_form(
+            "/settings/account/profile",
+            &[("first_name", &"A".repeat(100 * 1024)), ("last_name", "L")],
+        )
+        .await;
+    assert_eq!(refused.status(), 413);
+    assert!(refused.text().contains("64 KiB"));
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_log WHERE action = 'user.profile_updated'")
+            .await,
+        0
+    );
+}

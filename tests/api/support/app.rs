@@ -34,6 +34,7 @@ pub fn test_settings(database_url: String) -> Settings {
         database_pool_size: 4,
         password_hashes_at_once: 4,
         password_wait_ms: 2_000,
+        body_limits: guildhall::config::BodyLimits::default(),
         statement_limits: guildhall::db::StatementLimits {
             statement_timeout_ms: 10_000,
             lock_timeout_ms: 5_000,
