@@ -1,6 +1,11 @@
-//! Signing in: throttled per account and per address, with the same answer (and the same
-//! argon2 work) whether or not the email exists.
+//! Signing in, throttled without handing attackers a lock: failures count per (account,
+//! address) pair and per address, so guessing from one place does not keep the owner out from
+//! another; only 100 failures in a row lock the account itself (NIST 800-63B). Every attempt
+//! is counted before its password is checked, under a lock, so parallel guesses cannot all be
+//! evaluated against the same count. The answer (and the argon2 work) is the same whether or
+//! not the email exists.
 
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 
 use crate::clock::Clock;
@@ -11,17 +16,89 @@ use crate::models::users::User;
 use crate::models::{login_failures, sessions, users};
 use crate::services::password_work::PasswordWork;
 
-/// Failures allowed per account within the window before sign-in is refused.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-/// Failures allowed per client address within the window.
+/// Failures one address may make on one account within the window.
+pub const MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS: i64 = 5;
+/// Failures one address may make within the window, whatever the accounts.
 pub const MAX_FAILURES_PER_IP: i64 = 30;
+/// Failures in a row, from anywhere, before the account itself is locked.
+pub const MAX_CONSECUTIVE_FAILURES_PER_ACCOUNT: i64 = 100;
 pub const WINDOW_MINUTES: i32 = 15;
 
 pub enum SignInOutcome {
     SignedIn(User),
     InvalidCredentials,
     Disabled,
+    /// This address has failed too often (on this account, or in all).
     Throttled,
+    /// The account has failed 100 times in a row.
+    Locked,
+}
+
+/// The keys an attempt is counted under.
+struct AttemptKeys {
+    pair: String,
+    address: String,
+    account: String,
+}
+
+impl AttemptKeys {
+    fn new(email: &str, ip: &str) -> AttemptKeys {
+        // An unparseable email is throttled and answered like an unknown one; control
+        // characters (a NUL byte) never reach the database.
+        let account = EmailAddress::parse(email)
+            .map(EmailAddress::into_inner)
+            .unwrap_or_else(|_| email.trim().to_lowercase().replace(char::is_control, ""));
+        AttemptKeys {
+            pair: format!("pair:{account}|{ip}"),
+            address: format!("ip:{ip}"),
+            account: format!("account:{account}"),
+        }
+    }
+
+    fn all(&self) -> [&str; 3] {
+        [&self.pair, &self.address, &self.account]
+    }
+}
+
+enum Admission {
+    /// Counted as a failure until the password proves right: these rows.
+    Admitted(Vec<i64>),
+    Refused(SignInOutcome),
+}
+
+/// Decides and counts in one transaction, under locks on the attempt's keys.
+async fn admit(
+    conn: &mut AsyncPgConnection,
+    keys: &AttemptKeys,
+    clock: &Clock,
+) -> Result<Admission, AppError> {
+    let admission = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            login_failures::lock_keys(conn, &[&keys.pair, &keys.address]).await?;
+            let counts = login_failures::recent_counts(
+                conn,
+                &[&keys.pair, &keys.address],
+                WINDOW_MINUTES,
+                clock.now(),
+            )
+            .await?;
+            let count_of = |key: &str| counts.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n);
+            if count_of(&keys.pair) >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS
+                || count_of(&keys.address) >= MAX_FAILURES_PER_IP
+            {
+                return Ok(Admission::Refused(SignInOutcome::Throttled));
+            }
+            if login_failures::count_all(conn, &keys.account).await?
+                >= MAX_CONSECUTIVE_FAILURES_PER_ACCOUNT
+            {
+                return Ok(Admission::Refused(SignInOutcome::Locked));
+            }
+            Ok(Admission::Admitted(
+                login_failures::record(conn, &keys.all()).await?,
+            ))
+        })
+        .await?;
+    Ok(admission)
 }
 
 #[tracing::instrument(skip_all)]
@@ -33,28 +110,12 @@ pub async fn sign_in(
     password: SecretString,
     ip: &str,
 ) -> Result<SignInOutcome, AppError> {
-    // An unparseable email is throttled and answered like an unknown one.
-    let email_key = format!(
-        "email:{}",
-        EmailAddress::parse(email)
-            .map(EmailAddress::into_inner)
-            // Control characters (a NUL byte) never reach the database.
-            .unwrap_or_else(|_| email.trim().to_lowercase().replace(char::is_control, ""))
-    );
-    let ip_key = format!("ip:{ip}");
+    let keys = AttemptKeys::new(email, ip);
     let mut conn = pool.get().await?;
-    let counts = login_failures::recent_counts(
-        &mut conn,
-        &[&email_key, &ip_key],
-        WINDOW_MINUTES,
-        clock.now(),
-    )
-    .await?;
-    let count_of = |key: &str| counts.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n);
-    if count_of(&email_key) >= MAX_FAILURES_PER_ACCOUNT || count_of(&ip_key) >= MAX_FAILURES_PER_IP
-    {
-        return Ok(SignInOutcome::Throttled);
-    }
+    let reserved = match admit(&mut conn, &keys, clock).await? {
+        Admission::Admitted(reserved) => reserved,
+        Admission::Refused(outcome) => return Ok(outcome),
+    };
     let (user, stored) = match EmailAddress::parse(email) {
         Ok(email) => users::find_with_hash_by_email(&mut conn, email.as_str())
             .await?
@@ -65,21 +126,28 @@ pub async fn sign_in(
     drop(conn);
     let verified = hashing
         .run(move || password::verify(&password, stored.as_deref()))
-        .await?;
+        .await;
     let mut conn = pool.get().await?;
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(busy) => {
+            // Not checked, so not a failure.
+            login_failures::forget(&mut conn, &reserved, &[]).await?;
+            return Err(busy);
+        }
+    };
     match user {
         Some(user) if verified => {
+            // The right password: this attempt was no failure, and the pair and the account
+            // start afresh (the address keeps its other failures).
+            login_failures::forget(&mut conn, &reserved, &[&keys.pair, &keys.account]).await?;
             if user.status == UserStatus::Disabled {
                 return Ok(SignInOutcome::Disabled);
             }
-            login_failures::clear(&mut conn, &email_key).await?;
             users::record_login(&mut conn, user.id).await?;
             Ok(SignInOutcome::SignedIn(user))
         }
-        _ => {
-            login_failures::record(&mut conn, &[&email_key, &ip_key]).await?;
-            Ok(SignInOutcome::InvalidCredentials)
-        }
+        _ => Ok(SignInOutcome::InvalidCredentials),
     }
 }
 

@@ -116,6 +116,10 @@ async fn login(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed attempts. Wait 15 minutes, then try again.",
         ),
+        SignInOutcome::Locked => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "This account is locked after 100 failed sign-ins in a row; it unlocks within a day.",
+        ),
     };
     let page = LoginPage {
         email,

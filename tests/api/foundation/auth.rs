@@ -1,4 +1,4 @@
-use guildhall::services::auth::{MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP};
+use guildhall::services::auth::{MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS, MAX_FAILURES_PER_IP};
 
 use crate::support::html::Html;
 use crate::support::{OrgRole, spawn_app};
@@ -83,10 +83,10 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
 }
 
 #[tokio::test]
-async fn repeated_failures_lock_the_account_even_for_the_right_password() {
+async fn repeated_failures_from_one_address_refuse_it_even_the_right_password() {
     let app = spawn_app().await;
     let user = app.user("ada@acme.test").create().await;
-    for _ in 0..MAX_FAILURES_PER_ACCOUNT {
+    for _ in 0..MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS {
         let response = app.login_with("ADA@acme.test", "guess").await;
         assert_eq!(response.status(), 422);
     }

@@ -1,7 +1,7 @@
 //! Attacks from the hardening review, each refused: a spoofed client address, control
 //! characters in text, a return address with CR/LF, hostile bodies.
 
-use crate::support::{Role, spawn_app_with};
+use crate::support::{Role, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_spoofed_forwarded_prefix_does_not_reach_the_audit_log() {
@@ -35,7 +35,7 @@ async fn a_spoofed_forwarded_prefix_does_not_reach_the_audit_log() {
 
 #[tokio::test]
 async fn a_nul_byte_in_any_text_is_refused_without_a_server_error() {
-    let app = crate::support::spawn_app().await;
+    let app = spawn_app().await;
     let root = app.signed_in_as(Role::SuperAdmin).await;
     for path in [
         "/admin/organizations?q=%00",
@@ -60,7 +60,7 @@ async fn a_nul_byte_in_any_text_is_refused_without_a_server_error() {
     assert_eq!(refused.status(), 422);
     // Counted, under the address without its NUL byte, like any failure.
     assert_eq!(
-        app.number("SELECT count(*) FROM login_failures WHERE key = 'email:ada@acme.test'")
+        app.number("SELECT count(*) FROM login_failures WHERE key = 'account:ada@acme.test'")
             .await,
         1
     );
@@ -68,7 +68,7 @@ async fn a_nul_byte_in_any_text_is_refused_without_a_server_error() {
 
 #[tokio::test]
 async fn signing_out_clears_what_the_browser_kept_and_https_pins_the_scheme() {
-    let app = crate::support::spawn_app().await;
+    let app = spawn_app().await;
     let ada = app.signed_in_as(Role::PlainUser).await;
     assert!(
         ada.get("/login")
@@ -97,7 +97,7 @@ async fn signing_out_clears_what_the_browser_kept_and_https_pins_the_scheme() {
 
 #[tokio::test]
 async fn a_return_address_with_cr_lf_is_refused_before_anything_changes() {
-    let app = crate::support::spawn_app().await;
+    let app = spawn_app().await;
     let root = app.signed_in_as(Role::SuperAdmin).await;
     let ada = app.user("ada@acme.test").create().await;
     let path = format!("/admin/users/{}/status", ada.id.0);
@@ -205,9 +205,11 @@ async fn parallel_sign_ins_beyond_the_hashing_bound_are_told_to_retry_not_failed
     .await;
     let busy: Vec<_> = answers.iter().filter(|a| a.status() == 503).collect();
     assert!(
+        // Checked and wrong, refused by the throttle (every attempt counts before its check),
+        // or told to come back: never a failure of the server.
         answers
             .iter()
-            .all(|a| a.status() == 422 || a.status() == 503),
+            .all(|a| [422, 429, 503].contains(&a.status().as_u16())),
         "{:?}",
         answers.iter().map(|a| a.status()).collect::<Vec<_>>()
     );
@@ -217,7 +219,7 @@ async fn parallel_sign_ins_beyond_the_hashing_bound_are_told_to_retry_not_failed
 
 #[tokio::test]
 async fn oversized_bodies_are_refused_with_the_limit_before_anything_reads_them() {
-    let app = crate::support::spawn_app().await;
+    let app = spawn_app().await;
     // Anonymous: a 30 MiB "password" on the sign-in form.
     let visitor = app.another_visitor();
     visitor.get("/login").await;
@@ -253,4 +255,74 @@ async fn oversized_bodies_are_refused_with_the_limit_before_anything_reads_them(
             .await,
         0
     );
+}
+
+/// A browser at `address`, behind the test's trusted proxy.
+fn visitor_at(app: &crate::support::TestApp, address: &str) -> crate::support::Visitor {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("X-Forwarded-For", address.parse().expect("a header value"));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .expect("client");
+    crate::support::Visitor::with_client(&app.address, client)
+}
+
+fn behind_a_proxy(settings: &mut guildhall::config::Settings) {
+    settings.trusted_proxies = vec!["127.0.0.1".parse().expect("an address")];
+}
+
+#[tokio::test]
+async fn guessing_from_one_address_does_not_lock_the_owner_out_from_another() {
+    let app = spawn_app_with(behind_a_proxy).await;
+    let ada = app.user("ada@acme.test").create().await;
+    let attacker = visitor_at(&app, "198.51.100.1");
+    attacker.get("/login").await;
+    for _ in 0..5 {
+        assert_eq!(attacker.login_with(&ada.email, "guess").await.status(), 422);
+    }
+    assert_eq!(
+        attacker.login(&ada).await.status(),
+        429,
+        "the attacker is slowed"
+    );
+
+    let owner = visitor_at(&app, "203.0.113.5");
+    owner.get("/login").await;
+    assert_eq!(owner.login(&ada).await.status(), 303, "the owner signs in");
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_counted_before_any_is_checked() {
+    let app = spawn_app().await;
+    let ada = app.user("ada@acme.test").create().await;
+    let guessers: Vec<_> = (0..20).map(|_| app.another_visitor()).collect();
+    for guesser in &guessers {
+        guesser.get("/login").await;
+    }
+    let answers =
+        futures_util::future::join_all(guessers.iter().map(|g| g.login_with(&ada.email, "guess")))
+            .await;
+    let checked = answers.iter().filter(|a| a.status() == 422).count();
+    let throttled = answers.iter().filter(|a| a.status() == 429).count();
+    assert_eq!(checked, 5, "at most the limit is ever evaluated");
+    assert_eq!(throttled, 15);
+}
+
+#[tokio::test]
+async fn a_hundred_failures_in_a_row_lock_the_account_itself() {
+    let app = spawn_app_with(behind_a_proxy).await;
+    let ada = app.user("ada@acme.test").create().await;
+    app.sql("INSERT INTO login_failures (key) SELECT 'account:ada@acme.test' FROM generate_series(1, 99)")
+        .await;
+    let anywhere = visitor_at(&app, "192.0.2.77");
+    anywhere.get("/login").await;
+    assert_eq!(anywhere.login_with(&ada.email, "guess").await.status(), 422);
+    let owner = visitor_at(&app, "203.0.113.5");
+    owner.get("/login").await;
+    let locked = owner.login(&ada).await;
+    assert_eq!(locked.status(), 429);
+    assert!(locked.text().contains("locked"), "{}", locked.text());
 }
