@@ -116,6 +116,18 @@ pub async fn update(
         .await
 }
 
+pub async fn set_password_hash(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+    hash: &str,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 pub async fn record_login(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set(users::last_login_at.eq(diesel::dsl::now))

@@ -80,7 +80,13 @@ pub async fn change_password(
 ) -> Result<PasswordOutcome, AppError> {
     let actor = user.as_self();
     let mut errors = FieldErrors::default();
-    if let Err(message) = password::check_strength(change.new_password.expose_secret()) {
+    let organizations: Vec<&str> = user
+        .organizations
+        .iter()
+        .map(|org| org.org_name.as_str())
+        .collect();
+    let context = password::context_words(&user.email, &organizations);
+    if let Err(message) = password::check_strength(change.new_password.expose_secret(), &context) {
         errors.add("new_password", message);
     } else if change.new_password.expose_secret() != change.confirm_password.expose_secret() {
         errors.add("confirm_password", "The two passwords differ.");
@@ -128,8 +134,11 @@ pub async fn create_super_admin(
     new_password: SecretString,
 ) -> anyhow::Result<User> {
     let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("{email:?}: {e}"))?;
-    password::check_strength(new_password.expose_secret())
-        .map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    password::check_strength(
+        new_password.expose_secret(),
+        &password::context_words(email.as_str(), &[]),
+    )
+    .map_err(|e| anyhow::anyhow!("password: {e}"))?;
     let hash = tokio::task::spawn_blocking(move || password::hash(&new_password)).await??;
     let mut conn = pool.get().await?;
     let actor = Actor::system();

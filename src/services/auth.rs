@@ -124,12 +124,20 @@ pub async fn sign_in(
     };
     // Don't hold a connection while hashing.
     drop(conn);
+    let rehash = stored.as_deref().is_some_and(password::needs_rehash);
     let verified = hashing
-        .run(move || password::verify(&password, stored.as_deref()))
+        .run(move || {
+            let verified = password::verify(&password, stored.as_deref());
+            // Made again with today's parameters while the password is at hand.
+            let renewed = (verified && rehash)
+                .then(|| password::hash(&password).ok())
+                .flatten();
+            (verified, renewed)
+        })
         .await;
     let mut conn = pool.get().await?;
-    let verified = match verified {
-        Ok(verified) => verified,
+    let (verified, renewed) = match verified {
+        Ok(checked) => checked,
         Err(busy) => {
             // Not checked, so not a failure.
             login_failures::forget(&mut conn, &reserved, &[]).await?;
@@ -143,6 +151,9 @@ pub async fn sign_in(
             login_failures::forget(&mut conn, &reserved, &[&keys.pair, &keys.account]).await?;
             if user.status == UserStatus::Disabled {
                 return Ok(SignInOutcome::Disabled);
+            }
+            if let Some(renewed) = renewed {
+                users::set_password_hash(&mut conn, user.id, &renewed).await?;
             }
             users::record_login(&mut conn, user.id).await?;
             Ok(SignInOutcome::SignedIn(user))

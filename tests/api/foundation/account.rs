@@ -152,7 +152,7 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
             .html()
             .field_error("password-new_password")
             .as_deref(),
-        Some("Use at least 10 characters.")
+        Some("Use at least 12 characters.")
     );
 
     let response = ada

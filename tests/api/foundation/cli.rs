@@ -58,7 +58,7 @@ async fn create_superadmin_reads_the_password_from_standard_input() {
         "short\n",
     );
     assert!(
-        !ok && output.contains("Use at least 10 characters"),
+        !ok && output.contains("Use at least 12 characters"),
         "{output}"
     );
 

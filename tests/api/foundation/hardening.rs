@@ -326,3 +326,70 @@ async fn a_hundred_failures_in_a_row_lock_the_account_itself() {
     assert_eq!(locked.status(), 429);
     assert!(locked.text().contains("locked"), "{}", locked.text());
 }
+
+#[tokio::test]
+async fn a_hash_made_with_weaker_parameters_is_made_again_at_the_next_sign_in() {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+    let app = spawn_app().await;
+    let ada = app.user("ada@acme.test").create().await;
+    let weak = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(4_096, 1, 1, None).expect("params"),
+    )
+    .hash_password(ada.password.as_bytes())
+    .expect("hash")
+    .to_string();
+    app.sql(&format!(
+        "UPDATE users SET password_hash = '{weak}' WHERE id = {}",
+        ada.id.0
+    ))
+    .await;
+    assert_eq!(app.login(&ada).await.status(), 303);
+    assert_eq!(
+        app.number(
+            "SELECT count(*) FROM users WHERE password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_new_password_that_is_common_or_guessable_is_refused_with_the_reason() {
+    let app = spawn_app().await;
+    let member = app.signed_in_as(Role::OrgMember).await;
+    let org_name = app
+        .stored_org(member.org.expect("an organization"))
+        .await
+        .name;
+    let local_part = member
+        .user
+        .email
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    for (new, why) in [
+        ("1qaz2wsx3edc".to_owned(), "most common".to_owned()),
+        (format!("{local_part} forever"), local_part.clone()),
+        (format!("{org_name} forever!"), org_name.to_lowercase()),
+    ] {
+        let refused = member
+            .post_form(
+                "/settings/account/password",
+                &[
+                    ("current_password", member.user.password.as_str()),
+                    ("new_password", new.as_str()),
+                    ("confirm_password", new.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status(), 422, "{new}");
+        let error = refused.html().field_error("password-new_password");
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains(&why)),
+            "{new}: {error:?}"
+        );
+    }
+}
