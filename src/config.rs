@@ -39,6 +39,31 @@ pub struct Settings {
     pub password_hashes_at_once: usize,
     pub password_wait_ms: u64,
     pub body_limits: BodyLimits,
+    pub session_limits: SessionLimits,
+}
+
+/// The longest any session lives: its stored row's expiry. The limits per role are at most this.
+pub const LONGEST_SESSION_SECS: i64 = 12 * 60 * 60;
+
+/// How long a signed-in session lasts without a request (idle) and at most since sign-in
+/// (absolute); shorter for super administrators, who can do the most harm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub idle_secs: i64,
+    pub absolute_secs: i64,
+    pub admin_idle_secs: i64,
+    pub admin_absolute_secs: i64,
+}
+
+impl Default for SessionLimits {
+    fn default() -> SessionLimits {
+        SessionLimits {
+            idle_secs: 30 * 60,
+            absolute_secs: 12 * 60 * 60,
+            admin_idle_secs: 15 * 60,
+            admin_absolute_secs: 8 * 60 * 60,
+        }
+    }
 }
 
 /// The largest request bodies accepted; larger ones are refused (413) before they are read
@@ -154,6 +179,27 @@ impl Settings {
                 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             )?,
             password_wait_ms: number("GUILDHALL_PASSWORD_WAIT_MS", 2_000)?,
+            session_limits: {
+                let default = SessionLimits::default();
+                let minutes = |name, default: i64| number(name, default / 60).map(|m: i64| m * 60);
+                SessionLimits {
+                    idle_secs: minutes("GUILDHALL_IDLE_TIMEOUT_MINUTES", default.idle_secs)?,
+                    absolute_secs: minutes(
+                        "GUILDHALL_ABSOLUTE_TIMEOUT_MINUTES",
+                        default.absolute_secs,
+                    )?
+                    .min(LONGEST_SESSION_SECS),
+                    admin_idle_secs: minutes(
+                        "GUILDHALL_ADMIN_IDLE_TIMEOUT_MINUTES",
+                        default.admin_idle_secs,
+                    )?,
+                    admin_absolute_secs: minutes(
+                        "GUILDHALL_ADMIN_ABSOLUTE_TIMEOUT_MINUTES",
+                        default.admin_absolute_secs,
+                    )?
+                    .min(LONGEST_SESSION_SECS),
+                }
+            },
             body_limits: {
                 let default = BodyLimits::default();
                 BodyLimits {

@@ -92,7 +92,7 @@ fn run(
         .session_lifecycle(
             PersistentSession::default()
                 .session_ttl(actix_web::cookie::time::Duration::seconds(
-                    session::ABSOLUTE_TIMEOUT_SECS,
+                    crate::config::LONGEST_SESSION_SECS,
                 ))
                 .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
         )

@@ -11,7 +11,7 @@ use crate::config::BodyLimits;
 use crate::error::AppError;
 use crate::services::auth::{self, SignInOutcome};
 use crate::web::AppState;
-use crate::web::kit::session::{AppSession, SignedIn};
+use crate::web::kit::session::AppSession;
 use crate::web::kit::{self as kit, client_ip, htmx, paths};
 
 pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
@@ -58,12 +58,13 @@ struct LoginQuery {
 
 async fn login_page(
     req: HttpRequest,
-    session: Session,
-    state: web::Data<AppState>,
+    user: Result<CurrentUser, AppError>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if let SignedIn::Yes(_) = session.signed_in(state.clock.now().timestamp()) {
-        return Ok(see_other(&paths::HOME.path()));
+    match user {
+        Ok(_) => return Ok(see_other(&paths::HOME.path())),
+        Err(AppError::Unauthenticated) => {}
+        Err(other) => return Err(other),
     }
     let page = LoginPage {
         email: String::new(),

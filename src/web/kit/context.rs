@@ -15,7 +15,7 @@ use crate::domain::OrgId;
 use crate::error::AppError;
 use crate::services::account::UserOrganization;
 use crate::web::AppState;
-use crate::web::kit::session::{AppSession, Flash, SignedIn};
+use crate::web::kit::session::{AppSession, Flash};
 use crate::web::kit::{client_ip, htmx, paths};
 
 fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, AppError> {
@@ -32,16 +32,15 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
     let state = state(req)?;
     let session = req.get_session();
     let now = state.clock.now().timestamp();
-    let user_id = match session.signed_in(now) {
-        SignedIn::Yes(user_id) => user_id,
-        SignedIn::No => return Err(AppError::Unauthenticated),
-        SignedIn::Expired => {
-            session.purge();
-            return Err(AppError::Unauthenticated);
-        }
+    let Some(times) = session.sign_in_times() else {
+        return Err(AppError::Unauthenticated);
     };
-    // Read with the session by its store, in the same statement.
-    let Some(mut user) = session.current_user().filter(|user| user.id == user_id) else {
+    // Read with the session by its store, in the same statement; then the limits of its role.
+    let user = session
+        .current_user()
+        .filter(|user| user.id == times.user_id)
+        .filter(|user| !times.expired(now, &state.settings.session_limits, user.is_super_admin()));
+    let Some(mut user) = user else {
         session.purge();
         return Err(AppError::Unauthenticated);
     };

@@ -12,14 +12,11 @@ use sha2::{Digest, Sha256};
 
 use crate::access::CurrentUser;
 use crate::clock::Clock;
+use crate::config::SessionLimits;
 use crate::db::DbPool;
 use crate::domain::{OrgId, UserId, random_token};
 use crate::models::sessions;
 
-/// A signed-in session ends after this long without a request...
-pub const IDLE_TIMEOUT_SECS: i64 = 2 * 60 * 60;
-/// ...and this long after sign-in, whatever the activity.
-pub const ABSOLUTE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
 /// `last_seen` is written back at most this often, so a busy session is not a write per request.
 const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
 
@@ -194,16 +191,29 @@ impl FlashKind {
     }
 }
 
-/// What the signed-in session knows, checked against its timeouts.
-pub enum SignedIn {
-    Yes(UserId),
-    No,
-    Expired,
+/// When a signed-in session began and was last used.
+pub struct SignInTimes {
+    pub user_id: UserId,
+    signed_in_at: i64,
+    last_seen: i64,
+}
+
+impl SignInTimes {
+    /// Whether the session has outlived its limits: a super administrator's are shorter.
+    pub fn expired(&self, now: i64, limits: &SessionLimits, super_admin: bool) -> bool {
+        let (idle, absolute) = if super_admin {
+            (limits.admin_idle_secs, limits.admin_absolute_secs)
+        } else {
+            (limits.idle_secs, limits.absolute_secs)
+        };
+        now - self.signed_in_at > absolute || now - self.last_seen > idle
+    }
 }
 
 /// Typed access to the session state; every key lives here.
 pub trait AppSession {
-    fn signed_in(&self, now: i64) -> SignedIn;
+    /// The user and times of a signed-in session; `None` for a visitor.
+    fn sign_in_times(&self) -> Option<SignInTimes>;
     fn touch(&self, now: i64) -> Result<(), SessionInsertError>;
     fn start_signed_in(&self, user_id: UserId, now: i64) -> Result<(), SessionInsertError>;
     /// The CSRF token of this session, created on first use.
@@ -220,16 +230,13 @@ pub trait AppSession {
 }
 
 impl AppSession for Session {
-    fn signed_in(&self, now: i64) -> SignedIn {
-        let Ok(Some(user_id)) = self.get::<i64>(USER_ID) else {
-            return SignedIn::No;
-        };
-        let signed_in_at = self.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0);
-        let last_seen = self.get::<i64>(LAST_SEEN).ok().flatten().unwrap_or(0);
-        if now - signed_in_at > ABSOLUTE_TIMEOUT_SECS || now - last_seen > IDLE_TIMEOUT_SECS {
-            return SignedIn::Expired;
-        }
-        SignedIn::Yes(UserId(user_id))
+    fn sign_in_times(&self) -> Option<SignInTimes> {
+        let user_id = self.get::<i64>(USER_ID).ok().flatten()?;
+        Some(SignInTimes {
+            user_id: UserId(user_id),
+            signed_in_at: self.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0),
+            last_seen: self.get::<i64>(LAST_SEEN).ok().flatten().unwrap_or(0),
+        })
     }
 
     fn touch(&self, now: i64) -> Result<(), SessionInsertError> {

@@ -138,14 +138,40 @@ async fn a_session_expires_twelve_hours_after_sign_in_even_when_active() {
     let app = spawn_app().await;
     let ada = app.signed_in_as(Role::PlainUser).await;
 
-    // Active all along: a request every hour, so only the absolute limit can end it.
-    for _ in 0..12 {
-        app.clock.advance(chrono::Duration::hours(1));
+    // Active all along: a request every 25 minutes, so only the absolute limit can end it.
+    for _ in 0..28 {
+        app.clock.advance(chrono::Duration::minutes(25));
         assert_eq!(ada.get("/settings/account").await.status(), 200);
     }
-    app.clock.advance(chrono::Duration::minutes(61));
+    app.clock.advance(chrono::Duration::minutes(25));
 
     assert_eq!(ada.get("/settings/account").await.location(), "/login");
+}
+
+#[tokio::test]
+async fn a_super_administrators_session_is_shorter() {
+    let app = spawn_app().await;
+    let member = app.signed_in_as(Role::OrgMember).await;
+    let root = app.signed_in_as(Role::SuperAdmin).await;
+
+    // Idle: 16 minutes end the super administrator's session, not the member's.
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(member.get("/settings/account").await.status(), 200);
+    assert_eq!(root.get("/admin/organizations").await.location(), "/login");
+
+    // Absolute: eight hours, however active.
+    let root = app.signed_in_as(Role::SuperAdmin).await;
+    for _ in 0..48 {
+        app.clock.advance(chrono::Duration::minutes(10));
+        assert_eq!(root.get("/admin/settings").await.status(), 200);
+    }
+    app.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(root.get("/admin/settings").await.location(), "/login");
+    assert_eq!(
+        member.get("/settings/account").await.location(),
+        "/login",
+        "idle 8 h"
+    );
 }
 
 #[tokio::test]
@@ -153,8 +179,8 @@ async fn the_user_read_with_the_session_is_never_written_back_into_it() {
     let app = spawn_app().await;
     let user = app.user("ada@acme.test").create().await;
     app.login(&user).await;
-    // A change that saves the session (a flash message), an hour later (last_seen moves too).
-    app.clock.advance(chrono::Duration::hours(1));
+    // A change that saves the session (a flash message), minutes later (last_seen moves too).
+    app.clock.advance(chrono::Duration::minutes(20));
     let saved = app
         .post_form(
             "/settings/account/profile",
