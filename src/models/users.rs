@@ -297,6 +297,27 @@ async fn search_ids(
     Ok(found.into_iter().map(|f| UserId(f.id)).collect())
 }
 
+/// The user with this email, created (without a password) when there is none, and locked until
+/// the transaction ends: two requests naming the same new person settle on one row, and the
+/// second waits until the first has decided what the person joins.
+pub async fn find_or_create_locked(
+    conn: &mut AsyncPgConnection,
+    new: &NewUser<'_>,
+) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(new)
+        .on_conflict(users::email)
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    users::table
+        .filter(users::email.eq(new.email))
+        .for_update()
+        .select(User::as_select())
+        .first(conn)
+        .await
+}
+
 /// The users with these emails, locked until the transaction ends.
 pub async fn lock_by_emails(
     conn: &mut AsyncPgConnection,

@@ -104,19 +104,19 @@ pub async fn create(
             {
                 errors.add("domain", DOMAIN_TAKEN);
             }
-            let owner = match users::find_by_email(conn, owner_email.as_str()).await? {
-                Some(owner) => owner,
-                None => {
-                    let new = NewUser {
-                        email: owner_email.as_str(),
-                        first_name: "",
-                        last_name: "",
-                        password_hash: None,
-                        platform_role: PlatformRole::User,
-                    };
-                    users::insert(conn, &new).await?
-                }
-            };
+            // Locked: a concurrent create or assign for the same person waits for this one, so
+            // the single-organization policy holds under any interleaving.
+            let owner = users::find_or_create_locked(
+                conn,
+                &NewUser {
+                    email: owner_email.as_str(),
+                    first_name: "",
+                    last_name: "",
+                    password_hash: None,
+                    platform_role: PlatformRole::User,
+                },
+            )
+            .await?;
             if !rules::kept_out_by_single_org_policy(conn, &[owner.id], None)
                 .await?
                 .is_empty()

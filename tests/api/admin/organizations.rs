@@ -690,3 +690,50 @@ async fn the_manage_dialog_is_a_page_without_javascript_and_a_dialog_with_it() {
         404
     );
 }
+
+#[tokio::test]
+async fn twenty_concurrent_creations_for_one_new_owner_leave_them_in_one_organization() {
+    let app = crate::support::spawn_app().await;
+    app.sql("UPDATE platform_settings SET single_org_per_account = true")
+        .await;
+    let root = app.signed_in_as(crate::support::Role::SuperAdmin).await;
+    let names: Vec<String> = (0..20).map(|n| format!("Racing Org {n:02}")).collect();
+    let forms: Vec<[(&str, &str); 5]> = names
+        .iter()
+        .map(|name| {
+            [
+                ("name", name.as_str()),
+                ("contact_name", "Contact"),
+                ("country", "DE"),
+                ("email", "contact@racing.test"),
+                ("owner_email", "new.owner@racing.test"),
+            ]
+        })
+        .collect();
+    let answers = futures_util::future::join_all(
+        forms
+            .iter()
+            .map(|form| root.post_form("/admin/organizations", form)),
+    )
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 422),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'new.owner@racing.test'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM users WHERE email = 'new.owner@racing.test'")
+            .await,
+        1
+    );
+}
