@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::services::auth::{self, SignInOutcome};
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{self as kit, client_ip, htmx, paths};
+use crate::web::kit::{self as kit, client_ip, htmx, paths, security};
 
 pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
     cfg.route(paths::HOME.pattern, web::get().to(home))
@@ -99,29 +99,34 @@ async fn login(
         &ip,
     )
     .await?;
-    let (status, error) = match outcome {
+    let (event, status, error) = match outcome {
         SignInOutcome::SignedIn(user) => {
             session.start_signed_in(user.id, state.clock.now().timestamp())?;
-            tracing::info!(user_id = %user.id, "signed in");
+            tracing::info!(target: "security", event = "authn_login_success", user = %user.email, ip = %ip);
             return Ok(see_other(&paths::HOME.path()));
         }
         SignInOutcome::InvalidCredentials => (
+            "authn_login_fail",
             StatusCode::UNPROCESSABLE_ENTITY,
             "The email or password is not correct.",
         ),
         SignInOutcome::Disabled => (
+            "authn_login_fail_disabled",
             StatusCode::FORBIDDEN,
             "This account is disabled. Ask an administrator to enable it.",
         ),
         SignInOutcome::Throttled => (
+            "excess_rate_limit_exceeded",
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed attempts. Wait 15 minutes, then try again.",
         ),
         SignInOutcome::Locked => (
+            "authn_login_lock",
             StatusCode::TOO_MANY_REQUESTS,
             "This account is locked after 100 failed sign-ins in a row; it unlocks within a day.",
         ),
     };
+    security::event(&req, event, Some(&email), error);
     let page = LoginPage {
         email,
         error: Some(error),

@@ -54,9 +54,11 @@ pub async fn verify_csrf(
                 .map(ServiceResponse::map_into_left_body)
         }
         _ => {
-            tracing::warn!(
-                path = req.path(),
-                "request refused: missing or invalid CSRF token"
+            crate::web::kit::security::event(
+                req.request(),
+                "malicious_csrf",
+                None,
+                "a state change without this session's CSRF token, refused",
             );
             let (request, _) = req.into_parts();
             Ok(ServiceResponse::from_err(AppError::Csrf, request).map_into_right_body())

@@ -12,9 +12,9 @@ use askama::Template;
 
 use crate::error::AppError;
 use crate::web::kit::SECURITY_HEADERS;
-use crate::web::kit::htmx;
 use crate::web::kit::paths::{self, targets};
 use crate::web::kit::session::STORE_UNAVAILABLE;
+use crate::web::kit::{htmx, security};
 
 impl From<actix_session::SessionInsertError> for AppError {
     fn from(e: actix_session::SessionInsertError) -> AppError {
@@ -155,6 +155,18 @@ pub async fn render_error_pages(
         return Ok(response);
     }
     let error = response.response().error();
+    match error.and_then(|e| e.as_error::<AppError>()) {
+        Some(AppError::Forbidden(denied)) => {
+            security::event(response.request(), "authz_fail", None, denied.0);
+        }
+        Some(AppError::Busy) => security::event(
+            response.request(),
+            "excess_rate_limit_exceeded",
+            None,
+            "password hashing is at its bound",
+        ),
+        _ => {}
+    }
     if let Some(error) = error.filter(|_| status.is_server_error()) {
         // The whole chain: the use case it happened in, then each cause.
         match error.as_error::<AppError>() {

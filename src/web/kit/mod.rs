@@ -11,6 +11,7 @@ pub mod htmx;
 pub mod listing;
 pub mod multipart;
 pub mod paths;
+pub mod security;
 pub mod session;
 
 use std::net::IpAddr;

@@ -393,3 +393,68 @@ async fn a_new_password_that_is_common_or_guessable_is_refused_with_the_reason()
         );
     }
 }
+
+/// Every log line of this test process, as text (a subscriber of its own; nextest runs each
+/// test in its own process).
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        struct Capture;
+        impl std::io::Write for Capture {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                captured_logs()
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(|| Capture)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        std::sync::Mutex::new(Vec::new())
+    })
+}
+
+#[tokio::test]
+async fn security_events_are_logged_by_name_with_the_user_and_address_and_no_secret() {
+    let logs = captured_logs();
+    let app = spawn_app().await;
+    let ada = app.user("ada.events@acme.test").create().await;
+    let visitor = app.another_visitor();
+    visitor.get("/login").await;
+    visitor.login_with(&ada.email, "a wrong secret 123").await;
+    let member = app.signed_in_as(Role::OrgMember).await;
+    member.get("/admin/organizations").await;
+    let forged = member
+        .client
+        .post(member.url("/settings/account/profile"))
+        .form(&[("first_name", "X"), ("last_name", "Y")]);
+    member.send(forged).await;
+
+    let text =
+        String::from_utf8_lossy(&logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let line_of = |event: &str| {
+        text.lines()
+            .find(|line| {
+                line.contains(&format!("event=\"{event}\""))
+                    || line.contains(&format!("event={event}"))
+            })
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {event} line in:\n{text}"))
+    };
+    let failed = line_of("authn_login_fail");
+    assert!(
+        failed.contains("ada.events@acme.test") && failed.contains("ip=127.0.0.1"),
+        "{failed}"
+    );
+    assert!(failed.contains("request_id"), "the request's id: {failed}");
+    assert!(line_of("authz_fail").contains(&member.user.email));
+    assert!(line_of("malicious_csrf").contains("/settings/account/profile"));
+    assert!(!text.contains("a wrong secret 123"), "never a password");
+}
