@@ -31,7 +31,8 @@ pub async fn verify_csrf(
         .get_session()
         .get::<String>(crate::web::kit::session::CSRF_TOKEN_KEY)
         .ok()
-        .flatten();
+        .flatten()
+        .or_else(|| visitor_token(req.request()));
     let cross_site = req
         .headers()
         .get("Sec-Fetch-Site")
@@ -64,6 +65,57 @@ pub async fn verify_csrf(
             Ok(ServiceResponse::from_err(AppError::Csrf, request).map_into_right_body())
         }
     }
+}
+
+/// A visitor (no session yet: the sign-in page) gets a token in a cookie of its own, encrypted
+/// under the session key, instead of a stored session: anonymous requests leave no state on
+/// the server. The form carries the same token back (double submit).
+pub const VISITOR_COOKIE: &str = "guildhall_csrf";
+
+fn cookie_key(req: &actix_web::HttpRequest) -> Option<actix_web::cookie::Key> {
+    req.app_data::<actix_web::web::Data<crate::web::AppState>>()
+        .map(|state| state.settings.cookie_key())
+}
+
+/// The visitor's token, when their cookie carries an authentic one.
+pub fn visitor_token(req: &actix_web::HttpRequest) -> Option<String> {
+    let cookie = req.cookie(VISITOR_COOKIE)?;
+    let mut jar = actix_web::cookie::CookieJar::new();
+    jar.add_original(cookie);
+    let opened = jar.private(&cookie_key(req)?).get(VISITOR_COOKIE)?;
+    Some(opened.value().to_owned())
+}
+
+/// The token of this request's forms, and the visitor cookie to set when it is new.
+pub fn token_for(
+    req: &actix_web::HttpRequest,
+) -> Result<(String, Option<actix_web::cookie::Cookie<'static>>), AppError> {
+    use crate::web::kit::session::AppSession;
+    let session = req.get_session();
+    if session.sign_in_times().is_some() {
+        return Ok((session.csrf_token()?, None));
+    }
+    if let Some(token) = visitor_token(req) {
+        return Ok((token, None));
+    }
+    let token = crate::domain::random_token(32);
+    let Some(key) = cookie_key(req) else {
+        return Ok((token, None));
+    };
+    let secure = req
+        .app_data::<actix_web::web::Data<crate::web::AppState>>()
+        .is_some_and(|state| state.settings.secure_cookies());
+    let mut jar = actix_web::cookie::CookieJar::new();
+    jar.private_mut(&key).add(
+        actix_web::cookie::Cookie::build(VISITOR_COOKIE, token.clone())
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(actix_web::cookie::SameSite::Strict)
+            .finish(),
+    );
+    let cookie = jar.get(VISITOR_COOKIE).cloned();
+    Ok((token, cookie))
 }
 
 /// Reads the body (it is put back for the handler) and finds the `csrf_token` field in it. A

@@ -4,14 +4,13 @@
 
 use std::any::Any;
 
-use actix_session::SessionExt;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::{Template, Values};
 
 use crate::error::AppError;
 use crate::web::kit::context::Chrome;
-use crate::web::kit::session::AppSession;
+use crate::web::kit::csrf;
 
 /// Whether to answer with a fragment: an htmx request, but not a boosted one and not a history
 /// restore (after the back button, htmx wants the whole page).
@@ -64,8 +63,22 @@ fn html(status: StatusCode, body: String) -> HttpResponse {
         .body(body)
 }
 
-fn csrf_token(req: &HttpRequest) -> Result<String, AppError> {
-    Ok(req.get_session().csrf_token()?)
+/// Renders with the request's CSRF token (setting a visitor's token cookie when it is new).
+fn render(
+    req: &HttpRequest,
+    status: StatusCode,
+    view: &impl Template,
+    chrome: Option<Chrome>,
+) -> Result<HttpResponse, AppError> {
+    let (csrf_token, new_cookie) = csrf::token_for(req)?;
+    let values = ViewValues { csrf_token, chrome };
+    let mut response = html(status, view.render_with_values(&values)?);
+    if let Some(cookie) = new_cookie {
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("setting the CSRF cookie: {e}")))?;
+    }
+    Ok(response)
 }
 
 /// A fragment, for htmx.
@@ -74,11 +87,7 @@ pub fn fragment(
     status: StatusCode,
     fragment: &impl Template,
 ) -> Result<HttpResponse, AppError> {
-    let values = ViewValues {
-        csrf_token: csrf_token(req)?,
-        chrome: None,
-    };
-    Ok(html(status, fragment.render_with_values(&values)?))
+    render(req, status, fragment, None)
 }
 
 /// A whole page, with the layout of the signed-in user when there is one.
@@ -87,11 +96,7 @@ pub fn page(
     status: StatusCode,
     page: &impl Template,
 ) -> Result<HttpResponse, AppError> {
-    let values = ViewValues {
-        csrf_token: csrf_token(req)?,
-        chrome: Chrome::of(req),
-    };
-    Ok(html(status, page.render_with_values(&values)?))
+    render(req, status, page, Chrome::of(req))
 }
 
 /// The fragment for htmx, or the whole page built around it for everyone else.

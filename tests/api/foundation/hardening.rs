@@ -458,3 +458,28 @@ async fn security_events_are_logged_by_name_with_the_user_and_address_and_no_sec
     assert!(line_of("malicious_csrf").contains("/settings/account/profile"));
     assert!(!text.contains("a wrong secret 123"), "never a password");
 }
+
+#[tokio::test]
+async fn anonymous_visitors_leave_no_session_behind_and_still_need_the_token() {
+    let app = spawn_app().await;
+    for _ in 0..50 {
+        assert_eq!(app.another_visitor().get("/login").await.status(), 200);
+    }
+    assert_eq!(app.number("SELECT count(*) FROM sessions").await, 0);
+
+    // Another visitor's token (without their cookie) is refused.
+    let ada = app.user("ada@acme.test").create().await;
+    let victim = app.another_visitor();
+    victim.get("/login").await;
+    let stranger = app.another_visitor();
+    let forged = stranger.client.post(stranger.url("/login")).form(&[
+        ("email", ada.email.as_str()),
+        ("password", ada.password.as_str()),
+        ("csrf_token", victim.csrf_token().as_str()),
+    ]);
+    assert_eq!(stranger.send(forged).await.status(), 403);
+
+    // The visitor with the cookie signs in, and only then is a session stored.
+    assert_eq!(victim.login(&ada).await.status(), 303);
+    assert_eq!(app.number("SELECT count(*) FROM sessions").await, 1);
+}

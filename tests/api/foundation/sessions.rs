@@ -1,13 +1,17 @@
 use crate::support::{Role, TestResponse, spawn_app, spawn_app_with};
 
-fn session_cookie(response: &TestResponse) -> Option<String> {
+fn set_cookie(response: &TestResponse, name: &str) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("guildhall_session="))
+        .find(|v| v.starts_with(&format!("{name}=")))
         .map(str::to_owned)
+}
+
+fn session_cookie(response: &TestResponse) -> Option<String> {
+    set_cookie(response, "guildhall_session")
 }
 
 fn cookie_value(set_cookie: &str) -> String {
@@ -15,20 +19,33 @@ fn cookie_value(set_cookie: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_session_cookie_is_http_only_lax_and_not_secure_over_http() {
+async fn the_cookies_are_http_only_same_site_and_not_secure_over_http() {
     let app = spawn_app().await;
-    let response = app.get("/login").await;
-    let cookie = session_cookie(&response).expect("a session cookie with the CSRF token");
+    let page = app.get("/login").await;
+    assert!(session_cookie(&page).is_none(), "a visitor gets no session");
+    let visitor = set_cookie(&page, "guildhall_csrf").expect("the visitor's CSRF cookie");
+    assert!(
+        visitor.contains("HttpOnly") && visitor.contains("SameSite=Strict"),
+        "{visitor}"
+    );
+    assert!(!visitor.contains("Secure"), "{visitor}");
+    let user = app.user("ada@acme.test").create().await;
+    let signed_in = app.login(&user).await;
+    let cookie = session_cookie(&signed_in).expect("a session cookie at sign-in");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "{cookie}");
 }
 
 #[tokio::test]
-async fn the_session_cookie_is_secure_when_the_console_is_served_over_https() {
+async fn the_cookies_are_secure_when_the_console_is_served_over_https() {
     let app =
         spawn_app_with(|settings| settings.base_url = "https://console.example".to_owned()).await;
-    let cookie = session_cookie(&app.get("/login").await).expect("cookie");
+    let page = app.get("/login").await;
+    let visitor = set_cookie(&page, "guildhall_csrf").expect("cookie");
+    assert!(visitor.contains("Secure"), "{visitor}");
+    let user = app.user("ada@acme.test").create().await;
+    let cookie = session_cookie(&app.login(&user).await).expect("cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -36,7 +53,9 @@ async fn the_session_cookie_is_secure_when_the_console_is_served_over_https() {
 async fn signing_in_renews_the_session_and_the_old_cookie_stays_anonymous() {
     let app = spawn_app().await;
     let user = app.user("ada@acme.test").create().await;
-    let before = cookie_value(&session_cookie(&app.get("/login").await).expect("cookie"));
+    // Whatever the visitor held before signing in (their CSRF cookie, no session)...
+    let before =
+        cookie_value(&set_cookie(&app.get("/login").await, "guildhall_csrf").expect("cookie"));
 
     let response = app.login(&user).await;
     let after = cookie_value(&session_cookie(&response).expect("a new cookie at sign-in"));
