@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 use secrecy::{ExposeSecret, SecretString};
 
 /// NIST 800-63B: long rather than complicated; no composition rules, nothing cut off.
@@ -28,15 +28,49 @@ pub fn hash(password: &SecretString) -> anyhow::Result<String> {
 }
 
 /// Verifies against the stored hash; with no hash (unknown email, or no password set yet)
-/// verifies against a dummy so the answer takes as long either way.
+/// verifies against a dummy so the answer takes as long either way. The argon2 working memory
+/// (19 MiB) is this thread's, kept for its next verification: allocating it on every sign-in
+/// left the allocator holding gigabytes after a burst of failed attempts.
 pub fn verify(password: &SecretString, stored: Option<&str>) -> bool {
-    let matches = argon2()
-        .verify_password(
-            password.expose_secret().as_bytes(),
-            stored.unwrap_or(dummy_hash()),
-        )
-        .is_ok();
-    matches && stored.is_some()
+    thread_local! {
+        static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let phc = stored.unwrap_or(dummy_hash());
+    let matches = MEMORY
+        .with_borrow_mut(|memory| verify_in(password.expose_secret().as_bytes(), phc, memory));
+    matches.unwrap_or(false) && stored.is_some()
+}
+
+/// Computes the PHC string's hash of `password` in `memory` (grown to the hash's size once)
+/// and compares in constant time; `None` for a malformed hash.
+fn verify_in(password: &[u8], phc: &str, memory: &mut Vec<argon2::Block>) -> Option<bool> {
+    let hash = argon2::password_hash::phc::PasswordHash::new(phc).ok()?;
+    let algorithm = Algorithm::try_from(hash.algorithm.as_str()).ok()?;
+    let version = match hash.version {
+        Some(version) => Version::try_from(version).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(&hash).ok()?;
+    let expected = hash.hash?;
+    let salt = hash.salt?;
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut buffer = [0u8; 64];
+    let out = buffer.get_mut(..expected.len())?;
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt.as_ref(), out, &mut memory[..blocks])
+        .ok()?;
+    let expected = expected.as_bytes();
+    Some(
+        out.len() == expected.len()
+            && out
+                .iter()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0,
+    )
 }
 
 fn dummy_hash() -> &'static str {

@@ -483,3 +483,52 @@ async fn anonymous_visitors_leave_no_session_behind_and_still_need_the_token() {
     assert_eq!(victim.login(&ada).await.status(), 303);
     assert_eq!(app.number("SELECT count(*) FROM sessions").await, 1);
 }
+
+/// This process's resident memory, in MiB.
+fn resident_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+#[tokio::test]
+async fn failed_sign_ins_in_bursts_leave_memory_bounded() {
+    let app = spawn_app_with(behind_a_proxy).await;
+    let before = resident_mib();
+    for burst in 0..10 {
+        let visitors: Vec<_> = (0..24)
+            .map(|n| visitor_at(&app, &format!("10.9.{burst}.{n}")))
+            .collect();
+        for visitor in &visitors {
+            visitor.get("/login").await;
+        }
+        let answers = futures_util::future::join_all(visitors.iter().enumerate().map(
+            |(n, visitor)| async move {
+                visitor
+                    .login_with(
+                        &format!("user{burst}-{n}@acme.test"),
+                        "not the password at all",
+                    )
+                    .await
+            },
+        ))
+        .await;
+        assert!(
+            answers.iter().all(|a| a.status() == 422),
+            "every attempt was checked"
+        );
+    }
+    let grown = resident_mib().saturating_sub(before);
+    // Four hashing threads keep 19 MiB of argon2 memory each; nothing else may pile up.
+    assert!(
+        grown < 100,
+        "240 failed sign-ins grew the process by {grown} MiB"
+    );
+}
