@@ -737,3 +737,78 @@ async fn twenty_concurrent_creations_for_one_new_owner_leave_them_in_one_organiz
         1
     );
 }
+
+#[tokio::test]
+async fn racing_creation_and_assignment_for_one_person_still_leave_them_in_one_organization() {
+    let app = crate::support::spawn_app().await;
+    app.sql("UPDATE platform_settings SET single_org_per_account = true")
+        .await;
+    let root = app.signed_in_as(crate::support::Role::SuperAdmin).await;
+    let existing = app.org("Existing Org").create().await;
+    for round in 0..5 {
+        let email = format!("contested{round}@racing.test");
+        app.user(&email).create().await;
+        let name = format!("Contested Org {round}");
+        let create = [
+            ("name", name.as_str()),
+            ("contact_name", "Contact"),
+            ("country", "DE"),
+            ("email", "contact@racing.test"),
+            ("owner_email", email.as_str()),
+        ];
+        let assign_path = format!("/admin/organizations/{existing}/assign");
+        let assign = [("emails", email.as_str())];
+        let (created, assigned) = tokio::join!(
+            root.post_form("/admin/organizations", &create),
+            root.post_form(&assign_path, &assign),
+        );
+        assert!(
+            [303, 422].contains(&created.status().as_u16()),
+            "{}",
+            created.status()
+        );
+        assert!(
+            [200, 303, 422].contains(&assigned.status().as_u16()),
+            "{}",
+            assigned.status()
+        );
+        let memberships = app
+            .number(&format!(
+                "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = '{email}'"
+            ))
+            .await;
+        assert_eq!(memberships, 1, "round {round}: {email}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_creations_naming_one_new_owner_never_fail_on_the_unique_email() {
+    let app = crate::support::spawn_app().await;
+    let root = app.signed_in_as(crate::support::Role::SuperAdmin).await;
+    let names: Vec<String> = (0..20).map(|n| format!("Sibling Org {n:02}")).collect();
+    let forms: Vec<[(&str, &str); 5]> = names
+        .iter()
+        .map(|name| {
+            [
+                ("name", name.as_str()),
+                ("contact_name", "Contact"),
+                ("country", "DE"),
+                ("email", "contact@siblings.test"),
+                ("owner_email", "shared.owner@siblings.test"),
+            ]
+        })
+        .collect();
+    let answers = futures_util::future::join_all(
+        forms
+            .iter()
+            .map(|form| root.post_form("/admin/organizations", form)),
+    )
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+    assert_eq!(
+        app.number("SELECT count(*) FROM users WHERE email = 'shared.owner@siblings.test'")
+            .await,
+        1
+    );
+}
