@@ -192,6 +192,13 @@ diesel::joinable!(token_assignments -> users (user_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
+diesel::table! {
+    used_form_tokens (token_hash) {
+        token_hash -> Bytea,
+        used_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     login_failures,
@@ -206,5 +213,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     token_assignments,
     token_purchases,
+    used_form_tokens,
     users,
 );

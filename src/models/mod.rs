@@ -13,4 +13,5 @@ pub mod platform_settings;
 pub mod sessions;
 pub mod token_assignments;
 pub mod token_purchases;
+pub mod used_form_tokens;
 pub mod users;

@@ -13,7 +13,7 @@ use crate::db::DbPool;
 use crate::domain::{EmailAddress, UserStatus, password};
 use crate::error::AppError;
 use crate::models::users::User;
-use crate::models::{login_failures, sessions, users};
+use crate::models::{login_failures, sessions, used_form_tokens, users};
 use crate::services::password_work::PasswordWork;
 
 /// Failures one address may make on one account within the window.
@@ -167,5 +167,6 @@ pub async fn housekeeping(pool: &DbPool, clock: &Clock) -> Result<(), AppError> 
     let mut conn = pool.get().await?;
     sessions::delete_expired(&mut conn).await?;
     login_failures::delete_older_than(&mut conn, 24 * 60, clock.now()).await?;
+    used_form_tokens::delete_older_than(&mut conn, clock.now() - chrono::Duration::days(1)).await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::error::{AppError, TxError, is_unique_violation};
 use crate::models::memberships::{self, NewMembership};
 use crate::models::organizations;
 use crate::models::users::{self, NewUser};
-use crate::models::{audit, plans};
+use crate::models::{audit, plans, used_form_tokens};
 use crate::services::rules::{self, DOMAIN_TAKEN, SINGLE_ORG_POLICY};
 
 pub use crate::models::organizations::{ListQuery, Organization, SortColumn};
@@ -19,6 +19,16 @@ pub use crate::models::organizations::{ListQuery, Organization, SortColumn};
 pub struct NewOrganization {
     pub fields: OrganizationFields,
     pub owner_email: EmailAddress,
+    /// The form's one-time token: the same form submitted twice creates once.
+    pub form_token: Option<String>,
+}
+
+/// What Add Organization did.
+pub enum CreateOutcome {
+    Created(Box<Organization>),
+    /// This form was submitted before (a double click, a resent POST): nothing more was made.
+    AlreadySubmitted,
+    Invalid(FieldErrors),
 }
 
 pub enum SaveOutcome {
@@ -91,13 +101,19 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     admin: &SuperAdmin,
     new: &NewOrganization,
-) -> Result<SaveOutcome, AppError> {
+) -> Result<CreateOutcome, AppError> {
     let NewOrganization {
         fields,
         owner_email,
+        form_token,
     } = new;
     let result = conn
-        .transaction::<_, TxError<FieldErrors>, _>(async |conn| {
+        .transaction::<_, TxError<Option<FieldErrors>>, _>(async |conn| {
+            if let Some(token) = form_token
+                && !used_form_tokens::claim(conn, token).await?
+            {
+                return Err(TxError::Rejected(None));
+            }
             let mut errors = FieldErrors::default();
             if let Some(domain) = &fields.domain
                 && organizations::domain_taken(conn, domain, None).await?
@@ -124,7 +140,7 @@ pub async fn create(
                 errors.add("owner_email", SINGLE_ORG_POLICY);
             }
             if !errors.is_empty() {
-                return Err(TxError::Rejected(errors));
+                return Err(TxError::Rejected(Some(errors)));
             }
             let plan_id = plans::default_plan_id(conn).await?;
             let org = organizations::insert(conn, fields, plan_id).await?;
@@ -150,7 +166,16 @@ pub async fn create(
             Ok(organizations::find(conn, org.id).await?.unwrap_or(org))
         })
         .await;
-    settle(result)
+    let settled = match result {
+        Err(TxError::Rejected(None)) => return Ok(CreateOutcome::AlreadySubmitted),
+        Err(TxError::Rejected(Some(errors))) => settle(Err(TxError::Rejected(errors)))?,
+        Ok(org) => settle(Ok(org))?,
+        Err(TxError::Db(e)) => settle(Err(TxError::Db(e)))?,
+    };
+    Ok(match settled {
+        SaveOutcome::Saved(org) => CreateOutcome::Created(org),
+        SaveOutcome::Invalid(errors) => CreateOutcome::Invalid(errors),
+    })
 }
 
 /// The Details tab: the same fields and checks as Add Organization.

@@ -812,3 +812,55 @@ async fn concurrent_creations_naming_one_new_owner_never_fail_on_the_unique_emai
         1
     );
 }
+
+#[tokio::test]
+async fn the_same_add_organization_form_submitted_twice_creates_once() {
+    let app = crate::support::spawn_app().await;
+    let root = app.signed_in_as(crate::support::Role::SuperAdmin).await;
+    let form = root.get("/admin/organizations/new").await.html();
+    let token = form.value("input[name=form_token]");
+    assert!(!token.is_empty(), "the form carries a one-time token");
+    assert_eq!(
+        form.attr("form#new-org", "hx-disabled-elt").as_deref(),
+        Some("find button[type=submit]"),
+        "the button is disabled while the request is in flight"
+    );
+    let fields = [
+        ("name", "Twice Org"),
+        ("contact_name", "Contact"),
+        ("country", "DE"),
+        ("email", "contact@twice.test"),
+        ("owner_email", "owner@twice.test"),
+        ("form_token", token.as_str()),
+    ];
+    // A double click: two at once, then a resent POST.
+    let (first, second) = tokio::join!(
+        root.post_form("/admin/organizations", &fields),
+        root.post_form("/admin/organizations", &fields)
+    );
+    assert_eq!(
+        (first.status(), second.status()),
+        (
+            303.try_into().expect("status"),
+            303.try_into().expect("status")
+        )
+    );
+    assert_eq!(
+        root.post_form("/admin/organizations", &fields)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM organizations WHERE name = 'Twice Org'")
+            .await,
+        1
+    );
+    // A new form gets a new token and creates again.
+    let other = root
+        .get("/admin/organizations/new")
+        .await
+        .html()
+        .value("input[name=form_token]");
+    assert_ne!(other, token);
+}

@@ -234,6 +234,10 @@ async fn schema_rs_matches_the_migrations() {
             declared(token_purchases::table.select(token_purchases::table::all_columns())),
         ),
         (
+            "used_form_tokens",
+            declared(used_form_tokens::table.select(used_form_tokens::table::all_columns())),
+        ),
+        (
             "users",
             declared(users::table.select(users::table::all_columns())),
         ),

@@ -24,6 +24,8 @@ pub struct OrgInput {
     pub allow_subdomains: Option<String>,
     /// Add Organization only.
     pub owner_email: String,
+    /// Add Organization's one-time token (a new one each time the form is first shown).
+    pub form_token: String,
 }
 
 impl OrgInput {
@@ -41,6 +43,15 @@ impl OrgInput {
             restrict_to_domain: org.restrict_to_domain.then(|| "on".to_owned()),
             allow_subdomains: org.allow_subdomains.then(|| "on".to_owned()),
             owner_email: String::new(),
+            form_token: String::new(),
+        }
+    }
+
+    /// An empty Add Organization form with a fresh one-time token.
+    pub fn new_organization() -> OrgInput {
+        OrgInput {
+            form_token: crate::domain::random_token(16),
+            ..OrgInput::default()
         }
     }
 
@@ -131,6 +142,9 @@ impl TryFrom<&OrgInput> for NewOrganization {
             (Some(fields), Some(owner_email)) => Ok(NewOrganization {
                 fields,
                 owner_email,
+                form_token: Some(input.form_token.trim())
+                    .filter(|token| !token.is_empty() && token.len() <= 64)
+                    .map(str::to_owned),
             }),
             _ => Err(errors),
         }

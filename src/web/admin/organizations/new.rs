@@ -6,7 +6,7 @@ use askama::Template;
 
 use crate::access::SuperAdmin;
 use crate::error::AppError;
-use crate::services::admin::organizations::{self as service, NewOrganization, SaveOutcome};
+use crate::services::admin::organizations::{self as service, CreateOutcome, NewOrganization};
 use crate::web::AppState;
 use crate::web::admin::organizations::form::{OrgForm, OrgInput};
 use crate::web::kit::paths::{events, targets};
@@ -37,7 +37,7 @@ struct CreatedFragment<'a> {
 }
 
 pub async fn form(req: HttpRequest, _admin: SuperAdmin) -> Result<HttpResponse, AppError> {
-    let form = OrgForm::new(OrgInput::default());
+    let form = OrgForm::new(OrgInput::new_organization());
     htmx::respond(&req, StatusCode::OK, NewOrgDialog { form }, |dialog| {
         NewOrgPage { form: dialog.form }
     })
@@ -55,21 +55,28 @@ pub async fn create(
             let mut conn = state.pool.get().await?;
             service::create(&mut conn, &admin, &new).await?
         }
-        Err(errors) => SaveOutcome::Invalid(errors),
+        Err(errors) => CreateOutcome::Invalid(errors),
     };
     match outcome {
-        SaveOutcome::Saved(org) if htmx::is_htmx(&req) => {
+        CreateOutcome::Created(org) if htmx::is_htmx(&req) => {
             // Close the dialog, announce the new organization, and refresh the table.
             let response =
                 htmx::fragment(&req, StatusCode::OK, &CreatedFragment { name: &org.name })?;
             let response = htmx::retarget(response, targets::MODAL_ROOT, "innerHTML");
             Ok(htmx::trigger(response, events::ORGS_CHANGED))
         }
-        SaveOutcome::Saved(org) => {
+        CreateOutcome::Created(org) => {
             flash(&req, format!("{} was created.", org.name))?;
             Ok(htmx::redirect(&req, &paths::ORGANIZATIONS.path()))
         }
-        SaveOutcome::Invalid(errors) => {
+        CreateOutcome::AlreadySubmitted => {
+            flash(
+                &req,
+                "This form was already submitted; the organization was created once.",
+            )?;
+            Ok(htmx::redirect(&req, &paths::ORGANIZATIONS.path()))
+        }
+        CreateOutcome::Invalid(errors) => {
             let form = OrgForm { input, errors };
             htmx::respond(
                 &req,
