@@ -53,6 +53,8 @@ pub struct SessionLimits {
     pub absolute_secs: i64,
     pub admin_idle_secs: i64,
     pub admin_absolute_secs: i64,
+    /// Sensitive super-admin actions ask for the password again when it was entered longer ago.
+    pub confirm_secs: i64,
 }
 
 impl Default for SessionLimits {
@@ -62,6 +64,7 @@ impl Default for SessionLimits {
             absolute_secs: 12 * 60 * 60,
             admin_idle_secs: 15 * 60,
             admin_absolute_secs: 8 * 60 * 60,
+            confirm_secs: 15 * 60,
         }
     }
 }
@@ -192,6 +195,10 @@ impl Settings {
                     admin_idle_secs: minutes(
                         "GUILDHALL_ADMIN_IDLE_TIMEOUT_MINUTES",
                         default.admin_idle_secs,
+                    )?,
+                    confirm_secs: minutes(
+                        "GUILDHALL_CONFIRM_PASSWORD_MINUTES",
+                        default.confirm_secs,
                     )?,
                     admin_absolute_secs: minutes(
                         "GUILDHALL_ADMIN_ABSOLUTE_TIMEOUT_MINUTES",

@@ -10,6 +10,10 @@ pub struct Denied(pub &'static str);
 pub enum AppError {
     #[error("sign-in required")]
     Unauthenticated,
+    /// A sensitive action, and the password was last entered too long ago: confirm it, then
+    /// come back to this page.
+    #[error("password confirmation required")]
+    ConfirmPassword { back: String },
     #[error("forbidden: {0}")]
     Forbidden(#[from] Denied),
     #[error("not found")]

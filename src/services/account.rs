@@ -173,3 +173,17 @@ pub async fn create_super_admin(
         .await?;
     Ok(user)
 }
+
+/// Whether this is the user's password (to confirm a sensitive action).
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn check_password(
+    pool: &DbPool,
+    hashing: &PasswordWork,
+    user: &CurrentUser,
+    password: SecretString,
+) -> Result<bool, AppError> {
+    let stored = users::password_hash_of(&mut *pool.get().await?, user.id).await?;
+    hashing
+        .run(move || password::verify(&password, stored.as_deref()))
+        .await
+}

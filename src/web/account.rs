@@ -16,7 +16,7 @@ use crate::services::account::{
 };
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{flash, htmx, paths};
+use crate::web::kit::{self as kit, flash, htmx, paths};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::ACCOUNT_PAGE.pattern, web::get().to(page))
@@ -27,7 +27,76 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::ACCOUNT_PASSWORD.pattern,
             web::post().to(change_password),
-        );
+        )
+        .route(paths::CONFIRM_PASSWORD.pattern, web::get().to(confirm_page))
+        .route(paths::CONFIRM_PASSWORD.pattern, web::post().to(confirm));
+}
+
+#[derive(Template)]
+#[template(path = "account/confirm.html")]
+struct ConfirmPage {
+    back: String,
+    error: Option<&'static str>,
+}
+
+#[derive(serde::Deserialize)]
+struct ConfirmQuery {
+    #[serde(default)]
+    back: String,
+}
+
+/// A return address of this site, or the start page.
+fn local_back(back: &str) -> String {
+    if kit::is_local_path(back) {
+        back.to_owned()
+    } else {
+        paths::HOME.path()
+    }
+}
+
+async fn confirm_page(
+    req: HttpRequest,
+    _user: CurrentUser,
+    query: web::Query<ConfirmQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = ConfirmPage {
+        back: local_back(&query.back),
+        error: None,
+    };
+    htmx::page(&req, StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+struct ConfirmInput {
+    password: SecretString,
+    #[serde(default)]
+    back: String,
+}
+
+async fn confirm(
+    req: HttpRequest,
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<ConfirmInput>,
+) -> Result<HttpResponse, AppError> {
+    let ConfirmInput { password, back } = form.into_inner();
+    let back = local_back(&back);
+    if account::check_password(&state.pool, &state.hashing, &user, password).await? {
+        session.confirm_password(state.clock.now().timestamp())?;
+        return Ok(htmx::redirect(&req, &back));
+    }
+    kit::security::event(
+        &req,
+        "authn_confirm_fail",
+        None,
+        "a wrong password to confirm an action",
+    );
+    let page = ConfirmPage {
+        back,
+        error: Some("This is not your password."),
+    };
+    htmx::page(&req, StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 /// The profile form as typed.

@@ -13,6 +13,7 @@ use crate::services::admin::platform::{
     self as service, AiModel, NewModel, NewPlan, Outcome, Plan, PlatformSettings,
 };
 use crate::web::AppState;
+use crate::web::kit::context::PasswordConfirmed;
 use crate::web::kit::{flash, htmx, paths};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -202,6 +203,7 @@ async fn page(
 pub async fn show(
     req: HttpRequest,
     admin: SuperAdmin,
+    _confirmed: PasswordConfirmed,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let page = page(&state, &admin, Rejected::None).await?;
@@ -231,6 +233,7 @@ async fn finish(
 pub async fn save(
     req: HttpRequest,
     admin: SuperAdmin,
+    _confirmed: PasswordConfirmed,
     state: web::Data<AppState>,
     form: web::Form<SettingsInput>,
 ) -> Result<HttpResponse, AppError> {
@@ -248,6 +251,7 @@ pub async fn save(
 pub async fn add_plan(
     req: HttpRequest,
     admin: SuperAdmin,
+    _confirmed: PasswordConfirmed,
     state: web::Data<AppState>,
     form: web::Form<PlanInput>,
 ) -> Result<HttpResponse, AppError> {
@@ -266,6 +270,7 @@ pub async fn add_plan(
 pub async fn add_model(
     req: HttpRequest,
     admin: SuperAdmin,
+    _confirmed: PasswordConfirmed,
     state: web::Data<AppState>,
     form: web::Form<ModelInput>,
 ) -> Result<HttpResponse, AppError> {

@@ -11,6 +11,7 @@ use crate::domain::{OrgId, UserId, UserStatus, search_text};
 use crate::error::AppError;
 use crate::services::admin::users::{self as service, UserRow};
 use crate::web::AppState;
+use crate::web::kit::context::PasswordConfirmed;
 use crate::web::kit::listing::{Pager, query_string};
 use crate::web::kit::{flash, htmx, is_local_path, paths};
 
@@ -98,6 +99,7 @@ pub struct StatusForm {
 pub async fn set_status(
     req: HttpRequest,
     admin: SuperAdmin,
+    _confirmed: PasswordConfirmed,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     form: web::Form<StatusForm>,

@@ -152,6 +152,43 @@ impl FromRequest for OrgContext {
     }
 }
 
+/// Proof that the password was entered recently (at sign-in or to confirm): sensitive
+/// super-admin actions (platform settings, OAuth secrets, disabling accounts) take it. When it
+/// is too old the person is asked for it, then brought back to the page they were on.
+pub struct PasswordConfirmed;
+
+impl FromRequest for PasswordConfirmed {
+    type Error = AppError;
+    type Future = Ready<Result<PasswordConfirmed, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(password_confirmed(req))
+    }
+}
+
+fn password_confirmed(req: &HttpRequest) -> Result<PasswordConfirmed, AppError> {
+    let state = state(req)?;
+    let entered = req.get_session().password_entered_at();
+    if state.clock.now().timestamp() - entered <= state.settings.session_limits.confirm_secs {
+        return Ok(PasswordConfirmed);
+    }
+    // Back to this page (a GET), or to the page whose form was sent (its Referer).
+    let back = if req.method() == actix_web::http::Method::GET {
+        req.uri()
+            .path_and_query()
+            .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned())
+    } else {
+        req.headers()
+            .get(actix_web::http::header::REFERER)
+            .and_then(|r| r.to_str().ok())
+            .and_then(|r| r.parse::<actix_web::http::Uri>().ok())
+            .and_then(|uri| uri.path_and_query().map(|p| p.as_str().to_owned()))
+            .filter(|path| super::is_local_path(path))
+            .unwrap_or_else(|| paths::HOME.path())
+    };
+    Err(AppError::ConfirmPassword { back })
+}
+
 /// Everything the shared layout shows: header, organization switcher, sidebar, flashes.
 pub struct Chrome {
     pub user_name: String,

@@ -31,7 +31,7 @@ impl From<askama::Error> for AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::Unauthenticated => StatusCode::SEE_OTHER,
+            AppError::Unauthenticated | AppError::ConfirmPassword { .. } => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -45,6 +45,9 @@ impl ResponseError for AppError {
     /// A bare response: `render_error_pages` gives it a body once the request is known.
     fn error_response(&self) -> HttpResponse {
         match self {
+            AppError::ConfirmPassword { back } => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, confirm_location(back)))
+                .finish(),
             AppError::Unauthenticated => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, paths::LOGIN.path()))
                 .finish(),
@@ -54,6 +57,15 @@ impl ResponseError for AppError {
             other => HttpResponse::build(other.status_code()).finish(),
         }
     }
+}
+
+/// The password confirmation page, coming back to `back` afterwards.
+fn confirm_location(back: &str) -> String {
+    format!(
+        "{}?{}",
+        paths::CONFIRM_PASSWORD.path(),
+        super::listing::query_string(&[("back", back.to_owned())])
+    )
 }
 
 /// The sentence shown to the user; never internal details.
@@ -133,17 +145,22 @@ pub async fn render_error_pages(
             return Err(actix_web::error::InternalError::from_response(error, page).into());
         }
     };
-    if wants_fragment
-        && matches!(
-            response
-                .response()
-                .error()
-                .and_then(|e| e.as_error::<AppError>()),
-            Some(AppError::Unauthenticated)
-        )
+    // Redirects that errors ask for: htmx follows them as a whole page (HX-Redirect).
+    let redirect_to = match response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
     {
+        Some(AppError::Unauthenticated) => Some(paths::LOGIN.path()),
+        Some(AppError::ConfirmPassword { back }) => Some(confirm_location(back)),
+        _ => None,
+    };
+    if let Some(location) = redirect_to {
+        if !wants_fragment {
+            return Ok(response);
+        }
         let (request, _) = response.into_parts();
-        let redirect = htmx::redirect(&request, &paths::LOGIN.path());
+        let redirect = htmx::redirect(&request, &location);
         return Ok(ServiceResponse::new(request, redirect));
     }
     let status = response.status();

@@ -60,6 +60,7 @@ pub const LOGOUT: Route = Route::new("", "/logout");
 pub const ACCOUNT_PAGE: Route = Route::new(ACCOUNT, "");
 pub const ACCOUNT_PROFILE: Route = Route::new(ACCOUNT, "/profile");
 pub const ACCOUNT_PASSWORD: Route = Route::new(ACCOUNT, "/password");
+pub const CONFIRM_PASSWORD: Route = Route::new(ACCOUNT, "/confirm");
 
 pub const ORG_OVERVIEW: Route = Route::new(ORG, "");
 

@@ -29,6 +29,8 @@ const USER_ID: &str = "user_id";
 const CURRENT_USER: &str = "current_user";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const LAST_SEEN: &str = "last_seen";
+/// When the password was last entered: at sign-in, or to confirm a sensitive action.
+const CONFIRMED_AT: &str = "confirmed_at";
 pub const CSRF_TOKEN_KEY: &str = "csrf_token";
 const FLASH: &str = "flash";
 const ORG_ID: &str = "org_id";
@@ -218,6 +220,9 @@ pub trait AppSession {
     fn start_signed_in(&self, user_id: UserId, now: i64) -> Result<(), SessionInsertError>;
     /// The CSRF token of this session, created on first use.
     fn csrf_token(&self) -> Result<String, SessionInsertError>;
+    /// When the password was last entered (sign-in or confirmation).
+    fn password_entered_at(&self) -> i64;
+    fn confirm_password(&self, now: i64) -> Result<(), SessionInsertError>;
     fn push_flash(
         &self,
         kind: FlashKind,
@@ -255,6 +260,15 @@ impl AppSession for Session {
         self.insert(SIGNED_IN_AT, now)?;
         self.insert(LAST_SEEN, now)?;
         self.insert(CSRF_TOKEN_KEY, random_token(32))
+    }
+
+    fn password_entered_at(&self) -> i64 {
+        let at = |key| self.get::<i64>(key).ok().flatten().unwrap_or(0);
+        at(SIGNED_IN_AT).max(at(CONFIRMED_AT))
+    }
+
+    fn confirm_password(&self, now: i64) -> Result<(), SessionInsertError> {
+        self.insert(CONFIRMED_AT, now)
     }
 
     fn csrf_token(&self) -> Result<String, SessionInsertError> {

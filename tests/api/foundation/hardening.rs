@@ -532,3 +532,73 @@ async fn failed_sign_ins_in_bursts_leave_memory_bounded() {
         "240 failed sign-ins grew the process by {grown} MiB"
     );
 }
+
+#[tokio::test]
+async fn sensitive_actions_ask_for_the_password_again_after_fifteen_minutes() {
+    let app = spawn_app().await;
+    let root = app.signed_in_as(Role::SuperAdmin).await;
+    let ada = app.user("ada@acme.test").create().await;
+    assert_eq!(
+        root.get("/admin/settings").await.status(),
+        200,
+        "just signed in"
+    );
+    // Active, but the password was entered 20 minutes ago.
+    for _ in 0..2 {
+        app.clock.advance(chrono::Duration::minutes(10));
+        assert_eq!(root.get("/admin/organizations").await.status(), 200);
+    }
+    let asked = root.get("/admin/settings").await;
+    assert_eq!(
+        asked.location(),
+        "/settings/account/confirm?back=%2Fadmin%2Fsettings"
+    );
+    let disable = format!("/admin/users/{}/status", ada.id.0);
+    let refused = root.post_form(&disable, &[("status", "disabled")]).await;
+    assert!(
+        refused.location().starts_with("/settings/account/confirm?"),
+        "{}",
+        refused.location()
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM users WHERE status = 'disabled'")
+            .await,
+        0
+    );
+
+    root.get("/settings/account/confirm?back=%2Fadmin%2Fsettings")
+        .await;
+    let wrong = root
+        .post_form(
+            "/settings/account/confirm",
+            &[("password", "not it at all"), ("back", "/admin/settings")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422);
+    let confirmed = root
+        .post_form(
+            "/settings/account/confirm",
+            &[
+                ("password", root.user.password.as_str()),
+                ("back", "/admin/settings"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        confirmed.location(),
+        "/admin/settings",
+        "back to the action"
+    );
+    assert_eq!(root.get("/admin/settings").await.status(), 200);
+    assert_eq!(
+        root.post_form(&disable, &[("status", "disabled")])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM users WHERE status = 'disabled'")
+            .await,
+        1
+    );
+}

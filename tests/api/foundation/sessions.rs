@@ -182,10 +182,10 @@ async fn a_super_administrators_session_is_shorter() {
     let root = app.signed_in_as(Role::SuperAdmin).await;
     for _ in 0..48 {
         app.clock.advance(chrono::Duration::minutes(10));
-        assert_eq!(root.get("/admin/settings").await.status(), 200);
+        assert_eq!(root.get("/admin/organizations").await.status(), 200);
     }
     app.clock.advance(chrono::Duration::minutes(1));
-    assert_eq!(root.get("/admin/settings").await.location(), "/login");
+    assert_eq!(root.get("/admin/organizations").await.location(), "/login");
     assert_eq!(
         member.get("/settings/account").await.location(),
         "/login",

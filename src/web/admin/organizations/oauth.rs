@@ -11,6 +11,7 @@ use crate::domain::{FieldErrors, OrgId};
 use crate::error::AppError;
 use crate::services::admin::oauth::{self as service, OAuthClient, OAuthView, SaveOutcome};
 use crate::web::AppState;
+use crate::web::kit::context::PasswordConfirmed;
 use crate::web::kit::{flash, htmx, paths};
 
 /// The OAuth form as typed.
@@ -79,6 +80,7 @@ struct OAuthFormFragment {
 pub async fn show(
     req: HttpRequest,
     admin: SuperAdmin,
+    _confirmed: PasswordConfirmed,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
@@ -97,6 +99,7 @@ pub async fn show(
 pub async fn save(
     req: HttpRequest,
     admin: SuperAdmin,
+    _confirmed: PasswordConfirmed,
     state: web::Data<AppState>,
     path: web::Path<i64>,
     form: web::Form<OAuthInput>,
