@@ -40,6 +40,7 @@ pub struct Settings {
     pub password_wait_ms: u64,
     pub body_limits: BodyLimits,
     pub session_limits: SessionLimits,
+    pub throttle: crate::services::auth::ThrottleLimits,
 }
 
 /// The longest any session lives: its stored row's expiry. The limits per role are at most this.
@@ -182,6 +183,27 @@ impl Settings {
                 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             )?,
             password_wait_ms: number("GUILDHALL_PASSWORD_WAIT_MS", 2_000)?,
+            throttle: {
+                let default = crate::services::auth::ThrottleLimits::default();
+                crate::services::auth::ThrottleLimits {
+                    per_account_and_address: number(
+                        "GUILDHALL_SIGN_IN_FAILURES_PER_ACCOUNT_AND_ADDRESS",
+                        default.per_account_and_address,
+                    )?,
+                    per_address: number(
+                        "GUILDHALL_SIGN_IN_FAILURES_PER_ADDRESS",
+                        default.per_address,
+                    )?,
+                    per_account_in_a_row: number(
+                        "GUILDHALL_SIGN_IN_FAILURES_BEFORE_LOCK",
+                        default.per_account_in_a_row,
+                    )?,
+                    window_minutes: number(
+                        "GUILDHALL_SIGN_IN_WINDOW_MINUTES",
+                        default.window_minutes,
+                    )?,
+                }
+            },
             session_limits: {
                 let default = SessionLimits::default();
                 let minutes = |name, default: i64| number(name, default / 60).map(|m: i64| m * 60);

@@ -16,13 +16,28 @@ use crate::models::users::User;
 use crate::models::{login_failures, sessions, used_form_tokens, users};
 use crate::services::password_work::PasswordWork;
 
-/// Failures one address may make on one account within the window.
-pub const MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS: i64 = 5;
-/// Failures one address may make within the window, whatever the accounts.
-pub const MAX_FAILURES_PER_IP: i64 = 30;
-/// Failures in a row, from anywhere, before the account itself is locked.
-pub const MAX_CONSECUTIVE_FAILURES_PER_ACCOUNT: i64 = 100;
-pub const WINDOW_MINUTES: i32 = 15;
+/// How many failed sign-ins are tolerated (settings; defaults here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    /// Failures one address may make on one account within the window.
+    pub per_account_and_address: i64,
+    /// Failures one address may make within the window, whatever the accounts.
+    pub per_address: i64,
+    /// Failures in a row, from anywhere, before the account itself is locked.
+    pub per_account_in_a_row: i64,
+    pub window_minutes: i32,
+}
+
+impl Default for ThrottleLimits {
+    fn default() -> ThrottleLimits {
+        ThrottleLimits {
+            per_account_and_address: 5,
+            per_address: 30,
+            per_account_in_a_row: 100,
+            window_minutes: 15,
+        }
+    }
+}
 
 pub enum SignInOutcome {
     SignedIn(User),
@@ -71,6 +86,7 @@ async fn admit(
     conn: &mut AsyncPgConnection,
     keys: &AttemptKeys,
     clock: &Clock,
+    limits: &ThrottleLimits,
 ) -> Result<Admission, AppError> {
     let admission = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
@@ -78,18 +94,17 @@ async fn admit(
             let counts = login_failures::recent_counts(
                 conn,
                 &[&keys.pair, &keys.address],
-                WINDOW_MINUTES,
+                limits.window_minutes,
                 clock.now(),
             )
             .await?;
             let count_of = |key: &str| counts.iter().find(|(k, _)| k == key).map_or(0, |(_, n)| *n);
-            if count_of(&keys.pair) >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS
-                || count_of(&keys.address) >= MAX_FAILURES_PER_IP
+            if count_of(&keys.pair) >= limits.per_account_and_address
+                || count_of(&keys.address) >= limits.per_address
             {
                 return Ok(Admission::Refused(SignInOutcome::Throttled));
             }
-            if login_failures::count_all(conn, &keys.account).await?
-                >= MAX_CONSECUTIVE_FAILURES_PER_ACCOUNT
+            if login_failures::count_all(conn, &keys.account).await? >= limits.per_account_in_a_row
             {
                 return Ok(Admission::Refused(SignInOutcome::Locked));
             }
@@ -106,13 +121,14 @@ pub async fn sign_in(
     pool: &DbPool,
     clock: &Clock,
     hashing: &PasswordWork,
+    limits: &ThrottleLimits,
     email: &str,
     password: SecretString,
     ip: &str,
 ) -> Result<SignInOutcome, AppError> {
     let keys = AttemptKeys::new(email, ip);
     let mut conn = pool.get().await?;
-    let reserved = match admit(&mut conn, &keys, clock).await? {
+    let reserved = match admit(&mut conn, &keys, clock, limits).await? {
         Admission::Admitted(reserved) => reserved,
         Admission::Refused(outcome) => return Ok(outcome),
     };

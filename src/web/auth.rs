@@ -94,6 +94,7 @@ async fn login(
         &state.pool,
         &state.clock,
         &state.hashing,
+        &state.settings.throttle,
         &email,
         password,
         &ip,

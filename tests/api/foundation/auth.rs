@@ -1,4 +1,4 @@
-use guildhall::services::auth::{MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS, MAX_FAILURES_PER_IP};
+use guildhall::services::auth::ThrottleLimits;
 
 use crate::support::html::Html;
 use crate::support::{OrgRole, spawn_app};
@@ -86,7 +86,7 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
 async fn repeated_failures_from_one_address_refuse_it_even_the_right_password() {
     let app = spawn_app().await;
     let user = app.user("ada@acme.test").create().await;
-    for _ in 0..MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS {
+    for _ in 0..ThrottleLimits::default().per_account_and_address {
         let response = app.login_with("ADA@acme.test", "guess").await;
         assert_eq!(response.status(), 422);
     }
@@ -101,7 +101,7 @@ async fn repeated_failures_from_one_address_refuse_it_even_the_right_password() 
 async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
     let app = spawn_app().await;
     let user = app.user("ada@acme.test").create().await;
-    for attempt in 0..MAX_FAILURES_PER_IP {
+    for attempt in 0..ThrottleLimits::default().per_address {
         let email = format!("guess{attempt}@acme.test");
         app.login_with(&email, "guess").await;
     }

@@ -36,6 +36,7 @@ pub fn test_settings(database_url: String) -> Settings {
         password_wait_ms: 2_000,
         body_limits: guildhall::config::BodyLimits::default(),
         session_limits: guildhall::config::SessionLimits::default(),
+        throttle: guildhall::services::auth::ThrottleLimits::default(),
         statement_limits: guildhall::db::StatementLimits {
             statement_timeout_ms: 10_000,
             lock_timeout_ms: 5_000,
