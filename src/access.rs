@@ -215,6 +215,24 @@ impl OrgContext {
     pub fn actor(&self) -> Actor {
         self.user.actor(self.role.as_str())
     }
+
+    /// The same person with their role as re-read (locked) inside a transaction, so a decision
+    /// taken there stands on the role they hold now, not the one the request started with.
+    pub fn with_current_role(&self, role: OrgRole) -> OrgContext {
+        OrgContext {
+            role,
+            ..self.clone()
+        }
+    }
+
+    /// The role that decides: super administrators act as owners.
+    fn authority(&self) -> OrgRole {
+        if self.user.is_super_admin() {
+            OrgRole::Owner
+        } else {
+            self.role
+        }
+    }
 }
 
 /// One variant per row of SPEC §3.
@@ -337,12 +355,7 @@ impl Decision {
 /// SPEC §3: you can only act on members strictly below your own role (seed 002); the owner
 /// changes only by a transfer.
 pub fn can_act_on(actor: &OrgContext, target: OrgRole) -> Decision {
-    let actor_role = if actor.user.is_super_admin() {
-        OrgRole::Owner
-    } else {
-        actor.role
-    };
-    match (actor_role, target) {
+    match (actor.authority(), target) {
         (_, OrgRole::Owner) => {
             Decision::Refused("The owner changes only when they transfer ownership.")
         }
@@ -350,6 +363,49 @@ pub fn can_act_on(actor: &OrgContext, target: OrgRole) -> Decision {
         (actor, target) if actor > target => Decision::Allowed,
         _ => Decision::Refused("Admins can only act on members below their own role."),
     }
+}
+
+/// The roles the actor may give: strictly below their own, never owner (ownership moves only by
+/// a transfer). Empty for members.
+pub fn roles_to_give(actor: &OrgContext) -> Vec<OrgRole> {
+    let authority = actor.authority();
+    [OrgRole::Admin, OrgRole::Member]
+        .into_iter()
+        .filter(|role| *role < authority)
+        .collect()
+}
+
+/// May the actor give `new_role` to a member who holds `target` now?
+pub fn can_give_role(actor: &OrgContext, target: OrgRole, new_role: OrgRole) -> Decision {
+    match can_act_on(actor, target) {
+        Decision::Allowed if roles_to_give(actor).contains(&new_role) => Decision::Allowed,
+        Decision::Allowed => Decision::Refused("You can only give roles below your own."),
+        refused => refused,
+    }
+}
+
+/// May the actor invite people with this role?
+pub fn can_invite_as(actor: &OrgContext, role: OrgRole) -> Result<(), Denied> {
+    require(actor, Permission::ManageInvitations)?;
+    if roles_to_give(actor).contains(&role) {
+        Ok(())
+    } else {
+        Err(Denied(
+            "You can only invite people with a role below your own.",
+        ))
+    }
+}
+
+/// May the actor hand the organization over? Only its owner (or a super administrator), and
+/// only to another member.
+pub fn can_transfer_to(actor: &OrgContext, target: OrgRole) -> Decision {
+    if actor.authority() != OrgRole::Owner {
+        return Decision::Refused("Only the owner can transfer ownership.");
+    }
+    if target == OrgRole::Owner {
+        return Decision::Refused("This member already owns the organization.");
+    }
+    Decision::Allowed
 }
 
 #[cfg(test)]
@@ -437,6 +493,26 @@ mod tests {
         let root = context(Member, PlatformRole::SuperAdmin);
         assert!(can_act_on(&root, Admin).is_allowed());
         assert!(!can_act_on(&root, Owner).is_allowed());
+    }
+
+    #[test]
+    fn roles_given_are_strictly_below_ones_own_and_never_owner() {
+        let owner = context(Owner, PlatformRole::User);
+        let admin = context(Admin, PlatformRole::User);
+        let member = context(Member, PlatformRole::User);
+        assert_eq!(roles_to_give(&owner), vec![Admin, Member]);
+        assert_eq!(roles_to_give(&admin), vec![Member]);
+        assert!(roles_to_give(&member).is_empty());
+        assert!(can_give_role(&owner, Member, Admin).is_allowed());
+        assert!(!can_give_role(&owner, Admin, Owner).is_allowed());
+        assert!(!can_give_role(&admin, Member, Admin).is_allowed());
+        assert!(!can_give_role(&admin, Admin, Member).is_allowed());
+        assert!(can_invite_as(&admin, Member).is_ok());
+        assert!(can_invite_as(&admin, Admin).is_err());
+        assert!(can_invite_as(&member, Member).is_err());
+        assert!(can_transfer_to(&owner, Member).is_allowed());
+        assert!(!can_transfer_to(&admin, Member).is_allowed());
+        assert!(!can_transfer_to(&owner, Owner).is_allowed());
     }
 
     #[test]

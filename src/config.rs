@@ -41,6 +41,8 @@ pub struct Settings {
     pub body_limits: BodyLimits,
     pub session_limits: SessionLimits,
     pub throttle: crate::services::auth::ThrottleLimits,
+    /// How the email worker paces itself (polling, retry backoff).
+    pub outbox: crate::services::outbox::OutboxPace,
 }
 
 /// The longest any session lives: its stored row's expiry. The limits per role are at most this.
@@ -202,6 +204,13 @@ impl Settings {
                         "GUILDHALL_SIGN_IN_WINDOW_MINUTES",
                         default.window_minutes,
                     )?,
+                }
+            },
+            outbox: {
+                let default = crate::services::outbox::OutboxPace::default();
+                crate::services::outbox::OutboxPace {
+                    poll_ms: number("GUILDHALL_OUTBOX_POLL_MS", default.poll_ms)?,
+                    retry_base_ms: number("GUILDHALL_OUTBOX_RETRY_MS", default.retry_base_ms)?,
                 }
             },
             session_limits: {

@@ -15,7 +15,9 @@ use tracing_actix_web::TracingLogger;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
+use crate::email::MailSender;
 use crate::services;
+use crate::services::outbox::{self, Postbox};
 use crate::services::password_work::PasswordWork;
 use crate::web::kit::{SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, session};
 use crate::web::{self, AppState};
@@ -47,7 +49,16 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         spawn_housekeeping(pool.clone(), clock.clone());
-        let server = run(listener, pool.clone(), settings, clock)?;
+        let postbox = Postbox::new(settings.master_key_bytes(), &settings.base_url);
+        let sender = MailSender::from_settings(&settings)?;
+        outbox::spawn_worker(
+            pool.clone(),
+            postbox.clone(),
+            sender,
+            settings.outbox,
+            clock.clone(),
+        );
+        let server = run(listener, pool.clone(), settings, clock, postbox)?;
         Ok(Application { port, server, pool })
     }
 
@@ -66,6 +77,7 @@ fn run(
     pool: DbPool,
     settings: Settings,
     clock: Clock,
+    postbox: Postbox,
 ) -> anyhow::Result<Server> {
     let cookie_key = settings.cookie_key();
     let limits = settings.body_limits;
@@ -79,6 +91,7 @@ fn run(
         settings,
         clock: clock.clone(),
         hashing,
+        postbox,
     });
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(

@@ -199,18 +199,91 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    teams (id) {
+        id -> Int8,
+        org_id -> Int8,
+        name -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Int8,
+        org_id -> Int8,
+        user_id -> Int8,
+        role -> Text,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Int8,
+        org_id -> Int8,
+        email -> Text,
+        role -> Text,
+        status -> Text,
+        token_hash -> Bytea,
+        invited_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        last_sent_at -> Nullable<Timestamptz>,
+        expires_at -> Timestamptz,
+        send_count -> Int4,
+        send_failure -> Nullable<Text>,
+        accepted_by -> Nullable<Int8>,
+        accepted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invitation_teams (invitation_id, team_id) {
+        invitation_id -> Int8,
+        team_id -> Int8,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        invitation_id -> Nullable<Int8>,
+        recipient -> Text,
+        message_sealed -> Nullable<Bytea>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(teams -> organizations (org_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(invitations -> organizations (org_id));
+diesel::joinable!(invitation_teams -> invitations (invitation_id));
+diesel::joinable!(invitation_teams -> teams (team_id));
+diesel::joinable!(outbox -> invitations (invitation_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
+    invitation_teams,
+    invitations,
     login_failures,
     memberships,
     models,
     org_models,
     org_oauth_settings,
     organizations,
+    outbox,
     plans,
     platform_counters,
     platform_settings,
     sessions,
+    team_members,
+    teams,
     token_assignments,
     token_purchases,
     used_form_tokens,

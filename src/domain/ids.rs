@@ -51,3 +51,5 @@ macro_rules! id_type {
 
 id_type!(UserId);
 id_type!(OrgId);
+id_type!(TeamId);
+id_type!(InvitationId);

@@ -95,6 +95,22 @@ text_enum!(UserStatus {
     Disabled => "disabled", "Disabled",
 });
 
+text_enum!(
+    /// What became of an invitation. A pending invitation past its `expires_at` is shown as
+    /// expired before anything stores it (inviting the email again does).
+    InvitationStatus {
+        Pending => "pending", "Invited",
+        Accepted => "accepted", "Joined",
+        Cancelled => "cancelled", "Cancelled",
+        Expired => "expired", "Expired",
+    }
+);
+
+text_enum!(TeamStatus {
+    Active => "active", "Active",
+    Deactivated => "deactivated", "Deactivated",
+});
+
 text_enum!(TokenKind {
     Inference => "inference", "Inference",
     Embedding => "embedding", "Embedding",

@@ -28,3 +28,17 @@ pub async fn record(conn: &mut AsyncPgConnection, entry: &NewAuditEntry<'_>) -> 
         .await
         .map(|_| ())
 }
+
+pub async fn record_many(
+    conn: &mut AsyncPgConnection,
+    entries: &[NewAuditEntry<'_>],
+) -> QueryResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    diesel::insert_into(audit_log::table)
+        .values(entries)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

@@ -126,3 +126,97 @@ pub async fn find(
         .await
         .optional()
 }
+
+/// The memberships of these users in one organization with their user rows, locked for the
+/// transaction (in user order, so two transactions cannot deadlock on them).
+pub async fn lock_with_users(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_ids: &[UserId],
+) -> QueryResult<Vec<(Membership, User)>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::user_id.eq_any(user_ids))
+        .order(memberships::user_id)
+        .for_update()
+        .select((Membership::as_select(), User::as_select()))
+        .load(conn)
+        .await
+}
+
+/// These members of one organization with their user rows, newest member first.
+pub async fn with_users(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_ids: &[UserId],
+) -> QueryResult<Vec<(Membership, User)>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::user_id.eq_any(user_ids))
+        .order(memberships::user_id.desc())
+        .select((Membership::as_select(), User::as_select()))
+        .load(conn)
+        .await
+}
+
+/// One page of an organization's member ids, newest first (the primary key's order).
+pub async fn ids_page(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<UserId>> {
+    memberships::table
+        .filter(memberships::org_id.eq(org_id))
+        .order(memberships::user_id.desc())
+        .select(memberships::user_id)
+        .offset(offset)
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// The owner of an organization, with their user row.
+pub async fn owner_of(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> QueryResult<Option<(Membership, User)>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::role.eq(OrgRole::Owner))
+        .select((Membership::as_select(), User::as_select()))
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn set_role(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_id: UserId,
+    role: OrgRole,
+) -> QueryResult<()> {
+    diesel::update(memberships::table.find((org_id, user_id)))
+        .set(memberships::role.eq(role))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Removes members (their team memberships go with them, by the database's cascade).
+pub async fn delete_many(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_ids: &[UserId],
+) -> QueryResult<usize> {
+    diesel::delete(
+        memberships::table
+            .filter(memberships::org_id.eq(org_id))
+            .filter(memberships::user_id.eq_any(user_ids)),
+    )
+    .execute(conn)
+    .await
+}

@@ -3,14 +3,17 @@
 
 pub mod ai_models;
 pub mod audit;
+pub mod invitations;
 pub mod login_failures;
 pub mod memberships;
 pub mod org_models;
 pub mod org_oauth_settings;
 pub mod organizations;
+pub mod outbox;
 pub mod plans;
 pub mod platform_settings;
 pub mod sessions;
+pub mod teams;
 pub mod token_assignments;
 pub mod token_purchases;
 pub mod used_form_tokens;

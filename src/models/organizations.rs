@@ -208,6 +208,34 @@ pub async fn name_and_member_count(
         .optional()
 }
 
+/// The counters above the Members page, kept on the organization row by the database.
+#[derive(Debug, Clone, Copy, Queryable)]
+pub struct Counters {
+    pub members: i32,
+    pub admins: i32,
+    pub subscribers: i32,
+}
+
+/// An organization's name and counters.
+pub async fn counters(
+    conn: &mut AsyncPgConnection,
+    id: OrgId,
+) -> QueryResult<Option<(String, Counters)>> {
+    organizations::table
+        .find(id)
+        .select((
+            organizations::name,
+            (
+                organizations::member_count,
+                organizations::admin_count,
+                organizations::subscriber_count,
+            ),
+        ))
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Ids and domains of every organization (the sales import resolves each line against them).
 pub async fn all_ids_and_domains(
     conn: &mut AsyncPgConnection,

@@ -62,3 +62,31 @@ pub async fn insert_assignment(
         .await
         .map(|_| ())
 }
+
+#[derive(QueryableByName)]
+pub struct MemberTokens {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub user_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub kind: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub tokens: i64,
+}
+
+/// The tokens assigned to each of these members, per kind.
+pub async fn totals_of_members(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_ids: &[UserId],
+) -> QueryResult<Vec<MemberTokens>> {
+    use diesel::sql_types::{Array, BigInt};
+    let ids: Vec<i64> = user_ids.iter().map(|id| id.0).collect();
+    diesel::sql_query(
+        "SELECT user_id, kind, sum(tokens)::bigint AS tokens FROM token_assignments \
+         WHERE org_id = $1 AND user_id = ANY($2) GROUP BY user_id, kind ORDER BY user_id, kind",
+    )
+    .bind::<BigInt, _>(org_id.0)
+    .bind::<Array<BigInt>, _>(ids)
+    .load(conn)
+    .await
+}

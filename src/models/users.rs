@@ -256,7 +256,7 @@ struct FoundUser {
 /// united: each branch is an index-only scan of a covering index (an OR over three indexes
 /// would read every matching row from the table). Written as SQL because Diesel's DSL has no
 /// ordered, limited UNION.
-async fn search_ids(
+pub async fn search_ids(
     conn: &mut AsyncPgConnection,
     org_id: Option<crate::domain::OrgId>,
     search: &PersonSearch,

@@ -4,6 +4,8 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod joining;
 pub mod org;
+pub mod outbox;
 pub mod password_work;
 pub mod rules;

@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             paths::ACCOUNT_PASSWORD.pattern,
             web::post().to(change_password),
         )
+        .route(paths::SWITCH_ORG.pattern, web::post().to(switch_org))
         .route(paths::CONFIRM_PASSWORD.pattern, web::get().to(confirm_page))
         .route(paths::CONFIRM_PASSWORD.pattern, web::post().to(confirm));
 }
@@ -269,4 +270,33 @@ async fn change_password(
             )
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct SwitchInput {
+    org: String,
+}
+
+/// The header's switcher: act in one of one's organizations, or in the personal account.
+async fn switch_org(
+    req: HttpRequest,
+    user: CurrentUser,
+    session: Session,
+    form: web::Form<SwitchInput>,
+) -> Result<HttpResponse, AppError> {
+    if form.org == "personal" {
+        session.choose_org(None)?;
+        return Ok(htmx::redirect(&req, &paths::ACCOUNT_PAGE.path()));
+    }
+    let chosen = form
+        .org
+        .parse::<i64>()
+        .map(crate::domain::OrgId)
+        .map_err(|_| AppError::BadRequest("Choose an organization from the list."))?;
+    // Only one's own organizations: another's id is not found.
+    if !user.organizations.iter().any(|org| org.org_id == chosen) {
+        return Err(AppError::NotFound);
+    }
+    session.choose_org(Some(chosen))?;
+    Ok(htmx::redirect(&req, &paths::ORG_OVERVIEW.path()))
 }

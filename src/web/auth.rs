@@ -106,7 +106,21 @@ async fn login(
             tracing::info!(target: "security", event = "authn_login_success", user = %user.email, ip = %ip);
             return Ok(see_other(&paths::HOME.path()));
         }
-        SignInOutcome::InvalidCredentials => (
+        refused => refusal(&refused),
+    };
+    security::event(&req, event, Some(&email), error);
+    let page = LoginPage {
+        email,
+        error: Some(error),
+        notice: None,
+    };
+    htmx::page(&req, status, &page)
+}
+
+/// A refused sign-in: the security event, the status and the message shown.
+pub(crate) fn refusal(outcome: &SignInOutcome) -> (&'static str, StatusCode, &'static str) {
+    match outcome {
+        SignInOutcome::SignedIn(_) | SignInOutcome::InvalidCredentials => (
             "authn_login_fail",
             StatusCode::UNPROCESSABLE_ENTITY,
             "The email or password is not correct.",
@@ -126,14 +140,7 @@ async fn login(
             StatusCode::TOO_MANY_REQUESTS,
             "This account is locked after 100 failed sign-ins in a row; it unlocks within a day.",
         ),
-    };
-    security::event(&req, event, Some(&email), error);
-    let page = LoginPage {
-        email,
-        error: Some(error),
-        notice: None,
-    };
-    htmx::page(&req, status, &page)
+    }
 }
 
 /// Ends the session here and tells the browser to forget what it kept of it.

@@ -12,6 +12,7 @@ pub mod account;
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod invitations;
 pub mod kit;
 pub mod org;
 
@@ -22,6 +23,7 @@ use actix_web::web;
 use crate::clock::Clock;
 use crate::config::{BodyLimits, Settings};
 use crate::db::DbPool;
+use crate::services::outbox::Postbox;
 use crate::services::password_work::PasswordWork;
 use crate::web::kit::session::PgSessionStore;
 use crate::web::kit::{assets, context, csrf, errors, health, paths};
@@ -32,6 +34,7 @@ pub struct AppState {
     pub settings: Settings,
     pub clock: Clock,
     pub hashing: PasswordWork,
+    pub postbox: Postbox,
 }
 
 /// The route table: the areas that need no session first, then the HTML area.
@@ -47,6 +50,7 @@ pub fn configure(
         .service(
             web::scope("")
                 .configure(|cfg| auth::configure(cfg, limits))
+                .configure(invitations::configure)
                 .service(
                     web::scope(paths::ADMIN)
                         .wrap(from_fn(context::super_admin_fence))

@@ -1,6 +1,9 @@
 //! What members see and do in the organization they act in. Every function takes the
 //! `OrgContext` proof and checks its `Permission` in `access.rs`.
 
+pub mod invitations;
+pub mod members;
+
 use diesel_async::AsyncPgConnection;
 
 use crate::access::{Decision, OrgContext, Permission, can_act_on, require};

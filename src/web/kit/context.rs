@@ -223,6 +223,11 @@ impl Chrome {
         self.current_org.as_ref() == Some(org_id)
     }
 
+    /// Whether this is exactly the page at `path`.
+    pub fn path_is(&self, path: impl AsRef<str>) -> bool {
+        self.path == path.as_ref()
+    }
+
     /// Whether the sidebar entry for `section` is the current page's: `aria-current` on it.
     pub fn is_section(&self, section: impl AsRef<str>) -> bool {
         let section = section.as_ref();

@@ -62,7 +62,25 @@ pub const ACCOUNT_PROFILE: Route = Route::new(ACCOUNT, "/profile");
 pub const ACCOUNT_PASSWORD: Route = Route::new(ACCOUNT, "/password");
 pub const CONFIRM_PASSWORD: Route = Route::new(ACCOUNT, "/confirm");
 
+pub const SWITCH_ORG: Route = Route::new(ACCOUNT, "/switch");
+
 pub const ORG_OVERVIEW: Route = Route::new(ORG, "");
+pub const MEMBERS: Route = Route::new(ORG, "/users");
+pub const MEMBER: Route = Route::new(ORG, "/users/{id}");
+pub const MEMBER_ROLE: Route = Route::new(ORG, "/users/{id}/role");
+pub const MEMBER_DETAILS: Route = Route::new(ORG, "/users/{id}/details");
+pub const MEMBER_REMOVAL: Route = Route::new(ORG, "/removal");
+pub const INVITE: Route = Route::new(ORG, "/invitations");
+pub const INVITATION_RESEND: Route = Route::new(ORG, "/invitations/{id}/resend");
+pub const INVITATION_CANCEL: Route = Route::new(ORG, "/invitations/{id}/cancel");
+pub const LEAVE_ORG: Route = Route::new(ORG, "/leave");
+pub const TRANSFER_OWNERSHIP: Route = Route::new(ORG, "/transfer");
+
+/// The page an invitation link opens (`{id}` is the token), and its three ways to join.
+pub const INVITATION: Route = Route::new("", "/invitations/{id}");
+pub const INVITATION_JOIN: Route = Route::new("", "/invitations/{id}/join");
+pub const INVITATION_REGISTER: Route = Route::new("", "/invitations/{id}/register");
+pub const INVITATION_SIGN_IN: Route = Route::new("", "/invitations/{id}/sign-in");
 
 pub const ORGANIZATIONS: Route = Route::new(ADMIN, "/organizations");
 pub const ORGANIZATIONS_CSV: Route = Route::new(ADMIN, "/organizations.csv");
@@ -87,12 +105,21 @@ pub mod targets {
     pub const MODAL_ROOT: &str = "modal-root";
     pub const ORG_TABLE: &str = "org-table";
     pub const MANAGE_BODY: &str = "manage-body";
+    pub const MEMBER_TABLE: &str = "member-table";
+    /// The Members page's side panel: a member's details, a removal preview, its receipt.
+    pub const MEMBER_PANEL: &str = "member-panel";
+    pub const INVITE_FORM: &str = "invite-form";
+    pub const INVITATION_LIST: &str = "invitation-list";
 }
 
 /// Events a response sends (`HX-Trigger`) so regions listening for them refresh themselves.
 pub mod events {
     /// An organization was created or changed: the Organizations table reloads.
     pub const ORGS_CHANGED: &str = "orgs-changed";
+    /// Members were changed or removed: the Members table reloads.
+    pub const MEMBERS_CHANGED: &str = "members-changed";
+    /// Invitations were sent, resent or cancelled: their list reloads.
+    pub const INVITATIONS_CHANGED: &str = "invitations-changed";
 }
 
 #[cfg(test)]

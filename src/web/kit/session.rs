@@ -230,6 +230,8 @@ pub trait AppSession {
     ) -> Result<(), SessionInsertError>;
     fn take_flashes(&self) -> Vec<Flash>;
     fn chosen_org(&self) -> Option<OrgId>;
+    /// Acts in this organization from now on (`None`: the personal account).
+    fn choose_org(&self, org: Option<OrgId>) -> Result<(), SessionInsertError>;
     /// The signed-in user read with this session, if it is signed in to an active account.
     fn current_user(&self) -> Option<CurrentUser>;
 }
@@ -304,6 +306,16 @@ impl AppSession for Session {
 
     fn chosen_org(&self) -> Option<OrgId> {
         self.get(ORG_ID).ok().flatten().map(OrgId)
+    }
+
+    fn choose_org(&self, org: Option<OrgId>) -> Result<(), SessionInsertError> {
+        match org {
+            Some(org) => self.insert(ORG_ID, org.0),
+            None => {
+                self.remove(ORG_ID);
+                Ok(())
+            }
+        }
     }
 
     fn current_user(&self) -> Option<CurrentUser> {

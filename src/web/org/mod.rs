@@ -1,17 +1,55 @@
-//! `/settings/org`: the organization the member acts in (chosen in the header).
+//! `/settings/org`: the organization the member acts in (chosen in the header): the
+//! Organization page (leave, transfer ownership), Members and invitations.
+
+pub mod invitations;
+pub mod members;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
-use crate::access::OrgContext;
+use crate::access::{self, OrgContext, Permission};
+use crate::domain::EmailAddress;
 use crate::error::AppError;
+use crate::services::org::members as member_service;
 use crate::services::org::{self, Overview};
 use crate::web::AppState;
-use crate::web::kit::{htmx, paths};
+use crate::web::kit::{flash, htmx, paths};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(paths::ORG_OVERVIEW.pattern, web::get().to(overview));
+    cfg.route(paths::ORG_OVERVIEW.pattern, web::get().to(overview))
+        .route(paths::LEAVE_ORG.pattern, web::post().to(leave))
+        .route(paths::TRANSFER_OWNERSHIP.pattern, web::post().to(transfer))
+        .route(paths::MEMBERS.pattern, web::get().to(members::list))
+        // Before `/users/{id}`, which would otherwise take "remove" as an id.
+        .route(
+            paths::MEMBER_REMOVAL.pattern,
+            web::get().to(members::removal_preview),
+        )
+        .route(
+            paths::MEMBER_REMOVAL.pattern,
+            web::post().to(members::remove),
+        )
+        .route(paths::MEMBER.pattern, web::get().to(members::detail))
+        .route(
+            paths::MEMBER_ROLE.pattern,
+            web::post().to(members::change_role),
+        )
+        .route(
+            paths::MEMBER_DETAILS.pattern,
+            web::post().to(members::update_details),
+        )
+        .route(paths::INVITE.pattern, web::get().to(invitations::list))
+        .route(paths::INVITE.pattern, web::post().to(invitations::invite))
+        .route(
+            paths::INVITATION_RESEND.pattern,
+            web::post().to(invitations::resend),
+        )
+        .route(
+            paths::INVITATION_CANCEL.pattern,
+            web::post().to(invitations::cancel),
+        );
 }
 
 #[derive(Template)]
@@ -19,6 +57,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct OverviewPage {
     ctx: OrgContext,
     overview: Overview,
+    can_leave: Result<(), crate::error::Denied>,
+    can_transfer: bool,
+    transfer_email: String,
+    transfer_error: Option<String>,
+}
+
+async fn overview_page(
+    req: &HttpRequest,
+    ctx: OrgContext,
+    state: &AppState,
+    status: StatusCode,
+    transfer_email: String,
+    transfer_error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let overview = org::overview(&mut conn, &ctx).await?;
+    let page = OverviewPage {
+        can_leave: access::require(&ctx, Permission::LeaveOrganization),
+        can_transfer: access::require(&ctx, Permission::ManageBilling).is_ok(),
+        ctx,
+        overview,
+        transfer_email,
+        transfer_error,
+    };
+    htmx::page(req, status, &page)
 }
 
 async fn overview(
@@ -26,7 +89,69 @@ async fn overview(
     ctx: OrgContext,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = state.pool.get().await?;
-    let overview = org::overview(&mut conn, &ctx).await?;
-    htmx::page(&req, StatusCode::OK, &OverviewPage { ctx, overview })
+    overview_page(&req, ctx, &state, StatusCode::OK, String::new(), None).await
+}
+
+async fn leave(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    member_service::leave(&mut *state.pool.get().await?, &ctx).await?;
+    flash(&req, format!("You left {}.", ctx.org_name))?;
+    Ok(htmx::redirect(&req, &paths::ACCOUNT_PAGE.path()))
+}
+
+#[derive(Deserialize)]
+struct TransferInput {
+    email: String,
+}
+
+async fn transfer(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    form: web::Form<TransferInput>,
+) -> Result<HttpResponse, AppError> {
+    access::require(&ctx, Permission::ManageBilling)?;
+    let typed = form.email.clone();
+    let found = match EmailAddress::parse(&typed) {
+        Ok(email) => {
+            member_service::member_by_email(&mut *state.pool.get().await?, &ctx, &email).await?
+        }
+        Err(e) => {
+            let error = Some(e.to_string());
+            return overview_page(
+                &req,
+                ctx,
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                typed,
+                error,
+            )
+            .await;
+        }
+    };
+    let Some(user_id) = found else {
+        let error = Some("No member of this organization has this email.".to_owned());
+        return overview_page(
+            &req,
+            ctx,
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            typed,
+            error,
+        )
+        .await;
+    };
+    let row =
+        member_service::transfer_ownership(&mut *state.pool.get().await?, &ctx, user_id).await?;
+    flash(
+        &req,
+        format!(
+            "{} now owns {}; you are an admin.",
+            row.user.email, ctx.org_name
+        ),
+    )?;
+    Ok(htmx::redirect(&req, &paths::ORG_OVERVIEW.path()))
 }

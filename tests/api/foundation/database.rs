@@ -186,6 +186,14 @@ async fn schema_rs_matches_the_migrations() {
             declared(audit_log::table.select(audit_log::table::all_columns())),
         ),
         (
+            "invitation_teams",
+            declared(invitation_teams::table.select(invitation_teams::table::all_columns())),
+        ),
+        (
+            "invitations",
+            declared(invitations::table.select(invitations::table::all_columns())),
+        ),
+        (
             "login_failures",
             declared(login_failures::table.select(login_failures::table::all_columns())),
         ),
@@ -210,6 +218,10 @@ async fn schema_rs_matches_the_migrations() {
             declared(organizations::table.select(organizations::table::all_columns())),
         ),
         (
+            "outbox",
+            declared(outbox::table.select(outbox::table::all_columns())),
+        ),
+        (
             "plans",
             declared(plans::table.select(plans::table::all_columns())),
         ),
@@ -224,6 +236,14 @@ async fn schema_rs_matches_the_migrations() {
         (
             "sessions",
             declared(sessions::table.select(sessions::table::all_columns())),
+        ),
+        (
+            "team_members",
+            declared(team_members::table.select(team_members::table::all_columns())),
+        ),
+        (
+            "teams",
+            declared(teams::table.select(teams::table::all_columns())),
         ),
         (
             "token_assignments",

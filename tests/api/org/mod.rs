@@ -1,3 +1,5 @@
 //! The organization pages under /settings/org.
 
+mod invitations;
+mod members;
 mod overview;

@@ -37,6 +37,10 @@ pub fn test_settings(database_url: String) -> Settings {
         body_limits: guildhall::config::BodyLimits::default(),
         session_limits: guildhall::config::SessionLimits::default(),
         throttle: guildhall::services::auth::ThrottleLimits::default(),
+        outbox: guildhall::services::outbox::OutboxPace {
+            poll_ms: 100,
+            retry_base_ms: 200,
+        },
         statement_limits: guildhall::db::StatementLimits {
             statement_timeout_ms: 10_000,
             lock_timeout_ms: 5_000,
@@ -51,6 +55,8 @@ pub struct TestApp {
     pub clock: Clock,
     pub db: TestDb,
     pub visitor: Visitor,
+    /// The master key the app seals secrets with (a second instance needs the same).
+    pub master_key: Vec<u8>,
     /// How many people `signed_in_as` has made, so each gets their own email and organization.
     people: AtomicUsize,
 }
@@ -70,6 +76,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDb::create().await;
     let mut settings = test_settings(db.url());
     configure(&mut settings);
+    let master_key = settings.master_key_bytes();
     let clock = Clock::fixed_now();
     let app = Application::build_with_clock(settings, clock.clone())
         .await
@@ -82,6 +89,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         clock,
         db,
         visitor: Visitor::new(&address),
+        master_key,
         people: AtomicUsize::new(0),
     }
 }

@@ -24,7 +24,14 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        SmtpSink::start_on(0).await
+    }
+
+    /// On a given port: a server that was down (nothing listening there) comes back.
+    pub async fn start_on(port: u16) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind sink");
         let port = listener.local_addr().expect("addr").port();
         let sink = SmtpSink {
             port,

@@ -1,0 +1,269 @@
+//! Invitation emails through the outbox. A request renders the email, seals it under the
+//! master key (it carries a sign-up link) and writes it in its own transaction; the worker
+//! sends it with retries and exponential backoff, and records on the invitation when sending
+//! failed and why. Rows are claimed with `FOR UPDATE SKIP LOCKED` and held until the send is
+//! recorded, so several instances never send one row twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::crypto;
+use crate::db::DbPool;
+use crate::domain::{InvitationId, OrgRole};
+use crate::email::{MailSender, OutgoingEmail};
+use crate::models::{invitations, outbox};
+
+/// How the worker paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxPace {
+    /// How often the worker looks for due emails when nobody wakes it.
+    pub poll_ms: u64,
+    /// The wait after the first failure; it doubles with each failure, up to an hour.
+    pub retry_base_ms: u64,
+}
+
+impl Default for OutboxPace {
+    fn default() -> OutboxPace {
+        OutboxPace {
+            poll_ms: 2_000,
+            retry_base_ms: 5_000,
+        }
+    }
+}
+
+const LONGEST_RETRY_MS: u64 = 60 * 60 * 1000;
+/// Rows one worker claims at a time.
+const BATCH: i64 = 20;
+
+/// Writes emails into the outbox: seals them and wakes this instance's worker.
+#[derive(Clone)]
+pub struct Postbox {
+    master_key: Arc<Vec<u8>>,
+    base_url: String,
+    wake: Arc<Notify>,
+}
+
+fn context(recipient: &str) -> String {
+    format!("outbox:{recipient}")
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SealedMessage {
+    subject: String,
+    text: String,
+    html: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/invitation.txt")]
+struct InvitationText<'a> {
+    inviter: &'a str,
+    org_name: &'a str,
+    role: &'a str,
+    role_article: &'a str,
+    link: &'a str,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/invitation.html")]
+struct InvitationHtml<'a> {
+    inviter: &'a str,
+    org_name: &'a str,
+    role: &'a str,
+    role_article: &'a str,
+    link: &'a str,
+    expires: String,
+}
+
+/// What an invitation email says.
+pub struct InvitationEmail<'a> {
+    pub invitation_id: InvitationId,
+    pub to: &'a str,
+    pub org_name: &'a str,
+    pub inviter: &'a str,
+    pub role: OrgRole,
+    pub token: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Postbox {
+    pub fn new(master_key: Vec<u8>, base_url: &str) -> Postbox {
+        Postbox {
+            master_key: Arc::new(master_key),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            wake: Arc::default(),
+        }
+    }
+
+    /// The page an invitation link opens.
+    pub fn invitation_link(&self, token: &str) -> String {
+        format!("{}/invitations/{token}", self.base_url)
+    }
+
+    /// Renders and queues an invitation email in the caller's transaction.
+    pub async fn queue_invitation(
+        &self,
+        conn: &mut AsyncPgConnection,
+        email: &InvitationEmail<'_>,
+    ) -> diesel::QueryResult<()> {
+        let link = self.invitation_link(email.token);
+        let (role, role_article) = match email.role {
+            OrgRole::Owner => ("owner", "the"),
+            OrgRole::Admin => ("admin", "an"),
+            OrgRole::Member => ("member", "a"),
+        };
+        let expires = email.expires_at.format("%-d %B %Y, %H:%M UTC").to_string();
+        let text = InvitationText {
+            inviter: email.inviter,
+            org_name: email.org_name,
+            role,
+            role_article,
+            link: &link,
+            expires: expires.clone(),
+        };
+        let html = InvitationHtml {
+            inviter: email.inviter,
+            org_name: email.org_name,
+            role,
+            role_article,
+            link: &link,
+            expires,
+        };
+        let message = SealedMessage {
+            subject: format!(
+                "{} invited you to {} on Guildhall",
+                email.inviter, email.org_name
+            ),
+            text: text.render().map_err(rendering)?,
+            html: html.render().map_err(rendering)?,
+        };
+        let plain = serde_json::to_vec(&message).map_err(rendering)?;
+        let sealed =
+            crypto::seal(&self.master_key, &plain, &context(email.to)).map_err(rendering)?;
+        outbox::enqueue(conn, Some(email.invitation_id), email.to, sealed).await?;
+        Ok(())
+    }
+
+    /// Asks this instance's worker to look now (after the queuing transaction committed).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn open(&self, row: &outbox::OutboxRow) -> anyhow::Result<OutgoingEmail> {
+        let sealed = row
+            .message_sealed
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("outbox row {} has no message", row.id))?;
+        let plain = crypto::open(&self.master_key, sealed, &context(&row.recipient))?;
+        let message: SealedMessage = serde_json::from_slice(&plain)?;
+        Ok(OutgoingEmail {
+            to: row.recipient.clone(),
+            subject: message.subject,
+            text: message.text,
+            html: message.html,
+        })
+    }
+}
+
+fn rendering(e: impl std::fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(format!("rendering an email: {e}").into())
+}
+
+/// The wait before attempt `attempts + 1`.
+pub fn retry_delay_ms(pace: OutboxPace, attempts: i32) -> u64 {
+    let doublings = u32::try_from(attempts.clamp(0, 20)).unwrap_or(0);
+    pace.retry_base_ms
+        .saturating_mul(1u64 << doublings)
+        .min(LONGEST_RETRY_MS)
+}
+
+/// Sends what is due, one batch; returns how many were sent.
+pub async fn deliver_due(
+    pool: &DbPool,
+    postbox: &Postbox,
+    sender: &MailSender,
+    pace: OutboxPace,
+    clock: &Clock,
+) -> anyhow::Result<usize> {
+    let mut conn = pool.get().await?;
+    let sent = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| {
+            let mut sent = 0;
+            for row in outbox::claim_due(conn, BATCH).await? {
+                let result = match postbox.open(&row) {
+                    Ok(email) => sender.send(&email).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match result {
+                    Ok(()) => {
+                        outbox::mark_sent(conn, row.id).await?;
+                        if let Some(invitation) = row.invitation_id {
+                            invitations::record_sending(conn, invitation, None, clock.now())
+                                .await?;
+                        }
+                        sent += 1;
+                    }
+                    Err(error) => {
+                        tracing::warn!(outbox_id = row.id, attempts = row.attempts + 1, %error, "sending an email failed");
+                        let delay = retry_delay_ms(pace, row.attempts);
+                        outbox::mark_failed(conn, row.id, &error, i64::try_from(delay).unwrap_or(i64::MAX))
+                            .await?;
+                        if let Some(invitation) = row.invitation_id {
+                            invitations::record_sending(conn, invitation, Some(&error), clock.now())
+                                .await?;
+                        }
+                    }
+                }
+            }
+            Ok(sent)
+        })
+        .await?;
+    Ok(sent)
+}
+
+/// The background worker: sends due emails when woken or every `poll_ms`.
+pub fn spawn_worker(
+    pool: DbPool,
+    postbox: Postbox,
+    sender: MailSender,
+    pace: OutboxPace,
+    clock: Clock,
+) {
+    tokio::spawn(async move {
+        loop {
+            match deliver_due(&pool, &postbox, &sender, pace, &clock).await {
+                // A full batch: there may be more.
+                Ok(sent) if sent as i64 >= BATCH => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "the outbox worker"),
+            }
+            let _ =
+                tokio::time::timeout(Duration::from_millis(pace.poll_ms), postbox.wake.notified())
+                    .await;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        let pace = OutboxPace {
+            poll_ms: 1,
+            retry_base_ms: 1_000,
+        };
+        assert_eq!(retry_delay_ms(pace, 0), 1_000);
+        assert_eq!(retry_delay_ms(pace, 1), 2_000);
+        assert_eq!(retry_delay_ms(pace, 3), 8_000);
+        assert_eq!(retry_delay_ms(pace, 50), LONGEST_RETRY_MS);
+    }
+}
