@@ -38,9 +38,21 @@ curl -s -b "$jar" -c "$jar" -o /dev/null --data-urlencode "csrf_token=$token" \
 cookie="$(awk '$6 == "guildhall_session" { print $6 "=" $7 }' "$jar")"
 [ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
 
+# The owner of the 20,000-member organization, for its Members page.
+owner_email="$(psql -qtA "$server/guildhall_bench" -c "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = 1 AND m.role = 'owner'")"
+owner_jar="$(mktemp)"
+token="$(curl -s -c "$owner_jar" "http://127.0.0.1:$port/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n 1)"
+curl -s -b "$owner_jar" -c "$owner_jar" -o /dev/null --data-urlencode "csrf_token=$token" \
+  --data-urlencode "email=$owner_email" --data-urlencode "password=guildhall-bench" "http://127.0.0.1:$port/login"
+owner_cookie="$(awk '$6 == "guildhall_session" { print $6 "=" $7 }' "$owner_jar")"
+[ -n "$owner_cookie" ] || { echo "the owner's sign-in failed" >&2; exit 1; }
+
 # Warm up: connections in the pool, prepared statements, the database's caches.
 for path in "/admin/organizations" "/admin/users?org=1" "/admin/organizations?q=robotics" "/admin/users?org=1&q=hopper"; do
   wrk -t2 -c16 -d3s -H "Cookie: $cookie" "http://127.0.0.1:$port$path" >/dev/null
+done
+for path in "/settings/org/users" "/settings/org/users?q=ada"; do
+  wrk -t2 -c16 -d3s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port$path" >/dev/null
 done
 
 transactions() {
@@ -51,17 +63,17 @@ transactions() {
 # no explicit ones), so the database's transaction counter over N sequential requests, once
 # the server's idle connections have reported their statistics (about 10 s), divided by N.
 statements() {
-  local path="$1" n=200 before after
+  local path="$1" who="${2:-$cookie}" n=200 before after
   sleep 11; before="$(transactions)"
-  for _ in $(seq 1 "$n"); do curl -fs -o /dev/null -H "Cookie: $cookie" "http://127.0.0.1:$port$path"; done
+  for _ in $(seq 1 "$n"); do curl -fs -o /dev/null -H "Cookie: $who" "http://127.0.0.1:$port$path"; done
   sleep 11; after="$(transactions)"
   awk -v d="$((after - before))" -v n="$n" 'BEGIN { printf "%.1f", d / n }'
 }
 
 printf '%-58s %10s %9s %9s\n' "page" "req/s" "p50" "p99"
 run() {
-  local label="$1" path="$2" out
-  out="$(wrk -t2 -c16 -d"$duration" --latency -H "Cookie: $cookie" "http://127.0.0.1:$port$path")"
+  local label="$1" path="$2" who="${3:-$cookie}" out
+  out="$(wrk -t2 -c16 -d"$duration" --latency -H "Cookie: $who" "http://127.0.0.1:$port$path")"
   if echo "$out" | grep -q "Non-2xx"; then echo "$label: non-2xx responses" >&2; echo "$out" >&2; exit 1; fi
   printf '%-58s %10s %9s %9s\n' "$label" \
     "$(echo "$out" | awk '/Requests\/sec/ { print $2 }')" \
@@ -79,11 +91,18 @@ run "users of the 20,000-member organization"   "/admin/users?org=1"
 run "users of that organization, search \"hopper\"" "/admin/users?org=1&q=hopper"
 run "users of that organization, search \"grace hop\"" "/admin/users?org=1&q=grace+hop"
 run "organizations, search \"globex labs 1\"" "/admin/organizations?q=globex+labs+1"
+run "Members page, as the 20,000-member org's owner" "/settings/org/users" "$owner_cookie"
+run "Members, htmx table, page 400"              "/settings/org/users?page=400" "$owner_cookie"
+run "Members, search \"ada\" (1,600 matches)"    "/settings/org/users?q=ada" "$owner_cookie"
+run "Members, search \"lovelace12\" (rare)"      "/settings/org/users?q=lovelace12" "$owner_cookie"
 
 if [ "${BENCH_STATEMENTS:-1}" = 1 ]; then
   echo
   printf '%-58s %10s\n' "page" "SQL/request"
   for path in "/admin/organizations" "/admin/organizations?q=robotics" "/admin/users?org=1" "/admin/users?org=1&q=hopper" "/settings/account"; do
     printf '%-58s %10s\n' "$path" "$(statements "$path")"
+  done
+  for path in "/settings/org/users" "/settings/org/users?q=ada"; do
+    printf '%-58s %10s\n' "$path (owner)" "$(statements "$path" "$owner_cookie")"
   done
 fi

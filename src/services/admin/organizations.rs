@@ -1,5 +1,6 @@
 //! Organizations: the super administrator's table and CSV, Add Organization and the Details tab.
 
+use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::access::SuperAdmin;
@@ -10,6 +11,7 @@ use crate::models::memberships::{self, NewMembership};
 use crate::models::organizations;
 use crate::models::users::{self, NewUser};
 use crate::models::{audit, plans, used_form_tokens};
+use crate::services::outbox::Postbox;
 use crate::services::rules::{self, DOMAIN_TAKEN, SINGLE_ORG_POLICY};
 
 pub use crate::models::organizations::{ListQuery, Organization, SortColumn};
@@ -100,6 +102,8 @@ pub async fn find(
 pub async fn create(
     conn: &mut AsyncPgConnection,
     admin: &SuperAdmin,
+    postbox: &Postbox,
+    now: DateTime<Utc>,
     new: &NewOrganization,
 ) -> Result<CreateOutcome, AppError> {
     let NewOrganization {
@@ -153,6 +157,18 @@ pub async fn create(
                 },
             )
             .await?;
+            // An owner without a password is invited to set one.
+            if users::password_hash_of(conn, owner.id).await?.is_none() {
+                crate::services::org::invitations::invite_owner_without_password(
+                    conn,
+                    postbox,
+                    &org,
+                    &owner.email,
+                    admin.actor(),
+                    now,
+                )
+                .await?;
+            }
             let after = serde_json::json!({ "fields": fields, "owner": owner.email });
             audit::record(
                 conn,
@@ -169,7 +185,10 @@ pub async fn create(
     let settled = match result {
         Err(TxError::Rejected(None)) => return Ok(CreateOutcome::AlreadySubmitted),
         Err(TxError::Rejected(Some(errors))) => settle(Err(TxError::Rejected(errors)))?,
-        Ok(org) => settle(Ok(org))?,
+        Ok(org) => {
+            postbox.wake();
+            settle(Ok(org))?
+        }
         Err(TxError::Db(e)) => settle(Err(TxError::Db(e)))?,
     };
     Ok(match settled {

@@ -450,3 +450,50 @@ pub async fn cancel(
         .await;
     finish(result)
 }
+
+/// Invites the owner a super administrator named for a new organization when they have no
+/// password yet: accepting the invitation sets it (in the caller's transaction).
+pub async fn invite_owner_without_password(
+    conn: &mut AsyncPgConnection,
+    postbox: &Postbox,
+    org: &crate::models::organizations::Organization,
+    owner_email: &str,
+    inviter: &crate::access::Actor,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    let ttl = platform_settings::settings(conn).await?.invitation_ttl_days;
+    let expires_at = now + Duration::days(i64::from(ttl));
+    let token = random_token(32);
+    let new = NewInvitation {
+        org_id: org.id,
+        email: owner_email,
+        role: OrgRole::Owner,
+        token_hash: invitations::token_hash(&token),
+        invited_by: inviter.user_id,
+        created_at: now,
+        expires_at,
+    };
+    let created = invitations::insert_many(conn, &[new], &[]).await?;
+    let Some(invitation) = created.first() else {
+        return Ok(());
+    };
+    postbox
+        .queue_invitation(
+            conn,
+            &InvitationEmail {
+                invitation_id: invitation.id,
+                to: owner_email,
+                org_name: &org.name,
+                inviter: "The Guildhall administrators",
+                role: OrgRole::Owner,
+                token: &token,
+                expires_at,
+            },
+        )
+        .await?;
+    audit::record(
+        conn,
+        &inviter.audit_org("invitation.sent", org.id, owner_email),
+    )
+    .await
+}

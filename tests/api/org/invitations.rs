@@ -517,3 +517,61 @@ async fn the_single_organization_policy_refuses_on_invite_and_on_accept_without_
         1
     );
 }
+
+#[tokio::test]
+async fn an_owner_named_without_an_account_is_invited_to_set_a_password_and_owns_the_organization()
+{
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(|s| s.smtp_url = Some(url)).await;
+    let existing = app.user("has-password@acme.test").create().await;
+    let root = app.signed_in_as(crate::support::Role::SuperAdmin).await;
+    root.get("/admin/organizations/new").await;
+    for (name, owner) in [
+        ("Fresh Org", "fresh.owner@fresh.test"),
+        ("Known Org", existing.email.as_str()),
+    ] {
+        let created = root
+            .post_form(
+                "/admin/organizations",
+                &[
+                    ("name", name),
+                    ("contact_name", "Contact"),
+                    ("country", "DE"),
+                    ("email", "contact@fresh.test"),
+                    ("owner_email", owner),
+                ],
+            )
+            .await;
+        assert_eq!(created.status(), 303, "{}", created.text());
+    }
+    // Only the owner without a password gets an invitation.
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, vec!["fresh.owner@fresh.test".to_owned()]);
+    assert!(mails[0].data.contains("as the owner"));
+    let link = link_in(&mails[0]);
+    let owner = app.another_visitor();
+    let page = owner.get(&link).await.html();
+    assert!(page.has("#register"), "a new password is set on the page");
+    let joined = owner
+        .post_form(
+            &format!("{link}/register"),
+            &[
+                ("first_name", "Fresh"),
+                ("last_name", "Owner"),
+                ("password", "correct horse battery staple"),
+                ("confirm_password", "correct horse battery staple"),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status(), 303, "{}", joined.text());
+    let overview = owner.get("/settings/org").await.html();
+    assert!(overview.text("h1").contains("Fresh Org"));
+    assert_eq!(
+        app.number("SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+                    WHERE u.email = 'fresh.owner@fresh.test' AND m.role = 'owner' AND u.password_hash IS NOT NULL")
+            .await,
+        1
+    );
+}

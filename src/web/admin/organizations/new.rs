@@ -53,7 +53,7 @@ pub async fn create(
     let outcome = match NewOrganization::try_from(&input) {
         Ok(new) => {
             let mut conn = state.pool.get().await?;
-            service::create(&mut conn, &admin, &new).await?
+            service::create(&mut conn, &admin, &state.postbox, state.clock.now(), &new).await?
         }
         Err(errors) => CreateOutcome::Invalid(errors),
     };
