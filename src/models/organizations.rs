@@ -67,6 +67,20 @@ pub async fn update(
 }
 
 /// Whether another organization already uses this domain.
+/// The active organization whose domain this is (exact match on the normalised domain).
+pub async fn id_and_name_by_domain(
+    conn: &mut AsyncPgConnection,
+    domain: &str,
+) -> QueryResult<Option<(OrgId, String)>> {
+    organizations::table
+        .filter(organizations::domain.eq(domain))
+        .filter(organizations::status.eq("active"))
+        .select((organizations::id, organizations::name))
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn domain_taken(
     conn: &mut AsyncPgConnection,
     domain: &str,

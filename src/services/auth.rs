@@ -171,6 +171,9 @@ pub async fn sign_in(
             if let Some(renewed) = renewed {
                 users::set_password_hash(&mut conn, user.id, &renewed).await?;
             }
+            if user.last_login_at.is_none() {
+                crate::services::rules::join_by_domain(&mut conn, &user).await?;
+            }
             users::record_login(&mut conn, user.id).await?;
             Ok(SignInOutcome::SignedIn(user))
         }

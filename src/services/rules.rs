@@ -3,11 +3,15 @@
 
 use diesel_async::AsyncPgConnection;
 
+use crate::access::Actor;
+use crate::domain::OrgRole;
 use crate::domain::reference::is_public_email_domain;
 use crate::domain::{EmailAddress, OrgId, UserId, normalise_domain};
-use crate::models::memberships;
-use crate::models::organizations::Organization;
+use crate::models::audit;
+use crate::models::memberships::{self, NewMembership};
+use crate::models::organizations::{self, Organization};
 use crate::models::platform_settings;
+use crate::models::users::User;
 
 /// The message of the single-organization policy: it names the policy, never the other organization.
 pub const SINGLE_ORG_POLICY: &str = "Already belongs to an organization, and the platform's single-organization-per-account policy allows only one.";
@@ -55,4 +59,45 @@ pub fn domain_allows(org: &Organization, email: &EmailAddress) -> bool {
     let email_domain = email.domain();
     email_domain == domain
         || (org.allow_subdomains && email_domain.ends_with(&format!(".{domain}")))
+}
+
+/// Seed 002: a user whose email is of an organization's domain (set by a super admin) joins it
+/// as a member when they first sign in or register, unless the single-organization policy keeps
+/// them out. Returns the organization joined.
+pub async fn join_by_domain(
+    conn: &mut AsyncPgConnection,
+    user: &User,
+) -> diesel::QueryResult<Option<OrgId>> {
+    let Ok(email) = EmailAddress::parse(&user.email) else {
+        return Ok(None);
+    };
+    let Some((org_id, org_name)) =
+        organizations::id_and_name_by_domain(conn, email.domain()).await?
+    else {
+        return Ok(None);
+    };
+    if memberships::find(conn, org_id, user.id).await?.is_some()
+        || !kept_out_by_single_org_policy(conn, &[user.id], Some(org_id))
+            .await?
+            .is_empty()
+    {
+        return Ok(None);
+    }
+    let new = NewMembership {
+        org_id,
+        user_id: user.id,
+        role: OrgRole::Member,
+    };
+    if memberships::insert_many(conn, &[new]).await? == 0 {
+        return Ok(None);
+    }
+    let system = Actor::system();
+    let entry = audit::NewAuditEntry {
+        after: Some(
+            serde_json::json!({ "role": "member", "by": "domain", "organization": org_name }),
+        ),
+        ..system.audit_org("member.joined_by_domain", org_id, &user.email)
+    };
+    audit::record(conn, &entry).await?;
+    Ok(Some(org_id))
 }

@@ -26,7 +26,7 @@ async fn each_role_lands_where_it_works() {
     let app = spawn_app().await;
     let admin = app.super_admin().await;
     let owner = app.user("owner@acme.test").create().await;
-    let loner = app.user("loner@acme.test").create().await;
+    let loner = app.user("loner@nowhere.test").create().await;
     app.org("Acme").owned_by(&owner).create().await;
 
     for (user, expected) in [

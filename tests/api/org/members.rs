@@ -590,3 +590,30 @@ async fn an_admin_never_removes_someone_promoted_to_admin_meanwhile() {
         "nobody was removed after being promoted"
     );
 }
+
+#[tokio::test]
+async fn a_user_of_the_organizations_domain_joins_it_as_a_member_on_first_sign_in() {
+    let app = spawn_app().await;
+    let owner = app.user("boss@elsewhere.test").create().await;
+    let org = app.org("Acme").owned_by(&owner).create().await;
+    let newcomer = app.user("newcomer@acme.test").create().await;
+    let outsider = app.user("someone@acme.test.evil.test").create().await;
+
+    app.login(&newcomer).await;
+    assert_eq!(
+        role_of(&app, org, &newcomer).await.as_deref(),
+        Some("member")
+    );
+    let other = app.another_visitor();
+    other.login(&outsider).await;
+    assert_eq!(
+        role_of(&app, org, &outsider).await,
+        None,
+        "no suffix matches"
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_log WHERE action = 'member.joined_by_domain'")
+            .await,
+        1
+    );
+}

@@ -1,5 +1,6 @@
 //! The organization pages under /settings/org.
 
+mod browser;
 mod invitations;
 mod members;
 mod overview;
