@@ -141,14 +141,15 @@ fn denied(result: Result<MemberRow, TxError<Denied>>) -> Result<MemberRow, AppEr
     }
 }
 
-/// Gives a member another role (only roles below the actor's own, to members below it).
+/// Gives a member another role (only roles below the actor's own, to members below it); the
+/// organization's counters as they are afterwards.
 #[tracing::instrument(skip(conn, ctx), fields(org_id = %ctx.org_id))]
 pub async fn change_role(
     conn: &mut AsyncPgConnection,
     ctx: &OrgContext,
     user_id: UserId,
     new_role: OrgRole,
-) -> Result<MemberRow, AppError> {
+) -> Result<(MemberRow, Counters), AppError> {
     require(ctx, Permission::ChangeMembers)?;
     let result = conn
         .transaction::<_, TxError<Denied>, _>(async |conn| {
@@ -174,10 +175,17 @@ pub async fn change_role(
                 audit::record(conn, &entry).await?;
             }
             membership.role = new_role;
-            Ok(MemberRow::new(&actor, (membership, user)))
+            let (_, counters) = organizations::counters(conn, ctx.org_id)
+                .await?
+                .ok_or(diesel::result::Error::NotFound)?;
+            Ok((MemberRow::new(&actor, (membership, user)), counters))
         })
         .await;
-    denied(result)
+    match result {
+        Ok(changed) => Ok(changed),
+        Err(TxError::Rejected(reason)) => Err(reason.into()),
+        Err(TxError::Db(e)) => Err(e.into()),
+    }
 }
 
 /// Edits a member's first and last name (their email stays: it is how they sign in).

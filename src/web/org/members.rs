@@ -83,17 +83,21 @@ pub struct MembersPage {
     pub invitations: Vec<InvitationRow>,
 }
 
+/// The table for htmx, with the counters swapped out of band (a removal changed them).
 #[derive(Template)]
-#[template(path = "org/members/_table.html")]
+#[template(path = "org/members/_table_fragment.html")]
 struct TableFragment {
     table: MemberTable,
+    counters: Counters,
 }
 
+/// A row after its role changed, with the counters out of band (the admins count moved).
 #[derive(Template)]
-#[template(path = "org/members/_row.html")]
+#[template(path = "org/members/_row_fragment.html")]
 struct RowFragment<'a> {
     row: &'a MemberRow,
     roles: &'a [OrgRole],
+    counters: Counters,
 }
 
 #[derive(Template)]
@@ -173,8 +177,8 @@ pub async fn list(
     params: web::Query<MemberParams>,
 ) -> Result<HttpResponse, AppError> {
     if htmx::is_htmx(&req) && htmx::target(&req) == Some(paths::targets::MEMBER_TABLE) {
-        let (table, _, _) = table(&state, &ctx, &params).await?;
-        return htmx::fragment(&req, StatusCode::OK, &TableFragment { table });
+        let (table, _, counters) = table(&state, &ctx, &params).await?;
+        return htmx::fragment(&req, StatusCode::OK, &TableFragment { table, counters });
     }
     let page = whole_page(&state, &ctx, &params, Panel::Empty, None).await?;
     htmx::page(&req, StatusCode::OK, &page)
@@ -302,18 +306,16 @@ pub async fn change_role(
         .role
         .parse()
         .map_err(|_| AppError::BadRequest("Unknown role."))?;
-    let row =
+    let (row, counters) =
         service::change_role(&mut *state.pool.get().await?, &ctx, UserId(*path), role).await?;
     if htmx::is_htmx(&req) {
         let roles = access::roles_to_give(&ctx);
-        return htmx::fragment(
-            &req,
-            StatusCode::OK,
-            &RowFragment {
-                row: &row,
-                roles: &roles,
-            },
-        );
+        let fragment = RowFragment {
+            row: &row,
+            roles: &roles,
+            counters,
+        };
+        return htmx::fragment(&req, StatusCode::OK, &fragment);
     }
     flash(
         &req,
