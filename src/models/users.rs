@@ -242,7 +242,8 @@ pub async fn list(
         .select(User::as_select())
         .load(conn)
         .await?;
-    rows.sort_by_key(|user| std::cmp::Reverse(user.id));
+    // In the order the ids came: newest first, or a search's order.
+    rows.sort_by_key(|user| ids.iter().position(|id| *id == user.id));
     Ok((rows, total))
 }
 
@@ -268,16 +269,25 @@ pub async fn search_ids(
         Some(_) => ("memberships", "user_id", "org_id = $1 AND"),
         None => ("users", "id", "$1 = $1 AND"),
     };
+    // Each branch walks its index in (key, id) order and stops after `limit` rows, so a common
+    // prefix costs `limit` rows per field, not every match. Results come in the order of the
+    // key that matched, then id: the top `limit` of the merged branches, the same on every page.
+    // (A first name's key is first, chr(1), last: ordered as its index is, since names hold no
+    // control characters.)
     let sql = match search {
         PersonSearch::AnyField { .. } => format!(
-            "SELECT {id} AS id FROM {table} WHERE {scope} email_key >= $2 AND email_key < $3 \
-             UNION SELECT {id} FROM {table} WHERE {scope} first_name_key >= $2 AND first_name_key < $3 \
-             UNION SELECT {id} FROM {table} WHERE {scope} last_name_key >= $2 AND last_name_key < $3 \
-             ORDER BY id DESC LIMIT $4"
+            "SELECT id FROM ( \
+               (SELECT {id} AS id, email_key AS k FROM {table} WHERE {scope} email_key >= $2 AND email_key < $3 \
+                ORDER BY email_key, {id} LIMIT $4) \
+               UNION ALL (SELECT {id}, first_name_key || chr(1) || last_name_key FROM {table} WHERE {scope} first_name_key >= $2 AND first_name_key < $3 \
+                ORDER BY first_name_key, last_name_key, {id} LIMIT $4) \
+               UNION ALL (SELECT {id}, last_name_key FROM {table} WHERE {scope} last_name_key >= $2 AND last_name_key < $3 \
+                ORDER BY last_name_key, {id} LIMIT $4) \
+             ) found GROUP BY id ORDER BY min(k), id LIMIT $4"
         ),
         PersonSearch::FullName { .. } => format!(
             "SELECT {id} AS id FROM {table} WHERE {scope} first_name_key >= $2 AND first_name_key < $3 \
-             AND last_name_key >= $5 AND last_name_key < $6 ORDER BY {id} DESC LIMIT $4"
+             AND last_name_key >= $5 AND last_name_key < $6 ORDER BY first_name_key, last_name_key, {id} LIMIT $4"
         ),
     };
     let (from, until, last_from, last_until) = match search {

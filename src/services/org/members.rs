@@ -78,11 +78,13 @@ pub async fn list(
             (page, total)
         }
     };
-    let rows = memberships::with_users(conn, ctx.org_id, &ids)
+    let mut rows: Vec<MemberRow> = memberships::with_users(conn, ctx.org_id, &ids)
         .await?
         .into_iter()
         .map(|pair| MemberRow::new(ctx, pair))
         .collect();
+    // In the order the ids came: newest first, or a search's order.
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.user.id));
     Ok(MemberPage {
         org_name,
         counters,

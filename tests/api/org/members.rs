@@ -617,3 +617,31 @@ async fn a_user_of_the_organizations_domain_joins_it_as_a_member_on_first_sign_i
         1
     );
 }
+
+/// Thirty members with the same name: the search's two pages hold each of them exactly once,
+/// in a stable order (name, then id).
+#[tokio::test]
+async fn a_search_pages_through_namesakes_without_losing_or_repeating_anyone() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    for n in 0..30 {
+        app.user(&format!("namesake{n:02}@acme.test"))
+            .named("Zoe", "Same")
+            .joins(Membership::new(acme.org, OrgRole::Member))
+            .create()
+            .await;
+    }
+    app.login(&acme.owner).await;
+    let mut seen = Vec::new();
+    for page in [1, 2] {
+        let html = app
+            .get(&format!("/settings/org/users?q=zoe&page={page}"))
+            .await
+            .html();
+        seen.extend(html.texts("#members tbody tr td:nth-child(3)"));
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (30, 30), "{seen:?}");
+}
