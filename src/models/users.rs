@@ -247,64 +247,121 @@ pub async fn list(
     Ok((rows, total))
 }
 
-#[derive(QueryableByName)]
-struct FoundUser {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
-
-/// Ids of the people a search finds, newest first, at most `limit`. One key range per field,
-/// united: each branch is an index-only scan of a covering index (an OR over three indexes
-/// would read every matching row from the table). Written as SQL because Diesel's DSL has no
-/// ordered, limited UNION.
+/// Ids of the people a search finds, at most `limit`, in the order of the key that matched,
+/// then id. One key range per field, united: each branch is an index-only scan that walks its
+/// index in (key, id) order and stops after `limit` rows, so a common prefix costs `limit` rows
+/// per field, not every match; the merged top `limit` is the same on every page. Written as a
+/// query fragment because Diesel's DSL has no ordered, limited UNION, and unlike `sql_query`
+/// text its SQL is known to be the same for every search, so each connection prepares it once.
 pub async fn search_ids(
     conn: &mut AsyncPgConnection,
     org_id: Option<crate::domain::OrgId>,
     search: &PersonSearch,
     limit: i64,
 ) -> QueryResult<Vec<UserId>> {
+    let query = SearchIds {
+        org_id: org_id.map(|o| o.0),
+        search,
+        limit,
+    };
+    let ids: Vec<i64> = query.load(conn).await?;
+    Ok(ids.into_iter().map(UserId).collect())
+}
+
+struct SearchIds<'a> {
+    /// Within one organization the keys are read from its memberships; otherwise from users.
+    org_id: Option<i64>,
+    search: &'a PersonSearch,
+    limit: i64,
+}
+
+impl diesel::query_builder::QueryId for SearchIds<'_> {
+    type QueryId = ();
+    // Cached by its SQL, one statement per shape (organization or not, one word or two).
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for SearchIds<'_> {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+type Pass<'a, 'b> = diesel::query_builder::AstPass<'a, 'b, diesel::pg::Pg>;
+
+/// `[org_id = $n AND] column >= $n AND column < $n`
+fn key_range<'b>(
+    out: &mut Pass<'_, 'b>,
+    org_id: &'b Option<i64>,
+    column: &str,
+    (from, until): (&'b String, &'b String),
+) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Text};
-    // Within one organization the keys are read from its memberships; otherwise from users.
-    let (table, id, scope) = match org_id {
-        Some(_) => ("memberships", "user_id", "org_id = $1 AND"),
-        None => ("users", "id", "$1 = $1 AND"),
-    };
-    // Each branch walks its index in (key, id) order and stops after `limit` rows, so a common
-    // prefix costs `limit` rows per field, not every match. Results come in the order of the
-    // key that matched, then id: the top `limit` of the merged branches, the same on every page.
-    // (A first name's key is first, chr(1), last: ordered as its index is, since names hold no
-    // control characters.)
-    let sql = match search {
-        PersonSearch::AnyField { .. } => format!(
-            "SELECT id FROM ( \
-               (SELECT {id} AS id, email_key AS k FROM {table} WHERE {scope} email_key >= $2 AND email_key < $3 \
-                ORDER BY email_key, {id} LIMIT $4) \
-               UNION ALL (SELECT {id}, first_name_key || chr(1) || last_name_key FROM {table} WHERE {scope} first_name_key >= $2 AND first_name_key < $3 \
-                ORDER BY first_name_key, last_name_key, {id} LIMIT $4) \
-               UNION ALL (SELECT {id}, last_name_key FROM {table} WHERE {scope} last_name_key >= $2 AND last_name_key < $3 \
-                ORDER BY last_name_key, {id} LIMIT $4) \
-             ) found GROUP BY id ORDER BY min(k), id LIMIT $4"
-        ),
-        PersonSearch::FullName { .. } => format!(
-            "SELECT {id} AS id FROM {table} WHERE {scope} first_name_key >= $2 AND first_name_key < $3 \
-             AND last_name_key >= $5 AND last_name_key < $6 ORDER BY first_name_key, last_name_key, {id} LIMIT $4"
-        ),
-    };
-    let (from, until, last_from, last_until) = match search {
-        PersonSearch::AnyField { from, until } => (from, until, from, until),
-        PersonSearch::FullName { first, last } => (&first.0, &first.1, &last.0, &last.1),
-    };
-    let mut query = diesel::sql_query(sql)
-        .into_boxed()
-        .bind::<BigInt, _>(org_id.map_or(0, |o| o.0))
-        .bind::<Text, _>(from)
-        .bind::<Text, _>(until)
-        .bind::<BigInt, _>(limit);
-    if let PersonSearch::FullName { .. } = search {
-        query = query.bind::<Text, _>(last_from).bind::<Text, _>(last_until);
+    if let Some(org_id) = org_id {
+        out.push_sql("org_id = ");
+        out.push_bind_param::<BigInt, _>(org_id)?;
+        out.push_sql(" AND ");
     }
-    let found: Vec<FoundUser> = query.load(conn).await?;
-    Ok(found.into_iter().map(|f| UserId(f.id)).collect())
+    out.push_sql(column);
+    out.push_sql(" >= ");
+    out.push_bind_param::<Text, _>(from)?;
+    out.push_sql(" AND ");
+    out.push_sql(column);
+    out.push_sql(" < ");
+    out.push_bind_param::<Text, _>(until)
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SearchIds<'_> {
+    fn walk_ast<'b>(&'b self, mut out: Pass<'_, 'b>) -> QueryResult<()> {
+        use diesel::sql_types::BigInt;
+        let (table, id) = match self.org_id {
+            Some(_) => ("memberships", "user_id"),
+            None => ("users", "id"),
+        };
+        match self.search {
+            PersonSearch::AnyField { from, until } => {
+                // (A first name's key is first, chr(1), last: ordered as its index is, since
+                // names hold no control characters.)
+                let branches = [
+                    ("email_key", "email_key", "email_key"),
+                    (
+                        "first_name_key || chr(1) || last_name_key",
+                        "first_name_key",
+                        "first_name_key, last_name_key",
+                    ),
+                    ("last_name_key", "last_name_key", "last_name_key"),
+                ];
+                out.push_sql("SELECT id FROM (");
+                for (i, (key, column, order)) in branches.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push_sql(" UNION ALL ");
+                    }
+                    out.push_sql(&format!(
+                        "(SELECT {id} AS id, {key} AS k FROM {table} WHERE "
+                    ));
+                    key_range(&mut out, &self.org_id, column, (from, until))?;
+                    out.push_sql(&format!(" ORDER BY {order}, {id} LIMIT "));
+                    out.push_bind_param::<BigInt, _>(&self.limit)?;
+                    out.push_sql(")");
+                }
+                out.push_sql(") found GROUP BY id ORDER BY min(k), id LIMIT ");
+                out.push_bind_param::<BigInt, _>(&self.limit)
+            }
+            PersonSearch::FullName { first, last } => {
+                out.push_sql(&format!("SELECT {id} AS id FROM {table} WHERE "));
+                key_range(
+                    &mut out,
+                    &self.org_id,
+                    "first_name_key",
+                    (&first.0, &first.1),
+                )?;
+                out.push_sql(" AND ");
+                key_range(&mut out, &None, "last_name_key", (&last.0, &last.1))?;
+                out.push_sql(&format!(
+                    " ORDER BY first_name_key, last_name_key, {id} LIMIT "
+                ));
+                out.push_bind_param::<BigInt, _>(&self.limit)
+            }
+        }
+    }
 }
 
 /// The user with this email, created (without a password) when there is none, and locked until

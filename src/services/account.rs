@@ -187,3 +187,75 @@ pub async fn check_password(
         .run(move || password::verify(&password, stored.as_deref()))
         .await
 }
+
+/// What a person types to create an organization from their account page.
+pub struct OwnOrganization {
+    pub name: crate::domain::RequiredText,
+    /// An ISO 3166 alpha-2 code, checked by the caller.
+    pub country: String,
+}
+
+/// Seed 004: anyone creates an organization and becomes its owner; they are its point of contact
+/// until they change it. The single-organization policy applies (its message names the policy,
+/// never the other organization).
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn create_organization(
+    conn: &mut AsyncPgConnection,
+    user: &CurrentUser,
+    new: OwnOrganization,
+) -> Result<Result<crate::domain::OrgId, FieldErrors>, AppError> {
+    use crate::domain::{OrgRole, OrganizationFields};
+    use crate::error::TxError;
+    use crate::models::memberships::{self, NewMembership};
+    use crate::models::{organizations, plans};
+    let fields = OrganizationFields {
+        name: new.name.into_inner(),
+        contact_name: user.display_name(),
+        address: String::new(),
+        zip: String::new(),
+        city: String::new(),
+        country: new.country,
+        phone: String::new(),
+        email: user.email.clone(),
+        domain: None,
+        restrict_to_domain: false,
+        allow_subdomains: false,
+    };
+    let actor = user.as_self();
+    let result = conn
+        .transaction::<_, TxError<FieldErrors>, _>(async |conn| {
+            // Locked: a concurrent invitation or assignment waits, so the policy holds.
+            users::lock_by_emails(conn, std::slice::from_ref(&user.email)).await?;
+            if !crate::services::rules::kept_out_by_single_org_policy(conn, &[user.id], None)
+                .await?
+                .is_empty()
+            {
+                let mut errors = FieldErrors::default();
+                errors.add("name", crate::services::rules::SINGLE_ORG_POLICY);
+                return Err(TxError::Rejected(errors));
+            }
+            let plan_id = plans::default_plan_id(conn).await?;
+            let org = organizations::insert(conn, &fields, plan_id).await?;
+            memberships::insert(
+                conn,
+                &NewMembership {
+                    org_id: org.id,
+                    user_id: user.id,
+                    role: OrgRole::Owner,
+                },
+            )
+            .await?;
+            let entry = audit::NewAuditEntry {
+                after: Some(serde_json::json!({ "fields": fields, "owner": user.email })),
+                ..actor.audit_org("organization.created", org.id, &org.name)
+            };
+            audit::record(conn, &entry).await?;
+            Ok(org.id)
+        })
+        .await;
+    match result {
+        Ok(id) => Ok(Ok(id)),
+        Err(TxError::Rejected(errors)) => Ok(Err(errors)),
+        Err(TxError::Db(e)) => Err(e.into()),
+    }
+}

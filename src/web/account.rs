@@ -29,6 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(change_password),
         )
         .route(paths::SWITCH_ORG.pattern, web::post().to(switch_org))
+        .route(
+            paths::ACCOUNT_ORGANIZATIONS.pattern,
+            web::post().to(create_organization),
+        )
         .route(paths::CONFIRM_PASSWORD.pattern, web::get().to(confirm_page))
         .route(paths::CONFIRM_PASSWORD.pattern, web::post().to(confirm));
 }
@@ -157,6 +161,21 @@ struct AccountPage {
     profile: ProfileForm,
     password: PasswordForm,
     organizations: Vec<UserOrganization>,
+    new_org: NewOrgForm,
+}
+
+/// Create an organization: name and country as typed, with their errors.
+#[derive(Default)]
+struct NewOrgForm {
+    name: String,
+    country: String,
+    errors: FieldErrors,
+}
+
+impl NewOrgForm {
+    fn countries(&self) -> &'static [(&'static str, &'static str)] {
+        crate::domain::reference::COUNTRIES
+    }
 }
 
 #[derive(Template)]
@@ -176,6 +195,7 @@ async fn page(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppEr
         profile: ProfileForm::of(&user),
         password: PasswordForm::default(),
         organizations: user.organizations,
+        new_org: NewOrgForm::default(),
     };
     htmx::page(&req, StatusCode::OK, &page)
 }
@@ -218,6 +238,7 @@ async fn update_profile(
             profile: fragment.profile,
             password: PasswordForm::default(),
             organizations: user.organizations.clone(),
+            new_org: NewOrgForm::default(),
         }
     })
 }
@@ -266,6 +287,7 @@ async fn change_password(
                     profile: ProfileForm::of(&user),
                     password: fragment.password,
                     organizations: user.organizations.clone(),
+                    new_org: NewOrgForm::default(),
                 },
             )
         }
@@ -299,4 +321,60 @@ async fn switch_org(
     }
     session.choose_org(Some(chosen))?;
     Ok(htmx::redirect(&req, &paths::ORG_OVERVIEW.path()))
+}
+
+#[derive(serde::Deserialize)]
+struct NewOrgInput {
+    name: String,
+    country: String,
+}
+
+/// Creates an organization owned by the signed-in user, and acts in it.
+async fn create_organization(
+    req: HttpRequest,
+    user: CurrentUser,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<NewOrgInput>,
+) -> Result<HttpResponse, AppError> {
+    let NewOrgInput { name, country } = form.into_inner();
+    let mut errors = FieldErrors::default();
+    let parsed_name = errors.check("name", crate::domain::RequiredText::parse(&name, 200));
+    let code = country.trim().to_uppercase();
+    if crate::domain::reference::country_name(&code).is_none() {
+        errors.add("country", "Choose a country from the list.");
+    }
+    let created = match parsed_name {
+        Some(name) if errors.is_empty() => {
+            let new = account::OwnOrganization {
+                name,
+                country: code,
+            };
+            account::create_organization(&mut *state.pool.get().await?, &user, new).await?
+        }
+        _ => Err(errors),
+    };
+    match created {
+        Ok(org_id) => {
+            session.choose_org(Some(org_id))?;
+            flash(
+                &req,
+                format!("{} was created; you are its owner.", name.trim()),
+            )?;
+            Ok(htmx::redirect(&req, &paths::ORG_OVERVIEW.path()))
+        }
+        Err(errors) => {
+            let page = AccountPage {
+                profile: ProfileForm::of(&user),
+                password: PasswordForm::default(),
+                organizations: user.organizations.clone(),
+                new_org: NewOrgForm {
+                    name,
+                    country,
+                    errors,
+                },
+            };
+            htmx::page(&req, StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
 }

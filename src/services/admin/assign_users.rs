@@ -8,24 +8,74 @@ use crate::error::{AppError, TxError};
 use crate::models::memberships::{self, NewMembership};
 use crate::models::users::{self, User};
 use crate::models::{audit, organizations};
-use crate::services::admin::LineProblem;
 use crate::services::admin::organizations::Organization;
 use crate::services::rules::{self, SINGLE_ORG_POLICY};
 
 /// At most this many lines in one Assign Users batch.
 pub const MAX_ASSIGN_LINES: usize = 100;
 
+/// What happens (or would happen) to one line of the batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignVerdict {
+    Assign,
+    AlreadyMember,
+    /// No account has this email: reported and skipped.
+    NoAccount,
+    Duplicate,
+    /// Kept out by a rule (the domain restriction, the single-organization policy).
+    Refused(String),
+    Malformed(String),
+}
+
+impl AssignVerdict {
+    /// A line that stops the whole batch.
+    pub fn is_error(&self) -> bool {
+        matches!(
+            self,
+            AssignVerdict::Refused(_) | AssignVerdict::Malformed(_)
+        )
+    }
+
+    pub fn describe(&self, committed: bool) -> String {
+        match self {
+            AssignVerdict::Assign if committed => "Assigned".to_owned(),
+            AssignVerdict::Assign => "Would be assigned".to_owned(),
+            AssignVerdict::AlreadyMember => "Already a member: skipped".to_owned(),
+            AssignVerdict::NoAccount => "No account with this email: skipped".to_owned(),
+            AssignVerdict::Duplicate => "Listed twice: counted once".to_owned(),
+            AssignVerdict::Refused(reason) | AssignVerdict::Malformed(reason) => reason.clone(),
+        }
+    }
+
+    /// For the line's badge: `ok`, `skip` or `error`.
+    pub fn tone(&self) -> &'static str {
+        match self {
+            AssignVerdict::Assign => "ok",
+            AssignVerdict::AlreadyMember | AssignVerdict::NoAccount | AssignVerdict::Duplicate => {
+                "skip"
+            }
+            AssignVerdict::Refused(_) | AssignVerdict::Malformed(_) => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AssignLine {
+    /// The line number in the paste (blank lines count).
+    pub line: usize,
+    pub text: String,
+    pub verdict: AssignVerdict,
+}
+
 pub enum AssignOutcome {
-    Assigned {
-        assigned: Vec<String>,
-        already_members: Vec<String>,
-        unknown: Vec<String>,
-    },
-    /// Nothing was changed.
-    Rejected {
-        message: Option<String>,
-        problems: Vec<LineProblem>,
-    },
+    /// The paste cannot be read as a batch (empty, too many lines); nothing changed.
+    Invalid(String),
+    /// The dry run: what each line would do; nothing changed.
+    Planned(Vec<AssignLine>),
+    /// Committed: the assignable lines are members now.
+    Assigned(Vec<AssignLine>),
+    /// Some line is wrong, so nothing was assigned; every line says what it would have done.
+    Rejected(Vec<AssignLine>),
 }
 
 /// What the tab shows afterwards: the organization as read in the transaction, and the outcome.
@@ -34,15 +84,9 @@ pub struct Assignment {
     pub outcome: AssignOutcome,
 }
 
-fn rejected(message: String) -> AssignOutcome {
-    AssignOutcome::Rejected {
-        message: Some(message),
-        problems: Vec::new(),
-    }
-}
-
-/// Malformed lines, users the single-organization policy or the domain restriction keeps out,
-/// or more than 100 lines reject the whole batch; emails with no account are reported and
+/// The dry run (`commit` false) or the assignment: registered users become members in one
+/// transaction. A malformed line, or a user the single-organization policy or the domain
+/// restriction keeps out, stops the whole batch; emails with no account are reported and
 /// skipped.
 #[tracing::instrument(skip(conn, admin, pasted))]
 pub async fn assign_users(
@@ -51,6 +95,7 @@ pub async fn assign_users(
     org_id: OrgId,
     pasted: &str,
     override_domain_restriction: bool,
+    commit: bool,
 ) -> Result<Assignment, AppError> {
     let lines: Vec<(usize, &str)> = pasted
         .lines()
@@ -59,85 +104,102 @@ pub async fn assign_users(
         .filter(|(_, l)| !l.is_empty())
         .collect();
     let early = if lines.is_empty() {
-        Some(rejected("Paste at least one email address.".to_owned()))
+        Some("Paste at least one email address.".to_owned())
     } else if lines.len() > MAX_ASSIGN_LINES {
-        Some(rejected(format!(
+        Some(format!(
             "Paste at most {MAX_ASSIGN_LINES} email addresses at once; this batch has {}.",
             lines.len()
-        )))
+        ))
     } else {
         None
     };
-    if let Some(outcome) = early {
+    if let Some(message) = early {
         let org = organizations::find(conn, org_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        return Ok(Assignment { org, outcome });
+        return Ok(Assignment {
+            org,
+            outcome: AssignOutcome::Invalid(message),
+        });
     }
-    let mut problems = Vec::new();
-    let mut emails: Vec<(usize, EmailAddress)> = Vec::new();
+    let mut parsed: Vec<(usize, String, Result<EmailAddress, AssignVerdict>)> = Vec::new();
     for (line, text) in &lines {
-        match EmailAddress::parse(text) {
-            Ok(email) if !emails.iter().any(|(_, e)| *e == email) => emails.push((*line, email)),
-            Ok(_) => {}
-            Err(e) => problems.push(LineProblem {
-                line: *line,
-                text: (*text).to_owned(),
-                reason: e.to_string(),
-            }),
-        }
+        let result = match EmailAddress::parse(text) {
+            Ok(email) if parsed.iter().any(|(_, _, p)| p.as_ref() == Ok(&email)) => {
+                Err(AssignVerdict::Duplicate)
+            }
+            Ok(email) => Ok(email),
+            Err(e) => Err(AssignVerdict::Malformed(e.to_string())),
+        };
+        parsed.push((*line, (*text).to_owned(), result));
     }
+    let addresses: Vec<String> = parsed
+        .iter()
+        .filter_map(|(_, _, p)| p.as_ref().ok().map(|e| e.as_str().to_owned()))
+        .collect();
     let result = conn
-        .transaction::<_, TxError<(Organization, Vec<LineProblem>)>, _>(async |conn| {
+        .transaction::<_, TxError<Assignment>, _>(async |conn| {
             let org = organizations::find(conn, org_id)
                 .await?
                 .ok_or(diesel::result::Error::NotFound)?;
-            let addresses: Vec<String> =
-                emails.iter().map(|(_, e)| e.as_str().to_owned()).collect();
             // Lock the users so a concurrent batch cannot add them elsewhere under the policy.
             let found: Vec<User> = users::lock_by_emails(conn, &addresses).await?;
             let ids: Vec<UserId> = found.iter().map(|u| u.id).collect();
             let already: Vec<UserId> = memberships::members_among(conn, org_id, &ids).await?;
             let elsewhere = rules::kept_out_by_single_org_policy(conn, &ids, Some(org_id)).await?;
-            let (mut assigned, mut already_members, mut unknown, mut to_add) =
-                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for (line, email) in &emails {
-                let Some(user) = found.iter().find(|u| u.email == email.as_str()) else {
-                    unknown.push(email.to_string());
-                    continue;
-                };
-                let refusal = if already.contains(&user.id) {
-                    already_members.push(user.email.clone());
-                    continue;
-                } else if elsewhere.contains(&user.id) {
-                    Some(SINGLE_ORG_POLICY.to_owned())
-                } else if !override_domain_restriction && !rules::domain_allows(&org, email) {
-                    Some(format!(
-                        "Outside the organization's domain ({}); tick the override to add anyway.",
-                        org.domain.as_deref().unwrap_or_default()
-                    ))
-                } else {
-                    None
-                };
-                match refusal {
-                    Some(reason) => problems.push(LineProblem {
+            let mut to_add = Vec::new();
+            let mut assigned: Vec<String> = Vec::new();
+            let report: Vec<AssignLine> = parsed
+                .iter()
+                .map(|(line, text, parsed)| {
+                    let verdict = match parsed {
+                        Err(verdict) => verdict.clone(),
+                        Ok(email) => match found.iter().find(|u| u.email == email.as_str()) {
+                            None => AssignVerdict::NoAccount,
+                            Some(user) if already.contains(&user.id) => {
+                                AssignVerdict::AlreadyMember
+                            }
+                            Some(user) if elsewhere.contains(&user.id) => {
+                                AssignVerdict::Refused(SINGLE_ORG_POLICY.to_owned())
+                            }
+                            Some(_)
+                                if !override_domain_restriction
+                                    && !rules::domain_allows(&org, email) =>
+                            {
+                                AssignVerdict::Refused(format!(
+                                    "Outside the organization's domain ({}); tick the override to add anyway.",
+                                    org.domain.as_deref().unwrap_or_default()
+                                ))
+                            }
+                            Some(user) => {
+                                assigned.push(user.email.clone());
+                                to_add.push(NewMembership {
+                                    org_id,
+                                    user_id: user.id,
+                                    role: OrgRole::Member,
+                                });
+                                AssignVerdict::Assign
+                            }
+                        },
+                    };
+                    AssignLine {
                         line: *line,
-                        text: user.email.clone(),
-                        reason,
-                    }),
-                    None => {
-                        assigned.push(user.email.clone());
-                        to_add.push(NewMembership {
-                            org_id,
-                            user_id: user.id,
-                            role: OrgRole::Member,
-                        });
+                        text: text.clone(),
+                        verdict,
                     }
-                }
+                })
+                .collect();
+            if report.iter().any(|l| l.verdict.is_error()) {
+                return Err(TxError::Rejected(Assignment {
+                    org,
+                    outcome: AssignOutcome::Rejected(report),
+                }));
             }
-            if !problems.is_empty() {
-                problems.sort_by_key(|p| p.line);
-                return Err(TxError::Rejected((org, std::mem::take(&mut problems))));
+            if !commit {
+                return Err(TxError::Rejected(Assignment {
+                    org,
+                    outcome: AssignOutcome::Planned(report),
+                }));
             }
             if !to_add.is_empty() {
                 memberships::insert_many(conn, &to_add).await?;
@@ -148,23 +210,14 @@ pub async fn assign_users(
                 };
                 audit::record(conn, &entry).await?;
             }
-            let outcome = AssignOutcome::Assigned {
-                assigned,
-                already_members,
-                unknown,
-            };
-            Ok(Assignment { org, outcome })
+            Ok(Assignment {
+                org,
+                outcome: AssignOutcome::Assigned(report),
+            })
         })
         .await;
     match result {
-        Ok(assignment) => Ok(assignment),
-        Err(TxError::Rejected((org, problems))) => Ok(Assignment {
-            org,
-            outcome: AssignOutcome::Rejected {
-                message: None,
-                problems,
-            },
-        }),
+        Ok(assignment) | Err(TxError::Rejected(assignment)) => Ok(assignment),
         Err(TxError::Db(e)) => Err(e.into()),
     }
 }

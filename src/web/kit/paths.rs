@@ -63,6 +63,7 @@ pub const ACCOUNT_PASSWORD: Route = Route::new(ACCOUNT, "/password");
 pub const CONFIRM_PASSWORD: Route = Route::new(ACCOUNT, "/confirm");
 
 pub const SWITCH_ORG: Route = Route::new(ACCOUNT, "/switch");
+pub const ACCOUNT_ORGANIZATIONS: Route = Route::new(ACCOUNT, "/organizations");
 
 pub const ORG_OVERVIEW: Route = Route::new(ORG, "");
 pub const MEMBERS: Route = Route::new(ORG, "/users");

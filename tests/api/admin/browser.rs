@@ -488,16 +488,30 @@ async fn assign_users_adds_registered_users_and_lists_the_others() {
             "grace@navy.test\nnobody@nowhere.test",
         )
         .await;
-    browser.click("#assign-users button[type=submit]").await;
-    let result = browser.wait_for("#assign-result").await;
+    // Check first: every line says what it would do, nothing changes.
+    browser.click("#assign-users button[value=check]").await;
+    let planned = browser.wait_for("#assign-summary").await;
     assert!(
-        result.contains("1 assigned, 0 already members, 1 without an account."),
-        "{result}"
+        planned.contains("Check: 1 would be assigned, 0 already members, 1 without an account."),
+        "{planned}"
     );
-    assert!(result.contains("Assigned: grace@navy.test"), "{result}");
+    assert!(app.stored_membership(org, grace.id).await.is_none());
+    browser.assert_accessible().await;
+    browser.click("#assign-users button[value=assign]").await;
+    wait_for_text(
+        &browser,
+        "#assign-summary",
+        "1 assigned, 0 already members, 1 without an account.",
+    )
+    .await;
+    let lines = browser.wait_for("#assign-report tbody").await;
     assert!(
-        result.contains("No account (not assigned): nobody@nowhere.test"),
-        "{result}"
+        lines.contains("grace@navy.test") && lines.contains("Assigned"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("No account with this email: skipped"),
+        "{lines}"
     );
     browser.assert_accessible().await;
     let membership = app
@@ -511,26 +525,26 @@ async fn assign_users_adds_registered_users_and_lists_the_others() {
     // One malformed line: the whole batch is refused and the text kept to correct it.
     let batch = "ada@engines.test\nnot an email";
     browser.fill("#assign-users-emails", batch).await;
-    browser.click("#assign-users button[type=submit]").await;
-    let problems = browser.wait_for("#assign-problems").await;
+    browser.click("#assign-users button[value=assign]").await;
+    wait_for_text(
+        &browser,
+        "#assign-summary",
+        "Nothing was assigned: correct the lines marked below and submit again. The other lines show what they would do.",
+    )
+    .await;
+    // Every line is reported: the wrong one with its reason, the others with what they
+    // would have done.
+    let lines = browser.wait_for("#assign-report tbody").await;
     assert!(
-        problems.contains("Nothing was assigned. Correct these lines and submit again:"),
-        "{problems}"
+        lines.contains("not an email")
+            && lines.contains("Enter an email address like name@example.com."),
+        "{lines}"
     );
     assert!(
-        problems.contains("Line 2 (not an email): Enter an email address like name@example.com."),
-        "{problems}"
+        lines.contains("ada@engines.test") && lines.contains("Would be assigned"),
+        "{lines}"
     );
-    assert!(!problems.contains("ada@engines.test"), "{problems}");
     assert_eq!(value_of(&browser, "#assign-users-emails").await, batch);
-    assert!(
-        browser
-            .client
-            .find(fantoccini::Locator::Css("#assign-result"))
-            .await
-            .is_err(),
-        "no success message for a refused batch"
-    );
     browser.assert_accessible().await;
     assert!(
         app.stored_membership(org, ada.id).await.is_none(),

@@ -452,14 +452,24 @@ async fn assign_users_adds_registered_users_and_reports_the_rest() {
         )
         .await;
     assert_eq!(response.status(), 200);
+    let html = response.html();
     assert_eq!(
-        response.html().texts("#assign-result p"),
+        html.text("#assign-summary"),
+        "1 assigned, 1 already members, 1 without an account."
+    );
+    assert_eq!(
+        html.texts("#assign-report tbody td:nth-child(3)"),
         [
-            "1 assigned, 1 already members, 1 without an account.",
-            "Assigned: ada@acme.test",
-            "Already members: bob@acme.test",
-            "No account (not assigned): nobody@acme.test"
+            "Assigned",
+            "Already a member: skipped",
+            "No account with this email: skipped",
+            "Listed twice: counted once"
         ]
+    );
+    assert_eq!(
+        html.texts("#assign-report tbody td:nth-child(1)"),
+        ["1", "3", "4", "5"],
+        "line numbers count the blank line"
     );
     assert_eq!(app.number(&format!("SELECT count(*) FROM memberships WHERE org_id = {} AND user_id = {} AND role = 'member'", orgs[0], ada.id)).await, 1);
     assert_eq!(members_of(&app, orgs[0]).await, 3);
@@ -487,16 +497,38 @@ async fn an_invalid_batch_changes_nothing() {
         .await;
     assert_eq!(response.status(), 422);
     let body = response.text();
-    let problems = response.html().texts("#assign-problems li");
-    assert_eq!(problems.len(), 2, "{problems:?}");
+    let html = response.html();
     assert!(
-        problems[0].starts_with("Line 2 (not an email): ")
-            && problems[1].starts_with("Line 3 (<script>@x): "),
-        "{problems:?}"
+        html.text("#assign-summary")
+            .starts_with("Nothing was assigned")
+    );
+    // Every line is reported, the good one with what it would have done.
+    assert_eq!(
+        html.texts("#assign-report tbody td:nth-child(3)"),
+        [
+            "Would be assigned",
+            "Enter an email address like name@example.com.",
+            "Enter an email address like name@example.com."
+        ]
+    );
+    assert_eq!(
+        html.texts("#assign-report tbody td:nth-child(2)")[2],
+        "<script>@x"
     );
     assert!(
-        body.contains("Line 3 (&#60;script&#62;@x)"),
+        body.contains("<td>&#60;script&#62;@x</td>"),
         "the line is shown as text: {body}"
+    );
+    // The dry run of the same paste changes nothing either, and says the same.
+    let check = app
+        .post_htmx(&path, &[("emails", "ada@acme.test"), ("intent", "check")])
+        .await;
+    assert_eq!(check.status(), 200);
+    assert!(
+        check
+            .html()
+            .text("#assign-summary")
+            .starts_with("Check: 1 would be assigned")
     );
     assert_eq!(
         response.html().text("#assign-users-emails"),

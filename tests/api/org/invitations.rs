@@ -575,3 +575,39 @@ async fn an_owner_named_without_an_account_is_invited_to_set_a_password_and_owns
         1
     );
 }
+
+#[tokio::test]
+async fn another_organizations_invitation_cannot_be_resent_or_cancelled() {
+    let app = spawn_app().await;
+    let (_, _) = owner_of_acme(&app).await;
+    let other = app.another_visitor();
+    let other_owner = app.user("owner@globex.test").create().await;
+    app.org("Globex").owned_by(&other_owner).create().await;
+    other.login(&other_owner).await;
+    other.get("/settings/org/users").await;
+    other
+        .post_htmx(
+            "/settings/org/invitations",
+            &[
+                ("emails", "guest@globex.test"),
+                ("role", "member"),
+                ("intent", "send"),
+            ],
+        )
+        .await;
+    let id = app
+        .number("SELECT id FROM invitations WHERE email = 'guest@globex.test'")
+        .await;
+
+    for action in ["resend", "cancel"] {
+        let response = app
+            .post_form(&format!("/settings/org/invitations/{id}/{action}"), &[])
+            .await;
+        assert_eq!(response.status(), 404, "{action}");
+    }
+    assert_eq!(
+        app.number("SELECT count(*) FROM invitations WHERE status = 'pending' AND send_count = 1")
+            .await,
+        1
+    );
+}

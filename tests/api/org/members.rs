@@ -645,3 +645,134 @@ async fn a_search_pages_through_namesakes_without_losing_or_repeating_anyone() {
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (30, 30), "{seen:?}");
 }
+
+#[tokio::test]
+async fn anyone_creates_an_organization_from_their_account_and_owns_it() {
+    let app = spawn_app().await;
+    let user = app.signed_in_as(Role::PlainUser).await;
+    user.get("/settings/account").await;
+
+    let blank = user
+        .post_form(
+            "/settings/account/organizations",
+            &[("name", " "), ("country", "XX")],
+        )
+        .await;
+    assert_eq!(blank.status(), 422);
+    let html = blank.html();
+    assert!(html.has("#new-org-name[aria-invalid=true]") && html.has("#new-org-country-error"));
+
+    let created = user
+        .post_form(
+            "/settings/account/organizations",
+            &[("name", "Lovelace Labs"), ("country", "gb")],
+        )
+        .await;
+    assert_eq!(
+        (created.status().as_u16(), created.location()),
+        (303, "/settings/org")
+    );
+    let overview = user.get("/settings/org").await.html();
+    assert!(overview.text("h1").contains("Lovelace Labs"));
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM memberships m JOIN organizations o ON o.id = m.org_id \
+             WHERE m.user_id = {} AND m.role = 'owner' AND o.name = 'Lovelace Labs' AND o.country = 'GB'",
+            user.user.id
+        ))
+        .await,
+        1
+    );
+
+    // With one organization per account, a second is refused with the policy's name.
+    app.sql("UPDATE platform_settings SET single_org_per_account = true")
+        .await;
+    user.get("/settings/account").await;
+    let refused = user
+        .post_form(
+            "/settings/account/organizations",
+            &[("name", "Second Labs"), ("country", "GB")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .html()
+            .text("#new-org-name-error")
+            .contains("single-organization")
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM organizations WHERE name = 'Second Labs'")
+            .await,
+        0
+    );
+}
+
+/// The owner hands over to ten members while an admin tries to remove those same members and
+/// the owner, twenty requests at once: one owner afterwards, who is a member, and the old owner
+/// was never removed.
+#[tokio::test]
+async fn transfers_racing_removals_keep_exactly_one_owner_who_is_a_member() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let mut heirs = Vec::new();
+    for n in 0..10 {
+        heirs.push(
+            app.user(&format!("heir{n}@acme.test"))
+                .joins(Membership::new(acme.org, OrgRole::Member))
+                .create()
+                .await,
+        );
+    }
+    let admin = app.another_visitor();
+    admin.login(&acme.admin).await;
+    admin.get("/settings/org/users").await;
+    app.login(&acme.owner).await;
+    app.get("/settings/org").await;
+    let visitor = &app.visitor;
+    let admin = &admin;
+    let owner_id = acme.owner.id.to_string();
+    let mut requests: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = u16> + '_>>> =
+        Vec::new();
+    for heir in &heirs {
+        let email = heir.email.clone();
+        let id = heir.id.to_string();
+        let owner_id = owner_id.clone();
+        requests.push(Box::pin(async move {
+            visitor
+                .post_form("/settings/org/transfer", &[("email", &email)])
+                .await
+                .status()
+                .as_u16()
+        }));
+        requests.push(Box::pin(async move {
+            admin
+                .post_htmx(
+                    "/settings/org/removal",
+                    &[("user", &id), ("user", &owner_id)],
+                )
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    futures_util::future::join_all(requests).await;
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM memberships WHERE org_id = {} AND role = 'owner'",
+            acme.org
+        ))
+        .await,
+        1
+    );
+    assert!(
+        role_of(&app, acme.org, &acme.owner).await.is_some(),
+        "the old owner stays"
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_log WHERE action = 'member.removed'")
+            .await,
+        0,
+        "a batch with the owner (or an admin) in it removes nobody"
+    );
+}

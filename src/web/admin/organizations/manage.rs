@@ -11,8 +11,7 @@ use crate::access::SuperAdmin;
 use crate::domain::reference::COUNTRIES;
 use crate::domain::{FieldErrors, OrgId, OrganizationFields};
 use crate::error::AppError;
-use crate::services::admin::LineProblem;
-use crate::services::admin::assign_users::{self, AssignOutcome};
+use crate::services::admin::assign_users::{self, AssignLine, AssignOutcome, AssignVerdict};
 use crate::services::admin::model_access::{self, AiModel, ModelAccess};
 use crate::services::admin::organizations::{self as service, Organization, SaveOutcome};
 use crate::web::AppState;
@@ -42,14 +41,25 @@ impl DetailsForm {
     }
 }
 
+/// Where the Assign Users tab stands after a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignState {
+    Blank,
+    /// "Check": what each line would do.
+    Planned,
+    Assigned,
+    /// Nothing was assigned because of the lines marked in error.
+    Rejected,
+}
+
 pub struct AssignForm {
     pub org_id: OrgId,
     pub emails: String,
     pub override_domain: bool,
     pub restricted_domain: Option<String>,
     pub message: Option<String>,
-    pub problems: Vec<LineProblem>,
-    pub result: Option<(Vec<String>, Vec<String>, Vec<String>)>,
+    pub lines: Vec<AssignLine>,
+    pub state: AssignState,
 }
 
 impl AssignForm {
@@ -60,9 +70,28 @@ impl AssignForm {
             override_domain: false,
             restricted_domain: org.restrict_to_domain.then(|| org.domain.clone()).flatten(),
             message: None,
-            problems: Vec::new(),
-            result: None,
+            lines: Vec::new(),
+            state: AssignState::Blank,
         }
+    }
+
+    pub fn is(&self, state: AssignState) -> bool {
+        self.state == state
+    }
+
+    pub fn outcome_of(&self, line: &AssignLine) -> String {
+        line.verdict.describe(self.state == AssignState::Assigned)
+    }
+
+    /// How many lines are (or would be) assigned, already members, without an account.
+    pub fn tally(&self) -> (usize, usize, usize) {
+        let count =
+            |verdict: AssignVerdict| self.lines.iter().filter(|l| l.verdict == verdict).count();
+        (
+            count(AssignVerdict::Assign),
+            count(AssignVerdict::AlreadyMember),
+            count(AssignVerdict::NoAccount),
+        )
     }
 }
 
@@ -90,7 +119,7 @@ impl ModelsForm {
 }
 
 pub enum Tab {
-    Details(DetailsForm),
+    Details(Box<DetailsForm>),
     Assign(AssignForm),
     Models(ModelsForm),
 }
@@ -142,7 +171,7 @@ struct ManageBodyFragment {
 #[derive(Template)]
 #[template(path = "admin/organizations/manage/_details.html")]
 struct DetailsFragment {
-    details: DetailsForm,
+    details: Box<DetailsForm>,
 }
 
 #[derive(Template)]
@@ -192,7 +221,7 @@ pub async fn show(
         _ => {
             let org = service::find(&mut conn, &admin, org_id).await?;
             ManageBody {
-                tab: Tab::Details(DetailsForm::of(&org)),
+                tab: Tab::Details(Box::new(DetailsForm::of(&org))),
                 org,
             }
         }
@@ -256,7 +285,7 @@ pub async fn save_details(
                 saved: true,
                 ..DetailsForm::of(&org)
             };
-            respond(&req, *org, Tab::Details(details), StatusCode::OK)
+            respond(&req, *org, Tab::Details(Box::new(details)), StatusCode::OK)
         }
         SaveOutcome::Invalid(errors) => {
             let details = DetailsForm {
@@ -267,11 +296,17 @@ pub async fn save_details(
             };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             if htmx::is_htmx(&req) {
-                return htmx::fragment(&req, status, &DetailsFragment { details });
+                return htmx::fragment(
+                    &req,
+                    status,
+                    &DetailsFragment {
+                        details: Box::new(details),
+                    },
+                );
             }
             // The page without JavaScript shows the organization as stored around the form.
             let org = service::find(&mut conn, &admin, org_id).await?;
-            respond(&req, org, Tab::Details(details), status)
+            respond(&req, org, Tab::Details(Box::new(details)), status)
         }
     }
 }
@@ -281,6 +316,8 @@ pub struct AssignInput {
     #[serde(default)]
     emails: String,
     override_domain: Option<String>,
+    /// `check` for the dry run; `assign` (or absent) to assign.
+    intent: Option<String>,
 }
 
 pub async fn assign_users(
@@ -293,29 +330,46 @@ pub async fn assign_users(
     let org_id = OrgId(path.into_inner());
     let input = form.into_inner();
     let override_domain = input.override_domain.is_some();
+    let commit = match input.intent.as_deref() {
+        None | Some("assign") => true,
+        Some("check") => false,
+        Some(_) => return Err(AppError::BadRequest("Unknown action.")),
+    };
     let mut conn = state.pool.get().await?;
-    let assignment =
-        assign_users::assign_users(&mut conn, &admin, org_id, &input.emails, override_domain)
-            .await?;
+    let assignment = assign_users::assign_users(
+        &mut conn,
+        &admin,
+        org_id,
+        &input.emails,
+        override_domain,
+        commit,
+    )
+    .await?;
     let mut assign = AssignForm::of(&assignment.org);
-    let status = match assignment.outcome {
-        AssignOutcome::Assigned {
-            assigned,
-            already_members,
-            unknown,
-        } => {
-            assign.result = Some((assigned, already_members, unknown));
-            StatusCode::OK
+    let (state, status) = match assignment.outcome {
+        AssignOutcome::Invalid(message) => {
+            assign.message = Some(message);
+            (AssignState::Rejected, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        AssignOutcome::Rejected { message, problems } => {
-            // Nothing changed: keep what was pasted so it can be corrected.
-            assign.emails = input.emails;
-            assign.override_domain = override_domain;
-            assign.message = message;
-            assign.problems = problems;
-            StatusCode::UNPROCESSABLE_ENTITY
+        AssignOutcome::Planned(lines) => {
+            assign.lines = lines;
+            (AssignState::Planned, StatusCode::OK)
+        }
+        AssignOutcome::Assigned(lines) => {
+            assign.lines = lines;
+            (AssignState::Assigned, StatusCode::OK)
+        }
+        AssignOutcome::Rejected(lines) => {
+            assign.lines = lines;
+            (AssignState::Rejected, StatusCode::UNPROCESSABLE_ENTITY)
         }
     };
+    assign.state = state;
+    // Unless it was done, keep what was pasted so it can be corrected or sent.
+    if state != AssignState::Assigned {
+        assign.emails = input.emails;
+        assign.override_domain = override_domain;
+    }
     respond(&req, assignment.org, Tab::Assign(assign), status)
 }
 
