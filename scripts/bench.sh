@@ -96,6 +96,16 @@ run "Members, htmx table, page 400"              "/settings/org/users?page=400" 
 run "Members, search \"ada\" (1,600 matches)"    "/settings/org/users?q=ada" "$owner_cookie"
 run "Members, search \"lovelace12\" (rare)"      "/settings/org/users?q=lovelace12" "$owner_cookie"
 
+# Inviting 100 people in one request, as the owner (fresh addresses each run): server time.
+page="$(curl -s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port/settings/org/users")"
+owner_token="$(echo "$page" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p' | head -n 1)"
+run_id="$(date +%s)"
+emails="$(for i in $(seq 1 100); do printf 'invitee%s.%s@bench.example\n' "$run_id" "$i"; done)"
+printf '%-58s %10s\n' "inviting 100 emails in one request" "$(curl -s -o /dev/null -w '%{time_total}' \
+  -H "Cookie: $owner_cookie" -H "X-CSRF-Token: $owner_token" -H "HX-Request: true" \
+  --data-urlencode "emails=$emails" --data-urlencode "role=member" --data-urlencode "intent=send" \
+  "http://127.0.0.1:$port/settings/org/invitations" | awk '{ printf "%.0f ms", $1 * 1000 }')"
+
 if [ "${BENCH_STATEMENTS:-1}" = 1 ]; then
   echo
   printf '%-58s %10s\n' "page" "SQL/request"

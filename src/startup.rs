@@ -19,6 +19,7 @@ use crate::email::MailSender;
 use crate::services;
 use crate::services::outbox::{self, Postbox};
 use crate::services::password_work::PasswordWork;
+use crate::web::kit::spans::RedactedSpans;
 use crate::web::kit::{SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, session};
 use crate::web::{self, AppState};
 use actix_web::web::{Data, PayloadConfig};
@@ -123,7 +124,7 @@ fn run(
                         headers.add(*header)
                     }),
             )
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<RedactedSpans>::new())
     })
     .shutdown_timeout(30)
     .listen(listener)?

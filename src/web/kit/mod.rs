@@ -13,6 +13,7 @@ pub mod multipart;
 pub mod paths;
 pub mod security;
 pub mod session;
+pub mod spans;
 
 use std::net::IpAddr;
 

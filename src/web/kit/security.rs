@@ -29,5 +29,7 @@ pub fn event(req: &HttpRequest, name: &'static str, user: Option<&str>, detail: 
         .filter(|c| !c.is_control())
         .take(254)
         .collect();
-    tracing::warn!(target: "security", event = name, user = %user, ip = %ip, path = req.path(), "{detail}");
+    // An invitation link's token never reaches the log.
+    let path = crate::web::kit::spans::logged_target(req.path());
+    tracing::warn!(target: "security", event = name, user = %user, ip = %ip, path = %path, "{detail}");
 }

@@ -226,8 +226,9 @@ pub async fn detail(
 pub struct DetailsInput {
     first_name: String,
     last_name: String,
-    #[serde(default)]
-    csrf_token: String,
+    /// Checked by the CSRF middleware; named so that `deny_unknown_fields` lets it through.
+    #[serde(default, rename = "csrf_token")]
+    _csrf_token: String,
 }
 
 pub async fn update_details(
@@ -237,7 +238,6 @@ pub async fn update_details(
     path: web::Path<i64>,
     form: web::Form<DetailsInput>,
 ) -> Result<HttpResponse, AppError> {
-    let _ = &form.csrf_token;
     let user_id = UserId(*path);
     let mut conn = state.pool.get().await?;
     let mut errors = FieldErrors::default();

@@ -602,3 +602,52 @@ async fn sensitive_actions_ask_for_the_password_again_after_fifteen_minutes() {
         1
     );
 }
+
+/// An invitation link's token is a live sign-up secret: a failed sign-in on its page is logged
+/// (with the request's path), but never the token.
+#[tokio::test]
+async fn invitation_tokens_never_reach_the_logs() {
+    let logs = captured_logs();
+    let sink = crate::support::smtp::SmtpSink::start().await;
+    let url = sink.url();
+    let app = crate::support::spawn_app_with(|s| s.smtp_url = Some(url)).await;
+    let owner = app.user("owner@tokens.test").create().await;
+    let org = app.org("Tokens").owned_by(&owner).create().await;
+    let invitee = app.user("invitee@elsewhere.test").create().await;
+    app.login(&owner).await;
+    app.get("/settings/org/users").await;
+    app.post_htmx(
+        "/settings/org/invitations",
+        &[
+            ("emails", &invitee.email),
+            ("role", "member"),
+            ("intent", "send"),
+        ],
+    )
+    .await;
+    let mail = sink.wait_for(1).await.remove(0);
+    let data = mail.data.replace("=\r\n", "");
+    let start = data.find("/invitations/").expect("a link") + "/invitations/".len();
+    let token: String = data[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "-_".contains(*c))
+        .collect();
+    let visitor = app.another_visitor();
+    visitor.get(&format!("/invitations/{token}")).await;
+    let refused = visitor
+        .post_form(
+            &format!("/invitations/{token}/sign-in"),
+            &[("password", "not the password")],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+
+    let text =
+        String::from_utf8_lossy(&logs.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    assert!(
+        text.contains("authn_login_fail") && text.contains("/invitations/[token]/sign-in"),
+        "{text}"
+    );
+    assert!(!text.contains(&token), "the token is in the logs:\n{text}");
+    let _ = org;
+}

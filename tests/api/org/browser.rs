@@ -240,7 +240,12 @@ async fn the_owner_searches_changes_a_role_and_removes_two_members_in_place() {
         "admin",
     )
     .await;
-    wait_for_text(&browser, &format!("{max_row} .badge"), "Admin").await;
+    wait_for_text(
+        &browser,
+        &format!("{max_row} select option:checked"),
+        "Admin",
+    )
+    .await;
     // The row's answer carries the counters too: one more admin.
     wait_for_text(&browser, "#count-admins", "3").await;
     assert_eq!(
@@ -543,5 +548,95 @@ async fn someone_in_two_organizations_switches_between_them_and_to_the_personal_
         "personal"
     );
     browser.assert_accessible().await;
+    browser.close().await;
+}
+
+/// With JavaScript off, the same page works as plain links, GET forms and POSTs that answer
+/// with whole pages: search, the detail panel, a role change, the removal preview and its
+/// receipt, and the invitation dry run.
+#[tokio::test]
+async fn without_javascript_the_members_page_works_as_plain_pages() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let browser = Browser::without_javascript().await;
+    sign_in(&browser, &app, &acme.owner).await;
+
+    // Search: the GET form reloads the page with the state in the URL.
+    browser.goto(&app.url("/settings/org/users")).await;
+    browser.fill("#member-search", "max").await;
+    browser.click("form[role=search] button[type=submit]").await;
+    browser
+        .wait_for(&format!("#member-{} td:nth-child(3)", acme.other_member.id))
+        .await;
+    assert!(
+        browser
+            .client
+            .current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .ends_with("?q=max")
+    );
+
+    // The detail panel is a page of its own.
+    browser
+        .click(&format!("#member-{} a", acme.other_member.id))
+        .await;
+    assert!(
+        browser
+            .wait_for("#detail-heading")
+            .await
+            .contains("Max Acme")
+    );
+
+    // A role change: choose, then the row's Change button; the page comes back with a notice.
+    browser.goto(&app.url("/settings/org/users")).await;
+    browser
+        .click(&format!("#role-{} option[value=admin]", acme.member.id))
+        .await;
+    browser
+        .click(&format!("#member-{} .role-form button", acme.member.id))
+        .await;
+    let notice = browser.wait_for(".alert-success").await;
+    assert!(notice.contains("member@acme.test is now Admin"), "{notice}");
+    assert_eq!(
+        app.stored_membership(acme.org, acme.member.id)
+            .await
+            .map(|m| m.role),
+        Some(OrgRole::Admin)
+    );
+
+    // Removal: tick, preview (a GET), confirm (a POST), receipt.
+    browser
+        .click(&format!("#pick-{}", acme.other_member.id))
+        .await;
+    browser.click("#bulk-remove button[type=submit]").await;
+    assert_eq!(
+        browser.wait_for("#removal-heading").await,
+        "Remove 1 member?"
+    );
+    browser.click("#member-panel form button.danger").await;
+    assert_eq!(
+        browser.wait_for("#receipt-heading").await,
+        "Removed 1 member"
+    );
+    assert!(
+        app.stored_membership(acme.org, acme.other_member.id)
+            .await
+            .is_none()
+    );
+
+    // The invitation dry run answers with the whole page, the report under the form.
+    browser.goto(&app.url("/settings/org/users")).await;
+    browser
+        .fill("#invite-emails", "one@acme.test, not-an-email")
+        .await;
+    browser.click("#invite-form button[value=check]").await;
+    let report = browser.wait_for(".invite-report").await;
+    assert!(
+        report.contains("Would be invited") || report.contains("Will be invited"),
+        "{report}"
+    );
+    assert_eq!(app.number("SELECT count(*) FROM invitations").await, 0);
     browser.close().await;
 }

@@ -25,6 +25,16 @@ fn free_port() -> u16 {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Browser::launch(true).await
+    }
+
+    /// A browser with JavaScript switched off: every page must still work as plain links,
+    /// GET forms and POSTs. (`eval` and axe need JavaScript; use `wait_for`, `fill`, `click`.)
+    pub async fn without_javascript() -> Browser {
+        Browser::launch(false).await
+    }
+
+    async fn launch(javascript: bool) -> Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -50,7 +60,10 @@ impl Browser {
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-quic", "--no-first-run", "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile_dir.display())]
+                    format!("--user-data-dir={}", profile_dir.display())],
+                "prefs": {
+                    "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 }
+                }
             }
         });
         let capabilities = match capabilities {
