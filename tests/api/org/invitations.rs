@@ -611,3 +611,74 @@ async fn another_organizations_invitation_cannot_be_resent_or_cancelled() {
         1
     );
 }
+
+#[tokio::test]
+async fn someone_with_an_account_signs_in_on_the_invitation_page_and_joins_and_another_account_cannot()
+ {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(|s| s.smtp_url = Some(url)).await;
+    let (org, _) = owner_of_acme(&app).await;
+    let grace = app.user("grace@navy.test").create().await;
+    let someone_else = app.user("else@navy.test").create().await;
+    app.post_htmx(
+        "/settings/org/invitations",
+        &[
+            ("emails", "grace@navy.test"),
+            ("role", "member"),
+            ("intent", "send"),
+        ],
+    )
+    .await;
+    let link = link_in(&sink.wait_for(1).await[0]);
+
+    // Signed in as another account: the page says so, and joining is refused.
+    let other = app.another_visitor();
+    other.login(&someone_else).await;
+    let page = other.get(&link).await.html();
+    assert!(
+        page.text("main")
+            .contains("You are signed in as else@navy.test")
+    );
+    let refused = other.post_form(&format!("{link}/join"), &[]).await;
+    assert_eq!(refused.status(), 409);
+    assert!(
+        refused
+            .html()
+            .text("#invitation-problem")
+            .contains("sent to grace@navy.test")
+    );
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM memberships WHERE org_id = {org}"
+        ))
+        .await,
+        1
+    );
+
+    // Signed out, Grace signs in right on the page (a wrong password first) and joins.
+    let visitor = app.another_visitor();
+    let page = visitor.get(&link).await.html();
+    assert!(page.has("#invite-password"));
+    let wrong = visitor
+        .post_form(&format!("{link}/sign-in"), &[("password", "not it")])
+        .await;
+    assert_eq!(wrong.status(), 422);
+    assert!(
+        wrong
+            .html()
+            .text("#invitation-problem")
+            .contains("not correct")
+    );
+    let joined = visitor
+        .post_form(&format!("{link}/sign-in"), &[("password", &grace.password)])
+        .await;
+    assert_eq!(
+        (joined.status().as_u16(), joined.location()),
+        (303, "/settings/org")
+    );
+    assert_eq!(
+        app.stored_membership(org, grace.id).await.map(|m| m.role),
+        Some(OrgRole::Member)
+    );
+}

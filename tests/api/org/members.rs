@@ -777,3 +777,47 @@ async fn transfers_racing_removals_keep_exactly_one_owner_who_is_a_member() {
         "a batch with the owner (or an admin) in it removes nobody"
     );
 }
+
+#[tokio::test]
+async fn hostile_input_gets_a_clear_answer_and_changes_nothing() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    app.login(&acme.owner).await;
+    app.get("/settings/org/users").await;
+    // A NUL byte in a search, a name or a role.
+    assert_eq!(app.get("/settings/org/users?q=ada%00").await.status(), 422);
+    let path = format!("/settings/org/users/{}/details", acme.member.id);
+    let nul = app
+        .post_form(&path, &[("first_name", "Mia\0"), ("last_name", "Acme")])
+        .await;
+    assert_eq!(nul.status(), 422);
+    assert!(
+        nul.html()
+            .text("#edit-details-first_name-error")
+            .contains("control characters")
+    );
+    let role = app
+        .post_form(
+            &format!("/settings/org/users/{}/role", acme.member.id),
+            &[("role", "admin\0")],
+        )
+        .await;
+    assert_eq!(role.status(), 400);
+    // Ids that are not numbers, or too many members at once.
+    assert_eq!(app.get("/settings/org/users/abc").await.status(), 404);
+    let many: Vec<(&str, String)> = (0..101).map(|n| ("user", n.to_string())).collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        app.post_form("/settings/org/removal", &many).await.status(),
+        422
+    );
+    assert_eq!(app.stored_user(acme.member.id).await.first_name, "Mia");
+    assert_eq!(
+        app.number(&format!(
+            "SELECT member_count FROM organizations WHERE id = {}",
+            acme.org
+        ))
+        .await,
+        5
+    );
+}
