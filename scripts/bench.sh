@@ -101,10 +101,12 @@ page="$(curl -s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port/settings/org/
 owner_token="$(echo "$page" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p' | head -n 1)"
 run_id="$(date +%s)"
 emails="$(for i in $(seq 1 100); do printf 'invitee%s.%s@bench.example\n' "$run_id" "$i"; done)"
-printf '%-58s %10s\n' "inviting 100 emails in one request" "$(curl -s -o /dev/null -w '%{time_total}' \
+timed="$(curl -s -o /dev/null -w '%{http_code} %{time_total}' \
   -H "Cookie: $owner_cookie" -H "X-CSRF-Token: $owner_token" -H "HX-Request: true" \
   --data-urlencode "emails=$emails" --data-urlencode "role=member" --data-urlencode "intent=send" \
-  "http://127.0.0.1:$port/settings/org/invitations" | awk '{ printf "%.0f ms", $1 * 1000 }')"
+  "http://127.0.0.1:$port/settings/org/invitations")"
+[ "${timed%% *}" = 200 ] || { echo "inviting 100 people failed: HTTP ${timed%% *}" >&2; exit 1; }
+printf '%-58s %10s\n' "inviting 100 emails in one request" "$(echo "$timed" | awk '{ printf "%.0f ms", $2 * 1000 }')"
 
 if [ "${BENCH_STATEMENTS:-1}" = 1 ]; then
   echo

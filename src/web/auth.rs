@@ -87,19 +87,7 @@ async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let LoginForm { email, password } = form.into_inner();
-    let ip = client_ip(&req, &state.settings.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
-    let outcome = auth::sign_in(
-        &state.pool,
-        &state.clock,
-        &state.hashing,
-        &state.settings.throttle,
-        &email,
-        password,
-        &ip,
-    )
-    .await?;
+    let (outcome, ip) = check_sign_in(&req, &state, &email, password).await?;
     let (event, status, error) = match outcome {
         SignInOutcome::SignedIn(user) => {
             session.start_signed_in(user.id, state.clock.now().timestamp())?;
@@ -115,6 +103,30 @@ async fn login(
         notice: None,
     };
     htmx::page(&req, status, &page)
+}
+
+/// Checks a sign-in for this request's client address (throttled; the password hashed off the
+/// async workers); the address comes back for the log.
+pub(crate) async fn check_sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+) -> Result<(SignInOutcome, String), AppError> {
+    let ip = client_ip(req, &state.settings.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    let outcome = auth::sign_in(
+        &state.pool,
+        &state.clock,
+        &state.hashing,
+        &state.settings.throttle,
+        email,
+        password,
+        &ip,
+    )
+    .await?;
+    Ok((outcome, ip))
 }
 
 /// A refused sign-in: the security event, the status and the message shown.

@@ -12,11 +12,11 @@ use crate::access::CurrentUser;
 use crate::domain::FieldErrors;
 use crate::error::AppError;
 use crate::models::invitations::Invited;
-use crate::services::auth::{self, SignInOutcome};
+use crate::services::auth::SignInOutcome;
 use crate::services::joining::{self, JoinOutcome, Joined, NewAccount, Opened, Visitor};
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{client_ip, flash, htmx, paths, security};
+use crate::web::kit::{flash, htmx, paths, security};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::INVITATION.pattern, web::get().to(page))
@@ -223,19 +223,8 @@ async fn sign_in(
         Opened::Closed(reason) => return closed(&req, StatusCode::GONE, reason),
         Opened::Open { invited, .. } => invited.invitation.email,
     };
-    let ip = client_ip(&req, &state.settings.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
-    let outcome = auth::sign_in(
-        &state.pool,
-        &state.clock,
-        &state.hashing,
-        &state.settings.throttle,
-        &email,
-        form.into_inner().password,
-        &ip,
-    )
-    .await?;
+    let (outcome, ip) =
+        crate::web::auth::check_sign_in(&req, &state, &email, form.into_inner().password).await?;
     let user = match outcome {
         SignInOutcome::SignedIn(user) => user,
         refused => {
