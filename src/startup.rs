@@ -82,6 +82,7 @@ fn run(
 ) -> anyhow::Result<Server> {
     let cookie_key = settings.cookie_key();
     let limits = settings.body_limits;
+    let session_limits = settings.session_limits;
     let secure = settings.secure_cookies();
     let hashing = PasswordWork::new(
         settings.password_hashes_at_once,
@@ -96,7 +97,7 @@ fn run(
     });
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(
-            session::PgSessionStore::new(pool.clone(), clock.clone()),
+            session::PgSessionStore::new(pool.clone(), clock.clone(), session_limits),
             cookie_key.clone(),
         )
         .cookie_name("guildhall_session".to_owned())

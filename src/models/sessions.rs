@@ -131,3 +131,26 @@ pub async fn delete_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> 
         .execute(conn)
         .await
 }
+
+/// Records when the session was last seen (its `last_seen` entry) and extends the row, unless
+/// another request of the same session is writing the row right now: that one records the
+/// same fact, so concurrent requests never queue on the row.
+pub async fn touch(
+    conn: &mut AsyncPgConnection,
+    key_hash: &[u8],
+    last_seen: &str,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    use diesel::sql_types::{Bytea, Text, Timestamptz};
+    diesel::sql_query(
+        "UPDATE sessions SET state = jsonb_set(state, '{last_seen}', to_jsonb($2::text)), \
+         expires_at = $3 \
+         WHERE key_hash = (SELECT key_hash FROM sessions WHERE key_hash = $1 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<Bytea, _>(key_hash)
+    .bind::<Text, _>(last_seen)
+    .bind::<Timestamptz, _>(expires_at)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

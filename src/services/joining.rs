@@ -13,7 +13,8 @@ use crate::domain::{
     password,
 };
 use crate::error::{AppError, TxError};
-use crate::models::invitations::{self, Invitation, Invited};
+pub use crate::models::invitations::Invited;
+use crate::models::invitations::{self, Invitation};
 use crate::models::memberships::{self, NewMembership};
 use crate::models::users::{self, NewUser, User, UserChanges};
 use crate::models::{audit, teams};

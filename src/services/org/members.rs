@@ -14,7 +14,7 @@ use crate::db::paging::{Paging, Total, count_cap};
 use crate::domain::{OrgRole, TokenKind, UserId};
 use crate::error::{AppError, Denied, TxError};
 use crate::models::memberships::{self, Membership};
-use crate::models::organizations::Counters;
+pub use crate::models::organizations::Counters;
 use crate::models::users::{self, PersonSearch, User, UserChanges};
 use crate::models::{audit, invitations, organizations, teams, token_assignments};
 use crate::services::account::ProfileChange;

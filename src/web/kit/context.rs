@@ -45,7 +45,6 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         return Err(AppError::Unauthenticated);
     };
     user.ip = client_ip(req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
-    session.touch(now)?;
     req.extensions_mut().insert(user.clone());
     Ok(user)
 }

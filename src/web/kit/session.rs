@@ -17,7 +17,8 @@ use crate::db::DbPool;
 use crate::domain::{OrgId, UserId, random_token};
 use crate::models::sessions;
 
-/// `last_seen` is written back at most this often, so a busy session is not a write per request.
+/// `last_seen` is written back at most this often, so a busy session is not a write per request
+/// (and the write never waits for another request's: see `sessions::touch`).
 const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
 
 /// The message the web layer recognises to answer 503 instead of 500 (see `web::errors`).
@@ -39,11 +40,16 @@ const ORG_ID: &str = "org_id";
 pub struct PgSessionStore {
     pool: DbPool,
     clock: Clock,
+    limits: SessionLimits,
 }
 
 impl PgSessionStore {
-    pub fn new(pool: DbPool, clock: Clock) -> PgSessionStore {
-        PgSessionStore { pool, clock }
+    pub fn new(pool: DbPool, clock: Clock, limits: SessionLimits) -> PgSessionStore {
+        PgSessionStore {
+            pool,
+            clock,
+            limits,
+        }
     }
 
     fn expiry(&self, ttl: &Duration) -> chrono::DateTime<chrono::Utc> {
@@ -76,6 +82,46 @@ fn to_json(state: &HashMap<String, String>) -> serde_json::Value {
     )
 }
 
+impl PgSessionStore {
+    /// A signed-in session still within its limits, last seen more than a minute ago, is
+    /// recorded as seen now, here where its row was read, rather than by saving the whole state
+    /// (which every request in flight would do at once, queuing on the row). An expired one is
+    /// left as it is for the request to end it.
+    async fn touch(
+        &self,
+        conn: &mut crate::db::DbConn,
+        key: &SessionKey,
+        state: &mut HashMap<String, String>,
+        super_admin: bool,
+    ) -> anyhow::Result<()> {
+        let time = |name: &str| {
+            state
+                .get(name)
+                .and_then(|v| serde_json::from_str::<i64>(v).ok())
+                .unwrap_or(0)
+        };
+        let times = SignInTimes {
+            user_id: user_id_of(state).unwrap_or(UserId(0)),
+            signed_in_at: time(SIGNED_IN_AT),
+            last_seen: time(LAST_SEEN),
+        };
+        let now = self.clock.now().timestamp();
+        if times.expired(now, &self.limits, super_admin)
+            || now - times.last_seen < LAST_SEEN_RESOLUTION_SECS
+        {
+            return Ok(());
+        }
+        let seen = now.to_string();
+        let expires_at =
+            self.clock.now() + chrono::Duration::seconds(crate::config::LONGEST_SESSION_SECS);
+        sessions::touch(conn, &key_hash(key), &seen, expires_at)
+            .await
+            .map_err(unavailable)?;
+        state.insert(LAST_SEEN.to_owned(), seen);
+        Ok(())
+    }
+}
+
 fn unavailable(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("{STORE_UNAVAILABLE}: {e}")
 }
@@ -94,6 +140,9 @@ impl SessionStore for PgSessionStore {
             .map_err(|e| LoadError::Deserialization(e.into()))?;
         state.remove(CURRENT_USER);
         if let Some(user) = CurrentUser::from_session_rows(&rows) {
+            self.touch(&mut conn, key, &mut state, user.is_super_admin())
+                .await
+                .map_err(LoadError::Other)?;
             let user =
                 serde_json::to_string(&user).map_err(|e| LoadError::Deserialization(e.into()))?;
             state.insert(CURRENT_USER.to_owned(), user);
@@ -216,7 +265,6 @@ impl SignInTimes {
 pub trait AppSession {
     /// The user and times of a signed-in session; `None` for a visitor.
     fn sign_in_times(&self) -> Option<SignInTimes>;
-    fn touch(&self, now: i64) -> Result<(), SessionInsertError>;
     fn start_signed_in(&self, user_id: UserId, now: i64) -> Result<(), SessionInsertError>;
     /// The CSRF token of this session, created on first use.
     fn csrf_token(&self) -> Result<String, SessionInsertError>;
@@ -244,14 +292,6 @@ impl AppSession for Session {
             signed_in_at: self.get::<i64>(SIGNED_IN_AT).ok().flatten().unwrap_or(0),
             last_seen: self.get::<i64>(LAST_SEEN).ok().flatten().unwrap_or(0),
         })
-    }
-
-    fn touch(&self, now: i64) -> Result<(), SessionInsertError> {
-        let last_seen = self.get::<i64>(LAST_SEEN).ok().flatten().unwrap_or(0);
-        if now - last_seen >= LAST_SEEN_RESOLUTION_SECS {
-            self.insert(LAST_SEEN, now)?;
-        }
-        Ok(())
     }
 
     fn start_signed_in(&self, user_id: UserId, now: i64) -> Result<(), SessionInsertError> {

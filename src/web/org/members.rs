@@ -12,10 +12,11 @@ use crate::access::{self, OrgContext, Permission};
 use crate::db::paging::Paging;
 use crate::domain::{FieldErrors, OrgRole, PersonName, UserId, search_text};
 use crate::error::AppError;
-use crate::models::organizations::Counters;
 use crate::services::account::ProfileChange;
 use crate::services::org::invitations::{self as invitation_service, InvitationRow, InviteChoices};
-use crate::services::org::members::{self as service, MemberRow, Removal, RemovalOutcome};
+use crate::services::org::members::{
+    self as service, Counters, MemberRow, Removal, RemovalOutcome,
+};
 use crate::web::AppState;
 use crate::web::kit::listing::{Pager, query_string};
 use crate::web::kit::{flash, htmx, paths};

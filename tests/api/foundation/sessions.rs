@@ -221,3 +221,22 @@ async fn the_user_read_with_the_session_is_never_written_back_into_it() {
     let name: String = page.one("nav.account-menu summary").text().collect();
     assert_eq!(name.trim(), "Augusta Lovelace");
 }
+
+/// Twenty requests of one session at once, each the first in a while: all are served, the
+/// session is recorded as seen (so it lives on), and none waited for the others' write.
+#[tokio::test]
+async fn many_requests_of_one_session_at_once_all_keep_it_alive() {
+    let app = spawn_app().await;
+    let ada = app.signed_in_as(Role::PlainUser).await;
+    app.clock.advance(chrono::Duration::minutes(25));
+    let requests = (0..20).map(|_| ada.get("/settings/account"));
+    let statuses: Vec<u16> = futures_util::future::join_all(requests)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    // Seen 25 minutes in: another 25 minutes later it is still within the 30-minute idle limit.
+    app.clock.advance(chrono::Duration::minutes(25));
+    assert_eq!(ada.get("/settings/account").await.status(), 200);
+}
