@@ -222,8 +222,8 @@ async fn the_user_read_with_the_session_is_never_written_back_into_it() {
     assert_eq!(name.trim(), "Augusta Lovelace");
 }
 
-/// Twenty requests of one session at once, each the first in a while: all are served, the
-/// session is recorded as seen (so it lives on), and none waited for the others' write.
+/// Twenty requests of one session at once, the first in a while: all are served and the
+/// session is recorded as seen, so it lives on (the write skips a row another one is writing).
 #[tokio::test]
 async fn many_requests_of_one_session_at_once_all_keep_it_alive() {
     let app = spawn_app().await;
