@@ -92,7 +92,7 @@ run "users of that organization, search \"hopper\"" "/admin/users?org=1&q=hopper
 run "users of that organization, search \"grace hop\"" "/admin/users?org=1&q=grace+hop"
 run "organizations, search \"globex labs 1\"" "/admin/organizations?q=globex+labs+1"
 run "Members page, as the 20,000-member org's owner" "/settings/org/users" "$owner_cookie"
-run "Members, htmx table, page 400"              "/settings/org/users?page=400" "$owner_cookie"
+run "Members, page 400 (after 9,975 members)"   "/settings/org/users?page=400" "$owner_cookie"
 run "Members, search \"ada\" (1,600 matches)"    "/settings/org/users?q=ada" "$owner_cookie"
 run "Members, search \"lovelace12\" (rare)"      "/settings/org/users?q=lovelace12" "$owner_cookie"
 
