@@ -235,6 +235,8 @@ diesel::table! {
         send_failure -> Nullable<Text>,
         accepted_by -> Nullable<Int8>,
         accepted_at -> Nullable<Timestamptz>,
+        // Generated from `status`, so never null.
+        pending -> Bool,
     }
 }
 

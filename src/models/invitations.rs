@@ -121,7 +121,7 @@ pub async fn expire(
 /// An invitation with the name of whoever sent it.
 pub type WithInviter = (Invitation, Option<String>, Option<String>);
 
-/// The latest invitations of an organization, newest first, with who sent them.
+/// An organization's invitations, pending ones first, newest first, with who sent them.
 pub async fn latest_of(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
@@ -130,7 +130,11 @@ pub async fn latest_of(
     invitations::table
         .left_join(users::table.on(users::id.nullable().eq(invitations::invited_by)))
         .filter(invitations::org_id.eq(org_id))
-        .order((invitations::created_at.desc(), invitations::id.desc()))
+        .order((
+            invitations::pending.desc(),
+            invitations::created_at.desc(),
+            invitations::id.desc(),
+        ))
         .limit(limit)
         .select((
             Invitation::as_select(),

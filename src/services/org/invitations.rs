@@ -328,18 +328,23 @@ impl InvitationRow {
     }
 }
 
-/// The latest invitations of the organization (owners and admins).
+/// How many invitations the Members page lists.
+pub const LISTED_INVITATIONS: usize = 20;
+
+/// The organization's invitations, pending ones first, newest first (owners and admins).
 pub async fn latest(
     conn: &mut AsyncPgConnection,
     ctx: &OrgContext,
     now: DateTime<Utc>,
 ) -> Result<Vec<InvitationRow>, AppError> {
     require(ctx, Permission::ManageInvitations)?;
-    Ok(invitations::latest_of(conn, ctx.org_id, 50)
-        .await?
-        .into_iter()
-        .map(|row| InvitationRow::new(ctx, now, row))
-        .collect())
+    Ok(
+        invitations::latest_of(conn, ctx.org_id, LISTED_INVITATIONS as i64)
+            .await?
+            .into_iter()
+            .map(|row| InvitationRow::new(ctx, now, row))
+            .collect(),
+    )
 }
 
 /// Locks one pending invitation of this organization that the actor may act on.

@@ -407,9 +407,10 @@ async fn the_owner_checks_then_sends_invitations_and_cancels_one() {
         0,
         "a cancelled invitation offers no actions"
     );
+    // Pending invitations come first.
     assert_eq!(
         texts(&browser, "#invitation-table tbody .status").await,
-        vec!["Cancelled", "Invited"]
+        vec!["Invited", "Cancelled"]
     );
     assert_eq!(
         app.number("SELECT count(*) FROM invitations WHERE status = 'cancelled'")

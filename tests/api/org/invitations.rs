@@ -682,3 +682,31 @@ async fn someone_with_an_account_signs_in_on_the_invitation_page_and_joins_and_a
         Some(OrgRole::Member)
     );
 }
+
+#[tokio::test]
+async fn pending_invitations_are_listed_first_and_the_list_is_bounded() {
+    let app = spawn_app().await;
+    owner_of_acme(&app).await;
+    let emails: Vec<String> = (0..25).map(|n| format!("guest{n:02}@acme.test")).collect();
+    app.post_htmx(
+        "/settings/org/invitations",
+        &[
+            ("emails", &emails.join("\n")),
+            ("role", "member"),
+            ("intent", "send"),
+        ],
+    )
+    .await;
+    // The newest one cancelled: it goes below every pending one.
+    let newest = app.number("SELECT max(id) FROM invitations").await;
+    app.post_htmx(&format!("/settings/org/invitations/{newest}/cancel"), &[])
+        .await;
+    let html = app.get("/settings/org/users").await.html();
+    let statuses = html.texts("#invitation-table tbody td:nth-child(3) .status");
+    assert_eq!(statuses.len(), 20);
+    assert!(statuses.iter().all(|s| s == "Invited"), "{statuses:?}");
+    assert!(
+        html.text("#invitation-list .hint")
+            .contains("20 most recent")
+    );
+}
