@@ -67,7 +67,8 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let q =
         search_text(params.q.as_deref().unwrap_or_default()).map_err(AppError::Unprocessable)?;
-    let paging = Paging::new(params.page, Some(50));
+    // 25 rows, like every list of the console.
+    let paging = Paging::new(params.page, Some(25));
     let org_id = params.org.map(OrgId);
     let page = service::list(&mut *state.pool.get().await?, &admin, org_id, &q, paging).await?;
     let pager = Pager::new(paging, page.rows.len(), page.total, |n| href(&q, org_id, n));

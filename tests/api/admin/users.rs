@@ -71,9 +71,11 @@ async fn the_list_filters_by_organization_and_searches_by_name_or_email() {
     let broad = app.get("/admin/users?q=hopper").await.html();
     assert_eq!(
         broad.text(".pager-status"),
-        "Showing 1–31 of 31 · page 1 of 1"
+        "Showing 1–25 of 31 · page 1 of 2"
     );
-    assert_eq!(emails_in(&broad).len(), 31);
+    assert_eq!(emails_in(&broad).len(), 25);
+    let second = app.get("/admin/users?q=hopper&page=2").await.html();
+    assert_eq!(emails_in(&second).len(), 6);
     let none = app.get("/admin/users?q=zzz").await.html();
     assert_eq!(
         none.text("#user-table .empty-state"),
