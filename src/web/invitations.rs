@@ -9,19 +9,25 @@ use askama::Template;
 use secrecy::SecretString;
 
 use crate::access::CurrentUser;
+use crate::config::BodyLimits;
 use crate::domain::FieldErrors;
 use crate::error::AppError;
 use crate::services::auth::SignInOutcome;
 use crate::services::joining::{self, Invited, JoinOutcome, Joined, NewAccount, Opened, Visitor};
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{flash, htmx, paths, security};
+use crate::web::kit::{self as kit, flash, htmx, paths, security};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
     cfg.route(paths::INVITATION.pattern, web::get().to(page))
         .route(paths::INVITATION_JOIN.pattern, web::post().to(join))
         .route(paths::INVITATION_REGISTER.pattern, web::post().to(register))
-        .route(paths::INVITATION_SIGN_IN.pattern, web::post().to(sign_in));
+        .service(
+            web::resource(paths::INVITATION_SIGN_IN.pattern)
+                // A password: anything larger is not a sign-in (as on `/login`).
+                .app_data(kit::form_config(limits.sign_in_bytes))
+                .route(web::post().to(sign_in)),
+        );
 }
 
 #[derive(Template)]

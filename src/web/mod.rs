@@ -50,7 +50,7 @@ pub fn configure(
         .service(
             web::scope("")
                 .configure(|cfg| auth::configure(cfg, limits))
-                .configure(invitations::configure)
+                .configure(|cfg| invitations::configure(cfg, limits))
                 .service(
                     web::scope(paths::ADMIN)
                         .wrap(from_fn(context::super_admin_fence))

@@ -278,12 +278,9 @@ async fn resend_replaces_the_link_cancel_closes_it_and_expiry_closes_it_too() {
 
 #[tokio::test]
 async fn with_the_smtp_server_down_the_invitation_waits_shows_the_failure_and_goes_out_later() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let app = spawn_app_with(|s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"))).await;
+    let sink = SmtpSink::start_down().await;
+    let url = sink.url();
+    let app = spawn_app_with(|s| s.smtp_url = Some(url)).await;
     owner_of_acme(&app).await;
     app.post_htmx(
         "/settings/org/invitations",
@@ -303,7 +300,7 @@ async fn with_the_smtp_server_down_the_invitation_waits_shows_the_failure_and_go
     let page = app.get("/settings/org/users").await.html();
     assert!(page.text("#invitation-table").contains("Sending failed"));
 
-    let sink = SmtpSink::start_on(port).await;
+    sink.come_back();
     let mails = sink.wait_for(1).await;
     assert_eq!(mails[0].to, vec!["later@acme.test".to_owned()]);
     wait_until("the invitation shows it was sent", async || {
@@ -709,4 +706,15 @@ async fn pending_invitations_are_listed_first_and_the_list_is_bounded() {
         html.text("#invitation-list .hint")
             .contains("20 most recent")
     );
+}
+
+#[tokio::test]
+async fn the_invitation_pages_sign_in_takes_no_more_than_the_sign_in_page() {
+    let app = spawn_app().await;
+    app.get("/login").await;
+    let huge = "x".repeat(20_000);
+    let refused = app
+        .post_form("/invitations/anything/sign-in", &[("password", &huge)])
+        .await;
+    assert_eq!(refused.status(), 413);
 }

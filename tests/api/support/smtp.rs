@@ -20,27 +20,41 @@ pub struct SmtpSink {
     pub port: u16,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
     arrived: Arc<Notify>,
+    /// While set, every connection is closed at once: a mail server that is down. The port
+    /// stays ours, so no other test (or chromedriver) can take it meanwhile.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        SmtpSink::start_on(0).await
+        SmtpSink::launch(false).await
     }
 
-    /// On a given port: a server that was down (nothing listening there) comes back.
-    pub async fn start_on(port: u16) -> SmtpSink {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .expect("bind sink");
+    /// A sink that is down until `come_back`.
+    pub async fn start_down() -> SmtpSink {
+        SmtpSink::launch(true).await
+    }
+
+    pub fn come_back(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    async fn launch(down: bool) -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
         let port = listener.local_addr().expect("addr").port();
         let sink = SmtpSink {
             port,
             mails: Arc::default(),
             arrived: Arc::default(),
+            down: Arc::new(std::sync::atomic::AtomicBool::new(down)),
         };
         let accepting = sink.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                if accepting.down.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(stream);
+                    continue;
+                }
                 let session = accepting.clone();
                 tokio::spawn(async move { session.serve(stream).await });
             }
