@@ -32,6 +32,8 @@ async fn a_member_signs_in_and_out_in_a_browser() {
 
     browser.fill("#password", &member.password).await;
     browser.click("form button[type=submit]").await;
+    // The top bar is only on the pages behind sign-in: the sign-in page has a `main h1` too.
+    browser.wait_for("header.topbar").await;
     assert_eq!(browser.wait_for("main h1").await, "Acme Robotics");
     assert_eq!(browser.current_path().await, "/settings/org");
     browser.assert_accessible().await;
@@ -69,11 +71,13 @@ async fn htmx_forms_carry_the_csrf_token_and_swap_in_place() {
         browser.wait_for("#profile-first_name-error").await,
         "Enter a name."
     );
-    let focused = browser.eval("return document.activeElement.id;").await;
-    assert_eq!(
-        focused, "profile-first_name",
-        "focus moves to the field to fix"
-    );
+    // Focus moves to the field to fix (our script does it right after the swap).
+    browser
+        .wait_until(
+            "return document.activeElement.id === 'profile-first_name';",
+            "focus moves to the field to fix",
+        )
+        .await;
     browser.assert_accessible().await;
 
     browser.fill("#profile-first_name", "Ada").await;

@@ -102,16 +102,30 @@ impl Browser {
             .expect("click");
     }
 
-    /// Waits until an element matching `css` exists, and returns its text.
+    /// Waits until an element matching `css` exists, and returns its text. An element found on
+    /// the page that was just being replaced (a navigation without JavaScript) is looked up
+    /// again on the new one.
     pub async fn wait_for(&self, css: &str) -> String {
-        let element = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
-        element.text().await.expect("text")
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let element = self
+                .client
+                .wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("waiting for {css}: {e}"));
+            match element.text().await {
+                Ok(text) => return text,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("text of {css}: {e}"),
+            }
+        }
     }
 
     pub async fn current_path(&self) -> String {
