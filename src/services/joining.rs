@@ -178,10 +178,10 @@ async fn join(
         ..actor.audit_org("invitation.accepted", invitation.org_id, &user.email)
     };
     audit::record(conn, &entry).await?;
-    let org_name = invitations::find_by_token(conn, token)
-        .await?
-        .map(|i| i.org_name)
-        .unwrap_or_default();
+    let (org_name, _) =
+        crate::models::organizations::name_and_member_count(conn, invitation.org_id)
+            .await?
+            .ok_or(diesel::result::Error::NotFound)?;
     Ok(Joined {
         user: user.clone(),
         org_id: invitation.org_id,
