@@ -51,7 +51,9 @@ owner_cookie="$(awk '$6 == "guildhall_session" { print $6 "=" $7 }' "$owner_jar"
 for path in "/admin/organizations" "/admin/users?org=1" "/admin/organizations?q=robotics" "/admin/users?org=1&q=hopper"; do
   wrk -t2 -c16 -d3s -H "Cookie: $cookie" "http://127.0.0.1:$port$path" >/dev/null
 done
-for path in "/settings/org/users" "/settings/org/users?q=ada"; do
+# Team 1 of that organization: 2,000 members, owned by the organization's owner.
+team="$(psql -qtA "$server/guildhall_bench" -c "SELECT min(id) FROM teams WHERE org_id = 1")"
+for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team/candidates?add=grace"; do
   wrk -t2 -c16 -d3s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port$path" >/dev/null
 done
 
@@ -72,8 +74,8 @@ statements() {
 
 printf '%-58s %10s %9s %9s\n' "page" "req/s" "p50" "p99"
 run() {
-  local label="$1" path="$2" who="${3:-$cookie}" out
-  out="$(wrk -t2 -c16 -d"$duration" --latency -H "Cookie: $who" "http://127.0.0.1:$port$path")"
+  local label="$1" path="$2" who="${3:-$cookie}" extra="${4:-X-Bench: 1}" out
+  out="$(wrk -t2 -c16 -d"$duration" --latency -H "Cookie: $who" -H "$extra" "http://127.0.0.1:$port$path")"
   if echo "$out" | grep -q "Non-2xx"; then echo "$label: non-2xx responses" >&2; echo "$out" >&2; exit 1; fi
   printf '%-58s %10s %9s %9s\n' "$label" \
     "$(echo "$out" | awk '/Requests\/sec/ { print $2 }')" \
@@ -95,6 +97,13 @@ run "Members page, as the 20,000-member org's owner" "/settings/org/users" "$own
 run "Members, page 400 (after 9,975 members)"   "/settings/org/users?page=400" "$owner_cookie"
 run "Members, search \"ada\" (1,600 matches)"    "/settings/org/users?q=ada" "$owner_cookie"
 run "Members, search \"lovelace12\" (rare)"      "/settings/org/users?q=lovelace12" "$owner_cookie"
+run "Teams page (500 teams), as the owner"      "/settings/org/teams" "$owner_cookie"
+run "Teams, page 10"                             "/settings/org/teams?page=10" "$owner_cookie"
+run "Teams, search \"data\""                     "/settings/org/teams?q=data" "$owner_cookie"
+run "a 2,000-member team's page, as its owner"  "/settings/org/teams/$team" "$owner_cookie"
+run "that team, page 40"                         "/settings/org/teams/$team?page=40" "$owner_cookie"
+run "that team, search \"ada\""                  "/settings/org/teams/$team?q=ada" "$owner_cookie"
+run "add-member search \"grace\" (htmx fragment)" "/settings/org/teams/$team/candidates?add=grace" "$owner_cookie" "HX-Request: true"
 
 # Inviting 100 people in one request, as the owner (fresh addresses each run): server time.
 page="$(curl -s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port/settings/org/users")"
@@ -114,7 +123,7 @@ if [ "${BENCH_STATEMENTS:-1}" = 1 ]; then
   for path in "/admin/organizations" "/admin/organizations?q=robotics" "/admin/users?org=1" "/admin/users?org=1&q=hopper" "/settings/account"; do
     printf '%-58s %10s\n' "$path" "$(statements "$path")"
   done
-  for path in "/settings/org/users" "/settings/org/users?q=ada"; do
+  for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team?q=ada" "/settings/org/teams/$team/candidates?add=grace"; do
     printf '%-58s %10s\n' "$path (owner)" "$(statements "$path" "$owner_cookie")"
   done
 fi

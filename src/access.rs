@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{OrgId, OrgRole, PlatformRole, UserId};
+use crate::domain::{OrgId, OrgRole, PlatformRole, TeamRole, UserId};
 use crate::error::Denied;
 use crate::models::audit::NewAuditEntry;
 use crate::models::memberships::UserOrganization;
@@ -408,6 +408,173 @@ pub fn can_transfer_to(actor: &OrgContext, target: OrgRole) -> Decision {
     Decision::Allowed
 }
 
+/// Where the acting member stands in one team (SPEC §3, team rules; seed 002): their team role,
+/// if they are in it, and whether the team is active. Team roles are separate from
+/// organization roles; organization owners and admins see every team and decide its status and
+/// budget, but manage its members only by the team role they hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TeamStanding {
+    pub role: Option<TeamRole>,
+    pub active: bool,
+}
+
+/// What a member may see of a team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamVisibility {
+    Visible,
+    /// They are in it, but it was deactivated: they are told so.
+    Refused(&'static str),
+    /// Not theirs to know about: not found.
+    Hidden,
+}
+
+/// Whether the actor runs the organization's teams (owners, admins, super administrators).
+fn oversees_teams(actor: &OrgContext) -> bool {
+    actor.authority() >= OrgRole::Admin
+}
+
+/// The team role that decides: super administrators act as the team's owner.
+fn team_authority(actor: &OrgContext, standing: TeamStanding) -> Option<TeamRole> {
+    if actor.user.is_super_admin() {
+        Some(TeamRole::Owner)
+    } else {
+        standing.role
+    }
+}
+
+/// Members see the active teams they are in; organization owners and admins see every team.
+pub fn team_visibility(actor: &OrgContext, standing: TeamStanding) -> TeamVisibility {
+    match (oversees_teams(actor), standing.role, standing.active) {
+        (true, _, _) | (false, Some(_), true) => TeamVisibility::Visible,
+        (false, Some(_), false) => TeamVisibility::Refused(
+            "This team was deactivated; an organization owner or admin can reactivate it.",
+        ),
+        (false, None, _) => TeamVisibility::Hidden,
+    }
+}
+
+const TEAM_INACTIVE: &str = "This team is deactivated; reactivate it first.";
+
+/// Adding members, changing their team roles, removing them: the team's owner and admins.
+pub fn can_manage_team(actor: &OrgContext, standing: TeamStanding) -> Decision {
+    if !standing.active {
+        return Decision::Refused(TEAM_INACTIVE);
+    }
+    match team_authority(actor, standing) {
+        Some(role) if role >= TeamRole::Admin => Decision::Allowed,
+        _ => Decision::Refused("Only the team's owner and admins can manage its members."),
+    }
+}
+
+/// The team roles the actor may give: strictly below their own team role, never owner (owners
+/// make admins, admins up to moderators). Empty for those who do not manage the team.
+pub fn team_roles_to_give(actor: &OrgContext, standing: TeamStanding) -> Vec<TeamRole> {
+    if !can_manage_team(actor, standing).is_allowed() {
+        return Vec::new();
+    }
+    let authority = team_authority(actor, standing).unwrap_or(TeamRole::Viewer);
+    [
+        TeamRole::Admin,
+        TeamRole::Moderator,
+        TeamRole::Member,
+        TeamRole::Viewer,
+    ]
+    .into_iter()
+    .filter(|role| *role < authority)
+    .collect()
+}
+
+/// May the actor change or remove a team member who holds `target`?
+pub fn can_act_on_team_member(
+    actor: &OrgContext,
+    standing: TeamStanding,
+    target: TeamRole,
+) -> Decision {
+    match can_manage_team(actor, standing) {
+        Decision::Allowed => {}
+        refused => return refused,
+    }
+    if target == TeamRole::Owner {
+        return Decision::Refused("The team's owner changes only when they transfer ownership.");
+    }
+    match team_authority(actor, standing) {
+        Some(authority) if authority > target => Decision::Allowed,
+        _ => Decision::Refused("You can only act on team members below your own team role."),
+    }
+}
+
+/// May the actor give `new_role` to a team member who holds `target` now?
+pub fn can_give_team_role(
+    actor: &OrgContext,
+    standing: TeamStanding,
+    target: TeamRole,
+    new_role: TeamRole,
+) -> Decision {
+    match can_act_on_team_member(actor, standing, target) {
+        Decision::Allowed if team_roles_to_give(actor, standing).contains(&new_role) => {
+            Decision::Allowed
+        }
+        Decision::Allowed => Decision::Refused("You can only give team roles below your own."),
+        refused => refused,
+    }
+}
+
+/// May the actor hand the team to a member who holds `target`? Only its owner.
+pub fn can_transfer_team(actor: &OrgContext, standing: TeamStanding, target: TeamRole) -> Decision {
+    if !standing.active {
+        return Decision::Refused(TEAM_INACTIVE);
+    }
+    if team_authority(actor, standing) != Some(TeamRole::Owner) {
+        return Decision::Refused("Only the team's owner can transfer its ownership.");
+    }
+    if target == TeamRole::Owner {
+        return Decision::Refused("This member already owns the team.");
+    }
+    Decision::Allowed
+}
+
+/// Deactivating: the team's owner, or an organization owner or admin.
+pub fn can_deactivate_team(actor: &OrgContext, standing: TeamStanding) -> Decision {
+    if !standing.active {
+        return Decision::Refused("This team is already deactivated.");
+    }
+    if oversees_teams(actor) || team_authority(actor, standing) == Some(TeamRole::Owner) {
+        Decision::Allowed
+    } else {
+        Decision::Refused(
+            "Only the team's owner or an organization owner or admin can deactivate it.",
+        )
+    }
+}
+
+/// Reactivating: organization owners and admins (a deactivated team is theirs to see).
+pub fn can_reactivate_team(actor: &OrgContext, standing: TeamStanding) -> Decision {
+    if standing.active {
+        return Decision::Refused("This team is active.");
+    }
+    if oversees_teams(actor) {
+        Decision::Allowed
+    } else {
+        Decision::Refused("Only organization owners and admins can reactivate a team.")
+    }
+}
+
+/// Giving a team purchased tokens, or taking them back: organization owners and admins.
+pub fn can_fund_team(actor: &OrgContext, standing: TeamStanding) -> Decision {
+    if !oversees_teams(actor) {
+        return Decision::Refused("Only organization owners and admins assign tokens to teams.");
+    }
+    if !standing.active {
+        return Decision::Refused(TEAM_INACTIVE);
+    }
+    Decision::Allowed
+}
+
+/// Seeing a team's budget: those who fund it and the team's owner and admins.
+pub fn can_see_team_budget(actor: &OrgContext, standing: TeamStanding) -> bool {
+    oversees_teams(actor) || team_authority(actor, standing) >= Some(TeamRole::Admin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,6 +680,97 @@ mod tests {
         assert!(can_transfer_to(&owner, Member).is_allowed());
         assert!(!can_transfer_to(&admin, Member).is_allowed());
         assert!(!can_transfer_to(&owner, Owner).is_allowed());
+    }
+
+    fn standing(role: Option<TeamRole>) -> TeamStanding {
+        TeamStanding { role, active: true }
+    }
+
+    #[test]
+    fn team_roles_are_given_strictly_below_ones_own_team_role() {
+        use TeamRole::{Admin as TAdmin, Member as TMember, Moderator, Owner as TOwner, Viewer};
+        // An organization owner who is a team viewer manages nothing in the team (seed 002).
+        let org_owner = context(Owner, PlatformRole::User);
+        assert!(team_roles_to_give(&org_owner, standing(Some(Viewer))).is_empty());
+        assert!(!can_manage_team(&org_owner, standing(Some(Viewer))).is_allowed());
+        assert!(!can_manage_team(&org_owner, standing(None)).is_allowed());
+        let member = context(Member, PlatformRole::User);
+        assert_eq!(
+            team_roles_to_give(&member, standing(Some(TOwner))),
+            vec![TAdmin, Moderator, TMember, Viewer]
+        );
+        assert_eq!(
+            team_roles_to_give(&member, standing(Some(TAdmin))),
+            vec![Moderator, TMember, Viewer]
+        );
+        assert!(team_roles_to_give(&member, standing(Some(Moderator))).is_empty());
+        let cases = [
+            (TOwner, TAdmin, true),
+            (TOwner, TOwner, false),
+            (TAdmin, Moderator, true),
+            (TAdmin, TAdmin, false),
+            (TAdmin, TOwner, false),
+            (Moderator, Viewer, false),
+            (TMember, Viewer, false),
+        ];
+        for (mine, target, allowed) in cases {
+            let decision = can_act_on_team_member(&member, standing(Some(mine)), target);
+            assert_eq!(decision.is_allowed(), allowed, "{mine:?} on {target:?}");
+            assert_eq!(decision.reason().is_some(), !allowed);
+        }
+        assert!(
+            can_give_team_role(&member, standing(Some(TAdmin)), Viewer, Moderator).is_allowed()
+        );
+        assert!(!can_give_team_role(&member, standing(Some(TAdmin)), Viewer, TAdmin).is_allowed());
+        assert!(!can_give_team_role(&member, standing(Some(TOwner)), TMember, TOwner).is_allowed());
+        // Super administrators bypass team rules.
+        let root = context(Member, PlatformRole::SuperAdmin);
+        assert!(can_act_on_team_member(&root, standing(None), TAdmin).is_allowed());
+        assert!(can_transfer_team(&root, standing(None), TMember).is_allowed());
+    }
+
+    #[test]
+    fn team_visibility_status_and_budget_follow_the_organization_role() {
+        use TeamRole::{Admin as TAdmin, Owner as TOwner, Viewer};
+        let admin = context(Admin, PlatformRole::User);
+        let member = context(Member, PlatformRole::User);
+        let deactivated = |role| TeamStanding {
+            role,
+            active: false,
+        };
+        assert_eq!(
+            team_visibility(&admin, standing(None)),
+            TeamVisibility::Visible
+        );
+        assert_eq!(
+            team_visibility(&admin, deactivated(None)),
+            TeamVisibility::Visible
+        );
+        assert_eq!(
+            team_visibility(&member, standing(Some(Viewer))),
+            TeamVisibility::Visible
+        );
+        assert_eq!(
+            team_visibility(&member, standing(None)),
+            TeamVisibility::Hidden
+        );
+        assert!(matches!(
+            team_visibility(&member, deactivated(Some(TOwner))),
+            TeamVisibility::Refused(_)
+        ));
+        assert!(can_deactivate_team(&member, standing(Some(TOwner))).is_allowed());
+        assert!(!can_deactivate_team(&member, standing(Some(TAdmin))).is_allowed());
+        assert!(can_deactivate_team(&admin, standing(None)).is_allowed());
+        assert!(!can_reactivate_team(&member, deactivated(Some(TOwner))).is_allowed());
+        assert!(can_reactivate_team(&admin, deactivated(None)).is_allowed());
+        assert!(!can_manage_team(&member, deactivated(Some(TOwner))).is_allowed());
+        assert!(!can_transfer_team(&member, deactivated(Some(TOwner)), TAdmin).is_allowed());
+        assert!(can_fund_team(&admin, standing(None)).is_allowed());
+        assert!(!can_fund_team(&member, standing(Some(TOwner))).is_allowed());
+        assert!(!can_fund_team(&admin, deactivated(None)).is_allowed());
+        assert!(can_see_team_budget(&member, standing(Some(TAdmin))));
+        assert!(!can_see_team_budget(&member, standing(Some(Viewer))));
+        assert!(can_see_team_budget(&admin, standing(Some(Viewer))));
     }
 
     #[test]

@@ -7,11 +7,12 @@ use secrecy::SecretString;
 use crate::access::Actor;
 use crate::db::DbPool;
 use crate::domain::OrganizationFields;
-use crate::domain::{OrgRole, PlatformRole, password};
+use crate::domain::{OrgRole, PlatformRole, TeamRole, password};
 use crate::models::audit;
 use crate::models::memberships::{self, NewMembership};
 use crate::models::organizations;
 use crate::models::plans;
+use crate::models::teams;
 use crate::models::users::{self, NewUser};
 
 /// Every demo account signs in with this password (printed by `seed-demo`; demo data only).
@@ -116,6 +117,7 @@ pub async fn seed_demo(pool: &DbPool) -> anyhow::Result<Vec<(String, String)>> {
                 };
                 let plan_id = plans::default_plan_id(conn).await?;
                 let org = organizations::insert(conn, &fields, plan_id).await?;
+                let mut people = Vec::new();
                 for (first, last, role) in demo.people {
                     let email = format!(
                         "{}.{}@{}",
@@ -140,10 +142,41 @@ pub async fn seed_demo(pool: &DbPool) -> anyhow::Result<Vec<(String, String)>> {
                         },
                     )
                     .await?;
+                    people.push(user.id);
                     created.push((
                         email,
                         format!("{} of {}", role.label().to_lowercase(), demo.name),
                     ));
+                }
+                // Two teams: Research, owned by the organization's owner, with everyone in it in
+                // each team role; Support, owned by the last person, with the owner as viewer.
+                let research = teams::insert(
+                    conn,
+                    org.id,
+                    "Research",
+                    "Models, evaluations and papers",
+                    people[0],
+                )
+                .await?;
+                let roles = [
+                    TeamRole::Admin,
+                    TeamRole::Moderator,
+                    TeamRole::Member,
+                    TeamRole::Viewer,
+                ];
+                for (user_id, role) in people[1..].iter().zip(roles.iter().cycle()) {
+                    teams::add(conn, org.id, research.id, *user_id, *role).await?;
+                }
+                if let [owner, .., last] = people.as_slice() {
+                    let support = teams::insert(
+                        conn,
+                        org.id,
+                        "Support",
+                        "Answers customers within a day",
+                        *last,
+                    )
+                    .await?;
+                    teams::add(conn, org.id, support.id, *owner, TeamRole::Viewer).await?;
                 }
                 let entry = audit::NewAuditEntry {
                     org_id: Some(org.id),
@@ -280,6 +313,31 @@ pub async fn seed_bench(
         FROM generate_series(1, {orgs}) o, unnest(ARRAY['inference', 'embedding']) k;
         INSERT INTO token_assignments (org_id, kind, tokens, user_id)
         SELECT m.org_id, 'inference', 1000 * (1 + m.org_id % 500), m.user_id FROM memberships m WHERE m.role = 'owner';
+
+        -- Teams: 500 in the first organization, of 5 to 2,000 members (team 1, which its owner
+        -- owns, the largest); three in every other organization.
+        INSERT INTO teams (org_id, name, description)
+        SELECT 1, (ARRAY['Research','Platform','Support','Design','Sales','Data','Security','Operations'])[1 + t % 8] || ' ' || t,
+               'Bench team ' || t
+        FROM generate_series(1, 500) t;
+        INSERT INTO teams (org_id, name)
+        SELECT o, n FROM generate_series(2, {orgs}) o, unnest(ARRAY['Research', 'Support', 'Design']) n;
+        CREATE TEMPORARY TABLE first_org_members AS
+            SELECT user_id, row_number() OVER (ORDER BY user_id) - 1 AS rn FROM memberships WHERE org_id = 1;
+        CREATE TEMPORARY TABLE first_org_teams AS
+            SELECT id, t, LEAST(CASE WHEN t = 1 THEN 2000 ELSE 5 + (t * 37) % 400 END,
+                                (SELECT count(*) FROM first_org_members)) AS size
+            FROM (SELECT id, row_number() OVER (ORDER BY id) AS t FROM teams WHERE org_id = 1) numbered;
+        INSERT INTO team_members (team_id, org_id, user_id, role)
+        SELECT ft.id, 1, m.user_id,
+               CASE WHEN k = 0 THEN 'owner' WHEN k % 20 = 1 THEN 'admin' WHEN k % 7 = 2 THEN 'viewer' ELSE 'member' END
+        FROM first_org_teams ft
+        CROSS JOIN LATERAL generate_series(0, ft.size - 1) k
+        JOIN first_org_members m ON m.rn = ((ft.t - 1) * 997 + k) % (SELECT count(*) FROM first_org_members);
+        INSERT INTO team_members (team_id, org_id, user_id, role)
+        SELECT t.id, t.org_id, m.user_id, CASE WHEN m.role = 'owner' THEN 'owner' ELSE 'member' END
+        FROM teams t JOIN memberships m ON m.org_id = t.org_id
+        WHERE t.org_id <> 1 AND (m.role = 'owner' OR (t.name = 'Research' AND m.user_id % 3 = 0));
 
         INSERT INTO users (email, first_name, last_name, password_hash, platform_role)
         VALUES ('{BENCH_SUPER_ADMIN}', 'Bench', 'Admin', '{hash}', 'super_admin');

@@ -23,6 +23,17 @@ document.addEventListener("htmx:afterSettle", (event) => {
   }
 });
 
+// A swap that took away the focused control (an Add button whose row is gone) leaves focus on
+// what the new content marks with data-focus-after-swap (its status message), not on the page.
+document.addEventListener("htmx:afterSettle", () => {
+  if (document.activeElement && document.activeElement !== document.body) return;
+  const next = document.querySelector("[data-focus-after-swap]");
+  if (next) {
+    next.removeAttribute("data-focus-after-swap");
+    next.focus();
+  }
+});
+
 // Dialogs: htmx puts a <dialog data-modal> into #modal-root; open it as a modal (the browser
 // traps focus and closes it on Escape), and give focus back to what opened it afterwards.
 let dialogOpener = null;

@@ -159,9 +159,10 @@ diesel::table! {
         org_id -> Int8,
         kind -> Text,
         tokens -> Int8,
-        user_id -> Int8,
+        user_id -> Nullable<Int8>,
         created_by -> Nullable<Int8>,
         created_at -> Timestamptz,
+        team_id -> Nullable<Int8>,
     }
 }
 
@@ -189,6 +190,7 @@ diesel::joinable!(organizations -> plans (plan_id));
 diesel::joinable!(token_purchases -> organizations (org_id));
 diesel::joinable!(token_assignments -> organizations (org_id));
 diesel::joinable!(token_assignments -> users (user_id));
+diesel::joinable!(token_assignments -> teams (team_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
@@ -206,6 +208,11 @@ diesel::table! {
         name -> Text,
         status -> Text,
         created_at -> Timestamptz,
+        description -> Text,
+        colour -> Int2,
+        member_count -> Int4,
+        deactivated_at -> Nullable<Timestamptz>,
+        name_key -> Text,
     }
 }
 
@@ -216,6 +223,10 @@ diesel::table! {
         user_id -> Int8,
         role -> Text,
         joined_at -> Timestamptz,
+        role_rank -> Int2,
+        email_key -> Text,
+        first_name_key -> Text,
+        last_name_key -> Text,
     }
 }
 

@@ -11,10 +11,12 @@ mod roles;
 
 pub use email::{EmailAddress, EmailError, normalise_domain};
 pub use ids::{InvitationId, OrgId, TeamId, UserId};
-pub use names::{PersonName, RequiredText, search_text};
+pub use names::{OptionalText, PersonName, RequiredText, search_text};
 pub use organization::OrganizationFields;
 pub use purchase::{PurchaseLine, RawPurchase, parse_kind};
-pub use roles::{InvitationStatus, OrgRole, PlatformRole, TeamStatus, TokenKind, UserStatus};
+pub use roles::{
+    InvitationStatus, OrgRole, PlatformRole, TeamRole, TeamStatus, TokenKind, UserStatus,
+};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -48,6 +48,31 @@ impl RequiredText {
     }
 }
 
+/// An optional multi-line field with a length limit: trimmed; line breaks and tabs are kept,
+/// other control characters refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptionalText(String);
+
+impl OptionalText {
+    pub fn parse(raw: &str, max_chars: usize) -> Result<OptionalText, String> {
+        let text = raw.trim();
+        if text.chars().count() > max_chars {
+            return Err(format!("Use at most {max_chars} characters."));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err("Remove the control characters.".to_owned());
+        }
+        Ok(OptionalText(text.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// What a search box sends: trimmed, at most 100 characters, no control characters (a NUL
 /// byte would otherwise reach the database).
 pub fn search_text(raw: &str) -> Result<String, &'static str> {
@@ -72,5 +97,16 @@ mod tests {
         assert!(PersonName::parse("a\u{0}b").is_err());
         // Markup is just text; escaping happens when it is rendered.
         assert!(PersonName::parse("<script>alert(1)</script>").is_ok());
+    }
+
+    #[test]
+    fn optional_text_keeps_line_breaks_and_refuses_other_controls() {
+        assert_eq!(
+            OptionalText::parse("  ", 10).map(OptionalText::into_inner),
+            Ok(String::new())
+        );
+        assert!(OptionalText::parse("one\ntwo", 10).is_ok());
+        assert!(OptionalText::parse("a\u{0}b", 10).is_err());
+        assert!(OptionalText::parse(&"x".repeat(11), 10).is_err());
     }
 }

@@ -106,6 +106,19 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Team roles (seed 002), declared lowest first so that `Ord` is authority. Separate from
+    /// organization roles: an organization admin may be a team's viewer.
+    #[derive(PartialOrd, Ord)]
+    TeamRole {
+        Viewer => "viewer", "Viewer",
+        Member => "member", "Member",
+        Moderator => "moderator", "Moderator",
+        Admin => "admin", "Admin",
+        Owner => "owner", "Owner",
+    }
+);
+
 text_enum!(TeamStatus {
     Active => "active", "Active",
     Deactivated => "deactivated", "Deactivated",

@@ -1,21 +1,33 @@
-//! Tokens assigned to members. The database refuses an assignment that would exceed what was
+//! Tokens assigned to members and teams. The database refuses an assignment that would exceed what was
 //! purchased (a check on the organization's totals).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::schema::{token_assignments, users};
+use crate::db::schema::{teams, token_assignments, users};
 use crate::domain::{OrgId, TokenKind, UserId};
 
-/// An assignment with the member's email, for the purchases page.
+/// An assignment with the member's email or the team's name, for the purchases page.
 #[derive(Debug, Clone, Queryable)]
 pub struct AssignmentRow {
     pub id: i64,
     pub kind: TokenKind,
     pub tokens: i64,
-    pub user_email: String,
+    pub user_email: Option<String>,
+    pub team_name: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl AssignmentRow {
+    /// Who holds the tokens, as the page names them.
+    pub fn holder(&self) -> String {
+        match (&self.user_email, &self.team_name) {
+            (Some(email), _) => email.clone(),
+            (None, Some(team)) => format!("Team {team}"),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 pub async fn assignments_of(
@@ -24,7 +36,8 @@ pub async fn assignments_of(
     limit: i64,
 ) -> QueryResult<Vec<AssignmentRow>> {
     token_assignments::table
-        .inner_join(users::table)
+        .left_join(users::table)
+        .left_join(teams::table)
         .filter(token_assignments::org_id.eq(org_id))
         .order((
             token_assignments::created_at.desc(),
@@ -35,7 +48,8 @@ pub async fn assignments_of(
             token_assignments::id,
             token_assignments::kind,
             token_assignments::tokens,
-            users::email,
+            users::email.nullable(),
+            teams::name.nullable(),
             token_assignments::created_at,
         ))
         .load(conn)
@@ -89,4 +103,10 @@ pub async fn totals_of_members(
     .bind::<Array<BigInt>, _>(ids)
     .load(conn)
     .await
+}
+
+/// Whether the database refused an assignment for exceeding what was purchased.
+pub fn exceeds_purchased(error: &diesel::result::Error) -> bool {
+    matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::CheckViolation, info)
+        if info.constraint_name().is_some_and(|c| c.ends_with("_assigned_within_purchased")))
 }

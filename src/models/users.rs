@@ -259,8 +259,47 @@ pub async fn search_ids(
     search: &PersonSearch,
     limit: i64,
 ) -> QueryResult<Vec<UserId>> {
+    let scope = match org_id {
+        Some(org_id) => SearchScope::Organization(org_id),
+        None => SearchScope::Everyone,
+    };
+    search_ids_in(conn, scope, search, limit).await
+}
+
+/// Whom a search looks among.
+#[derive(Debug, Clone, Copy)]
+pub enum SearchScope {
+    Everyone,
+    Organization(crate::domain::OrgId),
+    /// Members of the organization who are not in the team (those one may add to it).
+    OrganizationOutsideTeam(crate::domain::OrgId, crate::domain::TeamId),
+    Team(crate::domain::TeamId),
+}
+
+/// `search_ids` within any scope: the keys are read from the scope's own rows (users,
+/// memberships or team members), each with the same key indexes.
+pub async fn search_ids_in(
+    conn: &mut AsyncPgConnection,
+    scope: SearchScope,
+    search: &PersonSearch,
+    limit: i64,
+) -> QueryResult<Vec<UserId>> {
+    let (table, id, scope_id, team_id) = match scope {
+        SearchScope::Everyone => ("users", "id", None, None),
+        SearchScope::Organization(org) => ("memberships", "user_id", Some(("org_id", org.0)), None),
+        SearchScope::OrganizationOutsideTeam(org, team) => (
+            "memberships",
+            "user_id",
+            Some(("org_id", org.0)),
+            Some(team.0),
+        ),
+        SearchScope::Team(team) => ("team_members", "user_id", Some(("team_id", team.0)), None),
+    };
     let query = SearchIds {
-        org_id: org_id.map(|o| o.0),
+        table,
+        id,
+        scope: scope_id,
+        outside_team: team_id,
         search,
         limit,
     };
@@ -269,15 +308,19 @@ pub async fn search_ids(
 }
 
 struct SearchIds<'a> {
-    /// Within one organization the keys are read from its memberships; otherwise from users.
-    org_id: Option<i64>,
+    table: &'static str,
+    id: &'static str,
+    /// The column that scopes the rows (`org_id`, `team_id`) and its value.
+    scope: Option<(&'static str, i64)>,
+    /// Leaves out the members of this team.
+    outside_team: Option<i64>,
     search: &'a PersonSearch,
     limit: i64,
 }
 
 impl diesel::query_builder::QueryId for SearchIds<'_> {
     type QueryId = ();
-    // Cached by its SQL, one statement per shape (organization or not, one word or two).
+    // Cached by its SQL, one statement per shape (scope, one word or two).
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
@@ -287,35 +330,45 @@ impl diesel::query_builder::Query for SearchIds<'_> {
 
 type Pass<'a, 'b> = diesel::query_builder::AstPass<'a, 'b, diesel::pg::Pg>;
 
-/// `[org_id = $n AND] column >= $n AND column < $n`
-fn key_range<'b>(
-    out: &mut Pass<'_, 'b>,
-    org_id: &'b Option<i64>,
-    column: &str,
-    (from, until): (&'b String, &'b String),
-) -> QueryResult<()> {
-    use diesel::sql_types::{BigInt, Text};
-    if let Some(org_id) = org_id {
-        out.push_sql("org_id = ");
-        out.push_bind_param::<BigInt, _>(org_id)?;
+impl SearchIds<'_> {
+    /// `[scope = $n AND] [not in the team AND] column >= $n AND column < $n`
+    fn key_range<'b>(
+        &'b self,
+        out: &mut Pass<'_, 'b>,
+        scoped: bool,
+        column: &str,
+        (from, until): (&'b String, &'b String),
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Text};
+        if scoped {
+            if let Some((scope_column, value)) = &self.scope {
+                out.push_sql(&format!("{scope_column} = "));
+                out.push_bind_param::<BigInt, _>(value)?;
+                out.push_sql(" AND ");
+            }
+            if let Some(team_id) = &self.outside_team {
+                out.push_sql("NOT EXISTS (SELECT 1 FROM team_members t WHERE t.team_id = ");
+                out.push_bind_param::<BigInt, _>(team_id)?;
+                out.push_sql(&format!(
+                    " AND t.user_id = {}.{}) AND ",
+                    self.table, self.id
+                ));
+            }
+        }
+        out.push_sql(column);
+        out.push_sql(" >= ");
+        out.push_bind_param::<Text, _>(from)?;
         out.push_sql(" AND ");
+        out.push_sql(column);
+        out.push_sql(" < ");
+        out.push_bind_param::<Text, _>(until)
     }
-    out.push_sql(column);
-    out.push_sql(" >= ");
-    out.push_bind_param::<Text, _>(from)?;
-    out.push_sql(" AND ");
-    out.push_sql(column);
-    out.push_sql(" < ");
-    out.push_bind_param::<Text, _>(until)
 }
 
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SearchIds<'_> {
     fn walk_ast<'b>(&'b self, mut out: Pass<'_, 'b>) -> QueryResult<()> {
         use diesel::sql_types::BigInt;
-        let (table, id) = match self.org_id {
-            Some(_) => ("memberships", "user_id"),
-            None => ("users", "id"),
-        };
+        let (table, id) = (self.table, self.id);
         match self.search {
             PersonSearch::AnyField { from, until } => {
                 // (A first name's key is first, chr(1), last: ordered as its index is, since
@@ -337,7 +390,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SearchIds<'_> {
                     out.push_sql(&format!(
                         "(SELECT {id} AS id, {key} AS k FROM {table} WHERE "
                     ));
-                    key_range(&mut out, &self.org_id, column, (from, until))?;
+                    self.key_range(&mut out, true, column, (from, until))?;
                     out.push_sql(&format!(" ORDER BY {order}, {id} LIMIT "));
                     out.push_bind_param::<BigInt, _>(&self.limit)?;
                     out.push_sql(")");
@@ -347,14 +400,9 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SearchIds<'_> {
             }
             PersonSearch::FullName { first, last } => {
                 out.push_sql(&format!("SELECT {id} AS id FROM {table} WHERE "));
-                key_range(
-                    &mut out,
-                    &self.org_id,
-                    "first_name_key",
-                    (&first.0, &first.1),
-                )?;
+                self.key_range(&mut out, true, "first_name_key", (&first.0, &first.1))?;
                 out.push_sql(" AND ");
-                key_range(&mut out, &None, "last_name_key", (&last.0, &last.1))?;
+                self.key_range(&mut out, false, "last_name_key", (&last.0, &last.1))?;
                 out.push_sql(&format!(
                     " ORDER BY first_name_key, last_name_key, {id} LIMIT "
                 ));

@@ -138,7 +138,7 @@ pub async fn assign_tokens(
     match result {
         Ok(()) => return Ok(RecordOutcome::Recorded),
         Err(TxError::Rejected((field, message))) => errors.add(field, message),
-        Err(TxError::Db(e)) if is_check_violation(&e) => errors.add(
+        Err(TxError::Db(e)) if token_assignments::exceeds_purchased(&e) => errors.add(
             "assign_tokens",
             format!(
                 "Only purchased tokens can be assigned: this is more than the {} tokens left unassigned.",
@@ -148,9 +148,4 @@ pub async fn assign_tokens(
         Err(TxError::Db(e)) => return Err(e.into()),
     }
     Ok(RecordOutcome::Invalid(errors))
-}
-
-fn is_check_violation(error: &diesel::result::Error) -> bool {
-    matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::CheckViolation, info)
-        if info.constraint_name().is_some_and(|c| c.ends_with("_assigned_within_purchased")))
 }

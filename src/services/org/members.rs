@@ -238,9 +238,12 @@ pub struct Removal {
     pub decision: Decision,
     /// The teams they leave.
     pub teams: Vec<String>,
+    /// The teams they own, which pass to the organization's owner.
+    pub owned_teams: Vec<String>,
     /// Invitations they sent that stay pending (anyone with the link can still join).
     pub pending_invitations: i64,
-    /// Tokens assigned to them, per kind; the assignments stay on record.
+    /// Tokens assigned to them, per kind; they return to the organization (the assignments go
+    /// with the membership).
     pub tokens: Vec<(TokenKind, i64)>,
 }
 
@@ -261,6 +264,10 @@ async fn removals(
     let mut team_names: HashMap<UserId, Vec<String>> = HashMap::new();
     for (user_id, name) in teams::names_of_members(conn, actor.org_id, &ids).await? {
         team_names.entry(user_id).or_default().push(name);
+    }
+    let mut owned: HashMap<UserId, Vec<String>> = HashMap::new();
+    for (user_id, team) in teams::owned_by(conn, actor.org_id, &ids).await? {
+        owned.entry(user_id).or_default().push(team.name);
     }
     let pending: HashMap<UserId, i64> = invitations::pending_sent_by(conn, actor.org_id, &ids)
         .await?
@@ -286,6 +293,7 @@ async fn removals(
             },
             role: membership.role,
             teams: team_names.remove(&user.id).unwrap_or_default(),
+            owned_teams: owned.remove(&user.id).unwrap_or_default(),
             pending_invitations: pending.get(&user.id).copied().unwrap_or(0),
             tokens: tokens.remove(&user.id).unwrap_or_default(),
             user,
@@ -356,6 +364,7 @@ pub async fn remove(
             if removals.iter().any(|r| !r.decision.is_allowed()) {
                 return Err(TxError::Rejected(Ok(RemovalOutcome::Refused(removals))));
             }
+            leave_teams(conn, ctx, &ids).await?;
             memberships::delete_many(conn, ctx.org_id, &ids).await?;
             for removal in &removals {
                 let who = actor.actor();
@@ -363,6 +372,7 @@ pub async fn remove(
                     before: Some(serde_json::json!({
                         "role": removal.role.as_str(),
                         "teams": removal.teams,
+                        "owned_teams": removal.owned_teams,
                     })),
                     ..who.audit_org("member.removed", ctx.org_id, &removal.user.email)
                 };
@@ -378,6 +388,21 @@ pub async fn remove(
     }
 }
 
+/// Before members leave the organization, and with it its teams (the database's cascade): the
+/// teams they own pass to the organization's owner, so every team keeps exactly one owner. The
+/// owner never leaves, so there is always an heir.
+async fn leave_teams(
+    conn: &mut AsyncPgConnection,
+    ctx: &OrgContext,
+    leaving: &[UserId],
+) -> diesel::QueryResult<()> {
+    let (owner, _) = memberships::owner_of(conn, ctx.org_id)
+        .await?
+        .ok_or(diesel::result::Error::NotFound)?;
+    teams::hand_over(conn, ctx.org_id, leaving, owner.user_id).await?;
+    Ok(())
+}
+
 /// The acting member leaves the organization (the owner cannot: they transfer first).
 #[tracing::instrument(skip(conn, ctx), fields(org_id = %ctx.org_id))]
 pub async fn leave(conn: &mut AsyncPgConnection, ctx: &OrgContext) -> Result<(), AppError> {
@@ -388,6 +413,7 @@ pub async fn leave(conn: &mut AsyncPgConnection, ctx: &OrgContext) -> Result<(),
             Permission::LeaveOrganization
                 .check(actor.role)
                 .map_err(TxError::Rejected)?;
+            leave_teams(conn, ctx, &[ctx.user.id]).await?;
             memberships::delete_many(conn, ctx.org_id, &[ctx.user.id]).await?;
             let who = actor.actor();
             let entry = audit::NewAuditEntry {

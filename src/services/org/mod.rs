@@ -3,6 +3,7 @@
 
 pub mod invitations;
 pub mod members;
+pub mod teams;
 
 use diesel_async::AsyncPgConnection;
 

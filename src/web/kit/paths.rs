@@ -74,6 +74,20 @@ pub const MEMBER_REMOVAL: Route = Route::new(ORG, "/removal");
 pub const INVITE: Route = Route::new(ORG, "/invitations");
 pub const INVITATION_RESEND: Route = Route::new(ORG, "/invitations/{id}/resend");
 pub const INVITATION_CANCEL: Route = Route::new(ORG, "/invitations/{id}/cancel");
+pub const TEAMS: Route = Route::new(ORG, "/teams");
+pub const NEW_TEAM: Route = Route::new(ORG, "/teams/new");
+pub const TEAM: Route = Route::new(ORG, "/teams/{id}");
+/// Members of the organization one may add to the team (`?q=`).
+pub const TEAM_CANDIDATES: Route = Route::new(ORG, "/teams/{id}/candidates");
+/// Adds the member the form names (`user`).
+pub const TEAM_ADD: Route = Route::new(ORG, "/teams/{id}/add");
+pub const TEAM_ROLE: Route = Route::new(ORG, "/teams/{id}/role");
+pub const TEAM_REMOVE: Route = Route::new(ORG, "/teams/{id}/remove");
+pub const TEAM_TRANSFER: Route = Route::new(ORG, "/teams/{id}/transfer");
+pub const TEAM_DEACTIVATE: Route = Route::new(ORG, "/teams/{id}/deactivate");
+pub const TEAM_REACTIVATE: Route = Route::new(ORG, "/teams/{id}/reactivate");
+pub const TEAM_BUDGET: Route = Route::new(ORG, "/teams/{id}/budget");
+pub const TEAM_WITHDRAW: Route = Route::new(ORG, "/teams/{id}/budget/withdraw");
 pub const LEAVE_ORG: Route = Route::new(ORG, "/leave");
 pub const TRANSFER_OWNERSHIP: Route = Route::new(ORG, "/transfer");
 
@@ -111,6 +125,10 @@ pub mod targets {
     pub const MEMBER_PANEL: &str = "member-panel";
     pub const INVITE_FORM: &str = "invite-form";
     pub const INVITATION_LIST: &str = "invitation-list";
+    pub const TEAM_GRID: &str = "team-grid";
+    pub const TEAM_MEMBER_TABLE: &str = "team-member-table";
+    /// The add-member search's results on a team's page.
+    pub const TEAM_CANDIDATES: &str = "team-candidates";
 }
 
 /// Events a response sends (`HX-Trigger`) so regions listening for them refresh themselves.
@@ -121,6 +139,8 @@ pub mod events {
     pub const MEMBERS_CHANGED: &str = "members-changed";
     /// Invitations were sent, resent or cancelled: their list reloads.
     pub const INVITATIONS_CHANGED: &str = "invitations-changed";
+    /// A team's members changed: its member table reloads.
+    pub const TEAM_MEMBERS_CHANGED: &str = "team-members-changed";
 }
 
 #[cfg(test)]

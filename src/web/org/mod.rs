@@ -3,6 +3,8 @@
 
 pub mod invitations;
 pub mod members;
+pub mod team;
+pub mod teams;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -49,7 +51,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::INVITATION_CANCEL.pattern,
             web::post().to(invitations::cancel),
-        );
+        )
+        .route(paths::TEAMS.pattern, web::get().to(teams::list))
+        .route(paths::TEAMS.pattern, web::post().to(teams::create))
+        // Before `/teams/{id}`, which would otherwise take "new" as an id.
+        .route(paths::NEW_TEAM.pattern, web::get().to(teams::new_team))
+        .route(paths::TEAM.pattern, web::get().to(team::page))
+        .route(
+            paths::TEAM_CANDIDATES.pattern,
+            web::get().to(team::find_candidates),
+        )
+        .route(paths::TEAM_ADD.pattern, web::post().to(team::add))
+        .route(paths::TEAM_ROLE.pattern, web::post().to(team::change_role))
+        .route(paths::TEAM_REMOVE.pattern, web::post().to(team::remove))
+        .route(
+            paths::TEAM_TRANSFER.pattern,
+            web::get().to(team::confirm_transfer),
+        )
+        .route(paths::TEAM_TRANSFER.pattern, web::post().to(team::transfer))
+        .route(
+            paths::TEAM_DEACTIVATE.pattern,
+            web::get().to(teams::deactivation_preview),
+        )
+        .route(
+            paths::TEAM_DEACTIVATE.pattern,
+            web::post().to(teams::deactivate),
+        )
+        .route(
+            paths::TEAM_REACTIVATE.pattern,
+            web::post().to(teams::reactivate),
+        )
+        .route(paths::TEAM_BUDGET.pattern, web::get().to(team::budget))
+        .route(paths::TEAM_BUDGET.pattern, web::post().to(team::fund))
+        .route(paths::TEAM_WITHDRAW.pattern, web::post().to(team::withdraw));
 }
 
 #[derive(Template)]

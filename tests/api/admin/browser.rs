@@ -49,26 +49,6 @@ async fn wait_for_names(browser: &Browser, expected: &[String]) {
     }
 }
 
-/// Waits until the text of the element at `css` is `expected`.
-async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    let script = format!(
-        "const e = document.querySelector({}); return e ? e.textContent.trim() : null;",
-        json!(css)
-    );
-    loop {
-        let text = browser.eval(&script).await;
-        if text == json!(expected) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css} shows {text}, expected {expected:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn query_string(browser: &Browser) -> String {
     let url = browser.client.current_url().await.expect("url");
     url.query().unwrap_or_default().to_owned()
@@ -88,21 +68,6 @@ async fn value_of(browser: &Browser, css: &str) -> String {
 
 async fn focused_id(browser: &Browser) -> serde_json::Value {
     browser.eval("return document.activeElement.id;").await
-}
-
-/// Marks the page: a full reload loses the mark, an htmx swap keeps it.
-async fn mark_page(browser: &Browser) {
-    browser
-        .eval("document.body.dataset.marker = 'x'; return true;")
-        .await;
-}
-
-async fn assert_not_reloaded(browser: &Browser) {
-    assert_eq!(
-        browser.eval("return document.body.dataset.marker;").await,
-        "x",
-        "the page was reloaded instead of swapped in place"
-    );
 }
 
 /// Organizations with one owner each (`owner@<slug>.test`).
@@ -133,7 +98,7 @@ async fn sorting_and_paging_swap_the_table_in_place_and_keep_history() {
         "Showing 1–25 of 30 · page 1 of 2"
     );
     browser.assert_accessible().await;
-    mark_page(&browser).await;
+    browser.mark_page().await;
 
     let header = "#organizations th[data-col=name] a";
     assert!(
@@ -150,7 +115,7 @@ async fn sorting_and_paging_swap_the_table_in_place_and_keep_history() {
             .await,
         "descending"
     );
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     // The search form's hidden sort fields follow (out of band), for the next search.
     assert_eq!(
         value_of(&browser, "#org-list-state input[name=dir]").await,
@@ -158,29 +123,23 @@ async fn sorting_and_paging_swap_the_table_in_place_and_keep_history() {
     );
 
     browser.click(".pager a[rel=next]").await;
-    wait_for_text(
-        &browser,
-        ".pager-status",
-        "Showing 26–30 of 30 · page 2 of 2",
-    )
-    .await;
+    browser
+        .wait_for_text(".pager-status", "Showing 26–30 of 30 · page 2 of 2")
+        .await;
     wait_for_names(&browser, &names((1..=5).rev())).await;
     let query = query_string(&browser).await;
     assert!(
         query.contains("sort=name&dir=desc") && query.contains("page=2"),
         "{query}"
     );
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.assert_accessible().await;
 
     // Back: the first page of the same order again, inside the whole console.
     browser.client.back().await.expect("back");
-    wait_for_text(
-        &browser,
-        ".pager-status",
-        "Showing 1–25 of 30 · page 1 of 2",
-    )
-    .await;
+    browser
+        .wait_for_text(".pager-status", "Showing 1–25 of 30 · page 1 of 2")
+        .await;
     wait_for_names(&browser, &names((6..=30).rev())).await;
     let query = query_string(&browser).await;
     assert!(
@@ -218,7 +177,7 @@ async fn searching_as_you_type_narrows_the_table() {
     let browser = Browser::start().await;
     sign_in(&browser, &app, &admin).await;
     wait_for_names(&browser, &all).await;
-    mark_page(&browser).await;
+    browser.mark_page().await;
 
     browser.click("#org-search").await;
     let search = browser
@@ -234,21 +193,21 @@ async fn searching_as_you_type_narrows_the_table() {
     );
     let query = query_string(&browser).await;
     assert!(query.contains("q=borea"), "{query}");
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     // Typing goes on where it was: the box keeps its text and the focus.
     assert_eq!(value_of(&browser, "#org-search").await, "borea");
     assert_eq!(focused_id(&browser).await, "org-search");
     browser.assert_accessible().await;
 
     search.send_keys("zzz").await.expect("type");
-    wait_for_text(
-        &browser,
-        "#org-table .empty-state",
-        "No organization matches “boreazzz”.",
-    )
-    .await;
+    browser
+        .wait_for_text(
+            "#org-table .empty-state",
+            "No organization matches “boreazzz”.",
+        )
+        .await;
     assert!(org_names(&browser).await.is_empty());
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.close().await;
 }
 
@@ -259,7 +218,7 @@ async fn add_organization_shows_field_errors_then_creates_it_in_place() {
     create_orgs(&app, &["Acme Robotics".to_owned()]).await;
     let browser = Browser::start().await;
     sign_in(&browser, &app, &admin).await;
-    mark_page(&browser).await;
+    browser.mark_page().await;
     let history_before = browser.eval("return history.length;").await;
 
     browser.click("#add-organization").await;
@@ -333,7 +292,7 @@ async fn add_organization_shows_field_errors_then_creates_it_in_place() {
         )
         .await;
     browser.wait_for("#modal-root dialog[open] #new-org").await;
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.assert_accessible().await;
 
     browser.fill("#new-org-name", "Newco Industries").await;
@@ -354,7 +313,7 @@ async fn add_organization_shows_field_errors_then_creates_it_in_place() {
         &["Acme Robotics".to_owned(), "Newco Industries".to_owned()],
     )
     .await;
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     assert_eq!(
         focused_id(&browser).await,
         "add-organization",
@@ -376,7 +335,7 @@ async fn the_manage_dialog_switches_tabs_in_place() {
     let org = create_orgs(&app, &["Acme Robotics".to_owned()]).await[0];
     let browser = Browser::start().await;
     sign_in(&browser, &app, &admin).await;
-    mark_page(&browser).await;
+    browser.mark_page().await;
     let page_url = browser.client.current_url().await.expect("url");
 
     browser
@@ -452,7 +411,7 @@ async fn the_manage_dialog_switches_tabs_in_place() {
         page_url,
         "switching tabs inside the dialog leaves the address alone"
     );
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.close().await;
 }
 
@@ -467,7 +426,7 @@ async fn assign_users_adds_registered_users_and_lists_the_others() {
     sign_in(&browser, &app, &admin).await;
     let users_cell = "#organizations tbody tr td:nth-child(4)";
     assert_eq!(browser.wait_for(users_cell).await, "1");
-    mark_page(&browser).await;
+    browser.mark_page().await;
 
     browser
         .click(&format!(
@@ -498,12 +457,12 @@ async fn assign_users_adds_registered_users_and_lists_the_others() {
     assert!(app.stored_membership(org, grace.id).await.is_none());
     browser.assert_accessible().await;
     browser.click("#assign-users button[value=assign]").await;
-    wait_for_text(
-        &browser,
-        "#assign-summary",
-        "1 assigned, 0 already members, 1 without an account.",
-    )
-    .await;
+    browser
+        .wait_for_text(
+            "#assign-summary",
+            "1 assigned, 0 already members, 1 without an account.",
+        )
+        .await;
     let lines = browser.wait_for("#assign-report tbody").await;
     assert!(
         lines.contains("grace@navy.test") && lines.contains("Assigned"),
@@ -520,15 +479,13 @@ async fn assign_users_adds_registered_users_and_lists_the_others() {
         .expect("Grace is a member now");
     assert_eq!(membership.role, OrgRole::Member);
     // The table behind the dialog counts her.
-    wait_for_text(&browser, users_cell, "2").await;
+    browser.wait_for_text(users_cell, "2").await;
 
     // One malformed line: the whole batch is refused and the text kept to correct it.
     let batch = "ada@engines.test\nnot an email";
     browser.fill("#assign-users-emails", batch).await;
     browser.click("#assign-users button[value=assign]").await;
-    wait_for_text(
-        &browser,
-        "#assign-summary",
+    browser.wait_for_text("#assign-summary",
         "Nothing was assigned: correct the lines marked below and submit again. The other lines show what they would do.",
     )
     .await;
@@ -551,6 +508,6 @@ async fn assign_users_adds_registered_users_and_lists_the_others() {
         "Ada was not assigned"
     );
     assert_eq!(browser.wait_for(users_cell).await, "2");
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.close().await;
 }

@@ -5,11 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use fantoccini::Locator;
 use serde_json::json;
 
 use crate::support::browser::Browser;
-use crate::support::smtp::{ReceivedMail, SmtpSink};
+use crate::support::smtp::SmtpSink;
 use crate::support::{Membership, OrgId, OrgRole, TestApp, TestUser, spawn_app, spawn_app_with};
 
 /// How long any expected change may take to show.
@@ -66,62 +65,9 @@ async fn open_members(browser: &Browser, app: &TestApp, user: &TestUser) {
     browser.wait_for("#members").await;
 }
 
-/// The trimmed text of the element at `css`, or null when there is none.
-async fn text_of(browser: &Browser, css: &str) -> serde_json::Value {
-    browser
-        .eval(&format!(
-            "const e = document.querySelector({}); return e ? e.textContent.trim() : null;",
-            json!(css)
-        ))
-        .await
-}
-
-/// Waits until the text of the element at `css` is `expected`.
-async fn wait_for_text(browser: &Browser, css: &str, expected: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let text = text_of(browser, css).await;
-        if text == json!(expected) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css} shows {text}, expected {expected:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The trimmed texts of every element matching `css`, in document order.
-async fn texts(browser: &Browser, css: &str) -> Vec<String> {
-    let texts = browser
-        .eval(&format!(
-            "return Array.from(document.querySelectorAll({}), e => e.textContent.trim());",
-            json!(css)
-        ))
-        .await;
-    serde_json::from_value(texts).expect("a list of texts")
-}
-
-/// Waits until the elements matching `css` have exactly these texts.
-async fn wait_for_texts(browser: &Browser, css: &str, expected: &[&str]) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let found = texts(browser, css).await;
-        if found == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css} shows {found:?}, expected {expected:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The member names in the table, top to bottom.
 async fn member_names(browser: &Browser) -> Vec<String> {
-    let mut names = texts(browser, "#members tbody tr td:nth-child(2) a").await;
+    let mut names = browser.texts("#members tbody tr td:nth-child(2) a").await;
     names.sort();
     names
 }
@@ -144,32 +90,6 @@ async fn wait_for_members(browser: &Browser, expected: &[&str]) {
     }
 }
 
-/// Marks the page: a full reload loses the mark, an htmx swap keeps it.
-async fn mark_page(browser: &Browser) {
-    browser
-        .eval("document.body.dataset.marker = 'x'; return true;")
-        .await;
-}
-
-async fn assert_not_reloaded(browser: &Browser) {
-    assert_eq!(
-        browser.eval("return document.body.dataset.marker;").await,
-        "x",
-        "the page was reloaded instead of swapped in place"
-    );
-}
-
-async fn choose(browser: &Browser, select: &str, value: &str) {
-    browser
-        .client
-        .find(Locator::Css(select))
-        .await
-        .expect(select)
-        .select_by_value(value)
-        .await
-        .expect("choose an option");
-}
-
 async fn role_of(app: &TestApp, org: OrgId, user: &TestUser) -> Option<String> {
     app.stored_membership(org, user.id)
         .await
@@ -190,7 +110,7 @@ async fn the_owner_searches_changes_a_role_and_removes_two_members_in_place() {
     )
     .await;
     browser.assert_accessible().await;
-    mark_page(&browser).await;
+    browser.mark_page().await;
 
     // Search as you type: "ma" starts only Max's first name.
     browser.fill("#member-search", "ma").await;
@@ -212,47 +132,46 @@ async fn the_owner_searches_changes_a_role_and_removes_two_members_in_place() {
             "the search is in the URL",
         )
         .await;
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.assert_accessible().await;
 
     // The detail panel.
     let max_row = format!("#member-{}", acme.other_member.id);
     browser.click(&format!("{max_row} td a")).await;
-    wait_for_text(&browser, "#member-panel #detail-heading", "Max Acme").await;
+    browser
+        .wait_for_text("#member-panel #detail-heading", "Max Acme")
+        .await;
     assert!(
-        text_of(&browser, "#member-panel dl.details")
+        browser
+            .text_of("#member-panel dl.details")
             .await
             .as_str()
             .is_some_and(|details| details.contains("other-member@acme.test")),
         "the panel shows the email"
     );
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.assert_accessible().await;
 
     // The role dropdown swaps its row.
     assert_eq!(
-        texts(&browser, &format!("#role-{} option", acme.other_member.id)).await,
+        browser
+            .texts(&format!("#role-{} option", acme.other_member.id))
+            .await,
         vec!["Admin", "Member"]
     );
-    choose(
-        &browser,
-        &format!("#role-{}", acme.other_member.id),
-        "admin",
-    )
-    .await;
-    wait_for_text(
-        &browser,
-        &format!("{max_row} select option:checked"),
-        "Admin",
-    )
-    .await;
+    browser
+        .choose(&format!("#role-{}", acme.other_member.id), "admin")
+        .await;
+    browser
+        .wait_for_text(&format!("{max_row} select option:checked"), "Admin")
+        .await;
     // The row's answer carries the counters too: one more admin.
-    wait_for_text(&browser, "#count-admins", "3").await;
+    browser.wait_for_text("#count-admins", "3").await;
     assert_eq!(
         role_of(&app, acme.org, &acme.other_member).await.as_deref(),
         Some("admin")
     );
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.assert_accessible().await;
 
     // Back to everyone: clear the search.
@@ -270,13 +189,12 @@ async fn the_owner_searches_changes_a_role_and_removes_two_members_in_place() {
         .click(&format!("#pick-{}", acme.other_member.id))
         .await;
     browser.click("#bulk-remove button[type=submit]").await;
-    wait_for_text(
-        &browser,
-        "#member-panel #removal-heading",
-        "Remove 2 members?",
-    )
-    .await;
-    let listed = texts(&browser, "#member-panel .removal-list > li > strong").await;
+    browser
+        .wait_for_text("#member-panel #removal-heading", "Remove 2 members?")
+        .await;
+    let listed = browser
+        .texts("#member-panel .removal-list > li > strong")
+        .await;
     assert_eq!(listed.len(), 2, "{listed:?}");
     assert!(listed.contains(&"Mia Acme".to_owned()) && listed.contains(&"Max Acme".to_owned()));
     assert_eq!(
@@ -288,21 +206,18 @@ async fn the_owner_searches_changes_a_role_and_removes_two_members_in_place() {
         4,
         "the preview removes nobody"
     );
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.assert_accessible().await;
 
     browser
         .click("#member-panel form button[type=submit].danger")
         .await;
-    wait_for_text(
-        &browser,
-        "#member-panel #receipt-heading",
-        "Removed 2 members",
-    )
-    .await;
+    browser
+        .wait_for_text("#member-panel #receipt-heading", "Removed 2 members")
+        .await;
     // The table refreshes itself on the server's `members-changed` event.
     wait_for_members(&browser, &["Olive Owner", "Ada Acme"]).await;
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     assert_eq!(role_of(&app, acme.org, &acme.member).await, None);
     assert_eq!(role_of(&app, acme.org, &acme.other_member).await, None);
     assert_eq!(
@@ -312,9 +227,9 @@ async fn the_owner_searches_changes_a_role_and_removes_two_members_in_place() {
     browser.assert_accessible().await;
 
     // The refreshed table carries the counters out of band.
-    wait_for_text(&browser, "#count-members", "2").await;
-    wait_for_text(&browser, "#count-admins", "2").await;
-    assert_not_reloaded(&browser).await;
+    browser.wait_for_text("#count-members", "2").await;
+    browser.wait_for_text("#count-admins", "2").await;
+    browser.assert_not_reloaded().await;
     browser.close().await;
 }
 
@@ -330,52 +245,49 @@ async fn the_owner_checks_then_sends_invitations_and_cancels_one() {
         "No invitations yet. Invite people with the form above."
     );
     browser.assert_accessible().await;
-    mark_page(&browser).await;
+    browser.mark_page().await;
 
     browser
         .fill("#invite-emails", "grace@acme.test\nlin@acme.test")
         .await;
-    choose(&browser, "#invite-role", "member").await;
+    browser.choose("#invite-role", "member").await;
     browser
         .click("#invite-form button[name=intent][value=check]")
         .await;
-    wait_for_text(
-        &browser,
-        "#invite-form .invite-report h3",
-        "Check: 2 of 2 will be invited",
-    )
-    .await;
+    browser
+        .wait_for_text(
+            "#invite-form .invite-report h3",
+            "Check: 2 of 2 will be invited",
+        )
+        .await;
     assert_eq!(
-        texts(&browser, ".invite-report tbody td:nth-child(2)").await,
+        browser.texts(".invite-report tbody td:nth-child(2)").await,
         vec!["grace@acme.test", "lin@acme.test"]
     );
     assert_eq!(
-        texts(&browser, ".invite-report tbody td:nth-child(3)").await,
+        browser.texts(".invite-report tbody td:nth-child(3)").await,
         vec!["Will be invited", "Will be invited"]
     );
     assert_eq!(app.number("SELECT count(*) FROM invitations").await, 0);
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.assert_accessible().await;
 
     // The form keeps what was typed; send it.
     browser
         .click("#invite-form button[name=intent][value=send]")
         .await;
-    wait_for_text(
-        &browser,
-        "#invite-form .invite-report h3",
-        "Sent: 2 invitations",
-    )
-    .await;
+    browser
+        .wait_for_text("#invite-form .invite-report h3", "Sent: 2 invitations")
+        .await;
     // The list refreshes on the server's `invitations-changed` event.
-    wait_for_texts(
-        &browser,
-        "#invitation-table tbody td:nth-child(1)",
-        &["lin@acme.test", "grace@acme.test"],
-    )
-    .await;
+    browser
+        .wait_for_texts(
+            "#invitation-table tbody td:nth-child(1)",
+            &["lin@acme.test", "grace@acme.test"],
+        )
+        .await;
     assert_eq!(
-        texts(&browser, "#invitation-table tbody .status").await,
+        browser.texts("#invitation-table tbody .status").await,
         vec!["Invited", "Invited"]
     );
     assert_eq!(
@@ -383,7 +295,7 @@ async fn the_owner_checks_then_sends_invitations_and_cancels_one() {
             .await,
         2
     );
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.assert_accessible().await;
 
     // Cancel Lin's invitation.
@@ -396,7 +308,9 @@ async fn the_owner_checks_then_sends_invitations_and_cancels_one() {
             "{row} form[action$='/cancel'] button[type=submit]"
         ))
         .await;
-    wait_for_text(&browser, &format!("{row} .status"), "Cancelled").await;
+    browser
+        .wait_for_text(&format!("{row} .status"), "Cancelled")
+        .await;
     assert_eq!(
         browser
             .eval(&format!(
@@ -409,7 +323,7 @@ async fn the_owner_checks_then_sends_invitations_and_cancels_one() {
     );
     // Pending invitations come first.
     assert_eq!(
-        texts(&browser, "#invitation-table tbody .status").await,
+        browser.texts("#invitation-table tbody .status").await,
         vec!["Invited", "Cancelled"]
     );
     assert_eq!(
@@ -417,19 +331,9 @@ async fn the_owner_checks_then_sends_invitations_and_cancels_one() {
             .await,
         1
     );
-    assert_not_reloaded(&browser).await;
+    browser.assert_not_reloaded().await;
     browser.assert_accessible().await;
     browser.close().await;
-}
-
-/// The invitation path (`/invitations/<token>`) in an email.
-fn link_in(mail: &ReceivedMail) -> String {
-    let data = mail.data.replace("=\r\n", "");
-    let start = data.find("/invitations/").expect("a link in the email");
-    data[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c))
-        .collect()
 }
 
 #[tokio::test]
@@ -451,7 +355,7 @@ async fn a_new_person_follows_the_emailed_link_and_joins_with_a_new_account() {
         )
         .await;
     assert_eq!(sent.status(), 200);
-    let link = link_in(&sink.wait_for(1).await[0]);
+    let link = sink.wait_for(1).await[0].invitation_link();
 
     let browser = Browser::start().await;
     browser.goto(&app.url(&link)).await;
@@ -520,9 +424,9 @@ async fn someone_in_two_organizations_switches_between_them_and_to_the_personal_
         .await;
     browser.assert_accessible().await;
 
-    choose(&browser, "#switch-org", &other_id.to_string()).await;
+    browser.choose("#switch-org", &other_id.to_string()).await;
     browser.click("form.org-switcher button[type=submit]").await;
-    wait_for_text(&browser, "main h1", other).await;
+    browser.wait_for_text("main h1", other).await;
     assert_eq!(browser.current_path().await, "/settings/org");
     assert_eq!(
         browser
@@ -533,7 +437,7 @@ async fn someone_in_two_organizations_switches_between_them_and_to_the_personal_
     );
     browser.assert_accessible().await;
 
-    choose(&browser, "#switch-org", "personal").await;
+    browser.choose("#switch-org", "personal").await;
     browser.click("form.org-switcher button[type=submit]").await;
     browser
         .wait_until(

@@ -2,40 +2,8 @@
 //! and name edits, removal with its preview, leaving and transferring ownership — each rule of
 //! SPEC §3 tried with the wrong role, another organization's ids and forged fields.
 
-use crate::support::{Membership, OrgRole, Role, TestApp, TestUser, spawn_app};
-
-/// An organization "Acme" with an owner, two admins and two members.
-struct Acme {
-    org: crate::support::OrgId,
-    owner: TestUser,
-    admin: TestUser,
-    other_admin: TestUser,
-    member: TestUser,
-    other_member: TestUser,
-}
-
-async fn acme(app: &TestApp) -> Acme {
-    let owner = app
-        .user("owner@acme.test")
-        .named("Olive", "Owner")
-        .create()
-        .await;
-    let org = app.org("Acme").owned_by(&owner).create().await;
-    let with = |email: &'static str, first: &'static str, role| {
-        app.user(email)
-            .named(first, "Acme")
-            .joins(Membership::new(org, role))
-            .create()
-    };
-    Acme {
-        admin: with("admin@acme.test", "Ada", OrgRole::Admin).await,
-        other_admin: with("other-admin@acme.test", "Otto", OrgRole::Admin).await,
-        member: with("member@acme.test", "Mia", OrgRole::Member).await,
-        other_member: with("other-member@acme.test", "Max", OrgRole::Member).await,
-        owner,
-        org,
-    }
-}
+use super::acme;
+use crate::support::{Membership, OrgRole, Role, TeamRole, TestApp, TestUser, spawn_app};
 
 async fn role_of(app: &TestApp, org: crate::support::OrgId, user: &TestUser) -> Option<String> {
     app.stored_membership(org, user.id)
@@ -321,16 +289,14 @@ async fn the_detail_panel_edits_names_and_refuses_a_forged_subscriber_field() {
 async fn removal_previews_what_it_takes_then_removes_at_once_and_bites_on_the_next_request() {
     let app = spawn_app().await;
     let acme = acme(&app).await;
-    app.sql(&format!(
-        "INSERT INTO teams (id, org_id, name) VALUES (900, {}, 'Research')",
-        acme.org
-    ))
-    .await;
-    app.sql(&format!(
-        "INSERT INTO team_members (team_id, org_id, user_id) VALUES (900, {}, {})",
-        acme.org, acme.member.id
-    ))
-    .await;
+    // The member owns a team the other member is in; an admin is in it too.
+    let research = app
+        .team(acme.org, "Research")
+        .owned_by(&acme.member)
+        .with(&acme.other_member, TeamRole::Member)
+        .with(&acme.admin, TeamRole::Admin)
+        .create()
+        .await;
     let removed = app.another_visitor();
     removed.login(&acme.member).await;
     assert_eq!(removed.get("/settings/org/users").await.status(), 200);
@@ -345,6 +311,10 @@ async fn removal_previews_what_it_takes_then_removes_at_once_and_bites_on_the_ne
     assert_eq!(preview.status(), 200);
     let text = preview.html().text(".removal-list");
     assert!(text.contains("Teams they leave: Research"), "{text}");
+    assert!(
+        text.contains("Teams they own, which pass to the organization's owner: Research"),
+        "{text}"
+    );
     // The preview changed nothing.
     assert_eq!(
         app.number(&format!(
@@ -379,7 +349,30 @@ async fn removal_previews_what_it_takes_then_removes_at_once_and_bites_on_the_ne
         .await,
         3
     );
-    assert_eq!(app.number("SELECT count(*) FROM team_members").await, 0);
+    // Their team rows went with them; the team they owned passed to the organization's owner,
+    // so it still has exactly one owner, and its count is right.
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM team_members WHERE team_id = {research} AND user_id IN ({}, {})",
+            acme.member.id, acme.other_member.id
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.number(&format!(
+            "SELECT user_id FROM team_members WHERE team_id = {research} AND role = 'owner'"
+        ))
+        .await,
+        acme.owner.id.0
+    );
+    assert_eq!(
+        app.number(&format!(
+            "SELECT member_count FROM teams WHERE id = {research}"
+        ))
+        .await,
+        2
+    );
     assert_eq!(
         app.number("SELECT count(*) FROM audit_log WHERE action = 'member.removed'")
             .await,

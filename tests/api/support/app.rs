@@ -227,6 +227,17 @@ impl Visitor {
             .await
     }
 
+    /// A GET the way htmx makes it for one region (`HX-Target`), which answers with that region.
+    pub async fn get_htmx_target(&self, path: &str, target: &str) -> TestResponse {
+        self.send(
+            self.client
+                .get(self.url(path))
+                .header("HX-Request", "true")
+                .header("HX-Target", target),
+        )
+        .await
+    }
+
     /// The CSRF token of the last page this visitor was shown.
     pub fn csrf_token(&self) -> String {
         self.csrf_token

@@ -187,6 +187,84 @@ impl Browser {
         }
     }
 
+    /// The trimmed text of the element at `css`, or null when there is none.
+    pub async fn text_of(&self, css: &str) -> serde_json::Value {
+        self.eval(&format!(
+            "const e = document.querySelector({}); return e ? e.textContent.trim() : null;",
+            json!(css)
+        ))
+        .await
+    }
+
+    /// Waits until the text of the element at `css` is `expected`.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.text_of(css).await;
+            if text == json!(expected) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{css} shows {text}, expected {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The trimmed texts of every element matching `css`, in document order.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let texts = self
+            .eval(&format!(
+                "return Array.from(document.querySelectorAll({}), e => e.textContent.trim());",
+                json!(css)
+            ))
+            .await;
+        serde_json::from_value(texts).expect("a list of texts")
+    }
+
+    /// Waits until the elements matching `css` have exactly these texts.
+    pub async fn wait_for_texts(&self, css: &str, expected: &[&str]) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self.texts(css).await;
+            if found == expected {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{css} shows {found:?}, expected {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Marks the page: a full reload loses the mark, an htmx swap keeps it.
+    pub async fn mark_page(&self) {
+        self.eval("document.body.dataset.marker = 'x'; return true;")
+            .await;
+    }
+
+    pub async fn assert_not_reloaded(&self) {
+        assert_eq!(
+            self.eval("return document.body.dataset.marker;").await,
+            "x",
+            "the page was reloaded instead of swapped in place"
+        );
+    }
+
+    /// Chooses an option of a select by its value (as a person picking it does: htmx sees the
+    /// change).
+    pub async fn choose(&self, select: &str, value: &str) {
+        self.client
+            .find(Locator::Css(select))
+            .await
+            .expect(select)
+            .select_by_value(value)
+            .await
+            .expect("choose an option");
+    }
+
     /// Ends the WebDriver session; the driver itself stops when `self` drops.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;

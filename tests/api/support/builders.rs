@@ -14,10 +14,13 @@ use std::sync::LazyLock;
 
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use guildhall::domain::OrganizationFields;
-use guildhall::domain::{OrgId, OrgRole, PlatformRole, UserId, UserStatus, password};
+use guildhall::domain::{
+    OrgId, OrgRole, PlatformRole, TeamId, TeamRole, TeamStatus, UserId, UserStatus, password,
+};
 use guildhall::models::memberships::{self, NewMembership};
 use guildhall::models::org_oauth_settings::{self as oauth, OAuthSettings};
 use guildhall::models::organizations::{self, Organization};
+use guildhall::models::teams;
 use guildhall::models::users::{self, NewUser, User, UserChanges};
 use secrecy::SecretString;
 
@@ -249,7 +252,66 @@ impl OrgBuilder<'_> {
     }
 }
 
+/// A team to create in an organization, owned by one of its members, with more members.
+#[must_use = "nothing is stored until .create().await"]
+pub struct TeamBuilder<'a> {
+    app: &'a TestApp,
+    org: OrgId,
+    name: String,
+    owner: Option<UserId>,
+    members: Vec<(UserId, TeamRole)>,
+    deactivated: bool,
+}
+
+impl TeamBuilder<'_> {
+    pub fn owned_by(mut self, owner: &TestUser) -> Self {
+        self.owner = Some(owner.id);
+        self
+    }
+
+    /// Another member of the organization in the team, with this team role.
+    pub fn with(mut self, member: &TestUser, role: TeamRole) -> Self {
+        self.members.push((member.id, role));
+        self
+    }
+
+    pub fn deactivated(mut self) -> Self {
+        self.deactivated = true;
+        self
+    }
+
+    pub async fn create(self) -> TeamId {
+        let owner = self.owner.expect("a team needs an owner: .owned_by(&user)");
+        let mut conn = self.app.conn().await;
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            let team = teams::insert(conn, self.org, &self.name, "", owner).await?;
+            for (user_id, role) in &self.members {
+                teams::add(conn, self.org, team.id, *user_id, *role).await?;
+            }
+            if self.deactivated {
+                teams::set_status(conn, team.id, TeamStatus::Deactivated, self.app.clock.now())
+                    .await?;
+            }
+            Ok(team.id)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("create team {}: {e}", self.name))
+    }
+}
+
 impl TestApp {
+    /// A team of an organization; see [`TeamBuilder`].
+    pub fn team(&self, org: OrgId, name: &str) -> TeamBuilder<'_> {
+        TeamBuilder {
+            app: self,
+            org,
+            name: name.to_owned(),
+            owner: None,
+            members: Vec::new(),
+            deactivated: false,
+        }
+    }
+
     /// A user with this email; see [`UserBuilder`] for the flags.
     pub fn user(&self, email: &str) -> UserBuilder<'_> {
         UserBuilder {

@@ -17,4 +17,4 @@ pub use app::*;
 pub use builders::{Membership, TestUser};
 pub use db::TestDb;
 /// The application's domain types the stories name, from one place.
-pub use guildhall::domain::{OrgId, OrgRole};
+pub use guildhall::domain::{OrgId, OrgRole, TeamId, TeamRole};

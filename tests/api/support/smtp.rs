@@ -15,6 +15,19 @@ pub struct ReceivedMail {
     pub data: String,
 }
 
+impl ReceivedMail {
+    /// The invitation path (`/invitations/<token>`) in the email (quoted-printable soft line
+    /// breaks joined).
+    pub fn invitation_link(&self) -> String {
+        let data = self.data.replace("=\r\n", "");
+        let start = data.find("/invitations/").expect("a link in the email");
+        data[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c))
+            .collect()
+    }
+}
+
 #[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,
