@@ -65,51 +65,56 @@ pub struct TeamListQuery<'a> {
     pub limit: i64,
 }
 
-/// One page of teams by name, each with the viewer's role in it, and how many match, in one
-/// statement (the organization's teams, walked by the name index).
+/// One page of teams by name, each with the viewer's role in it, and how many match. Two
+/// statements: the page's ids with the count (an index-only walk of the organization's teams by
+/// name), then those teams with the viewer's role, so only the page's rows are read.
 pub async fn page(
     conn: &mut AsyncPgConnection,
     query: &TeamListQuery<'_>,
 ) -> QueryResult<(Vec<(Team, Option<TeamRole>)>, i64)> {
-    let mine = team_members::table.on(team_members::team_id
-        .eq(teams::id)
-        .and(team_members::user_id.eq(query.viewer)));
-    let mut rows = teams::table
-        .left_join(mine)
+    let mut ids = teams::table
         .filter(teams::org_id.eq(query.org_id))
         .into_boxed();
     if query.only_mine {
-        rows = rows
-            .filter(team_members::user_id.is_not_null())
+        let mine = team_members::table
+            .filter(team_members::org_id.eq(query.org_id))
+            .filter(team_members::user_id.eq(query.viewer))
+            .select(team_members::team_id);
+        ids = ids
+            .filter(teams::id.eq_any(mine))
             .filter(teams::status.eq(TeamStatus::Active));
     }
     if !query.contains.is_empty() {
         // strpos, not LIKE: nothing in the search is a pattern.
-        rows = rows.filter(
+        ids = ids.filter(
             sql::<Bool>("strpos(teams.name_key, ")
                 .bind::<Text, _>(query.contains.to_owned())
                 .sql(") > 0"),
         );
     }
-    let found: Vec<(Team, Option<TeamRole>, i64)> = rows
+    let found: Vec<(TeamId, i64)> = ids
         .order((teams::name_key, teams::id))
         .offset(query.offset)
         .limit(query.limit)
-        .select((
-            Team::as_select(),
-            team_members::role.nullable(),
-            sql::<BigInt>("count(*) OVER ()"),
-        ))
+        .select((teams::id, sql::<BigInt>("count(*) OVER ()")))
         .load(conn)
         .await?;
-    let total = found.as_slice().first().map_or(0, |(_, _, total)| *total);
-    Ok((
-        found
-            .into_iter()
-            .map(|(team, role, _)| (team, role))
-            .collect(),
-        total,
-    ))
+    let total = found.as_slice().first().map_or(0, |(_, total)| *total);
+    let ids: Vec<TeamId> = found.into_iter().map(|(id, _)| id).collect();
+    if ids.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    let mine = team_members::table.on(team_members::team_id
+        .eq(teams::id)
+        .and(team_members::user_id.eq(query.viewer)));
+    let rows = teams::table
+        .left_join(mine)
+        .filter(teams::id.eq_any(&ids))
+        .order((teams::name_key, teams::id))
+        .select((Team::as_select(), team_members::role.nullable()))
+        .load(conn)
+        .await?;
+    Ok((rows, total))
 }
 
 /// A team of this organization with the viewer's role in it; another organization's team is
@@ -165,15 +170,15 @@ pub async fn members_among(
         .await
 }
 
-/// One page of a team's members: owner first, then by role, then by name.
-pub async fn members_page(
+/// One page of a team's member ids: owner first, then by role, then by name (an index-only
+/// walk, so a late page costs index entries, not rows).
+pub async fn member_ids_page(
     conn: &mut AsyncPgConnection,
     team_id: TeamId,
     offset: i64,
     limit: i64,
-) -> QueryResult<Vec<(TeamMember, User)>> {
+) -> QueryResult<Vec<UserId>> {
     team_members::table
-        .inner_join(users::table)
         .filter(team_members::team_id.eq(team_id))
         .order((
             team_members::role_rank.desc(),
@@ -183,9 +188,20 @@ pub async fn members_page(
         ))
         .offset(offset)
         .limit(limit)
-        .select((TeamMember::as_select(), User::as_select()))
+        .select(team_members::user_id)
         .load(conn)
         .await
+}
+
+/// These members of a team with their user rows, in the order of `ids`.
+pub async fn members_in_order(
+    conn: &mut AsyncPgConnection,
+    team_id: TeamId,
+    ids: &[UserId],
+) -> QueryResult<Vec<(TeamMember, User)>> {
+    let mut found = members_among(conn, team_id, ids).await?;
+    found.sort_by_key(|(member, _)| ids.iter().position(|id| *id == member.user_id));
+    Ok(found)
 }
 
 /// The first members of a team by name (who a deactivation takes access from).
@@ -194,7 +210,8 @@ pub async fn first_names(
     team_id: TeamId,
     limit: i64,
 ) -> QueryResult<Vec<User>> {
-    Ok(members_page(conn, team_id, 0, limit)
+    let ids = member_ids_page(conn, team_id, 0, limit).await?;
+    Ok(members_in_order(conn, team_id, &ids)
         .await?
         .into_iter()
         .map(|(_, user)| user)
@@ -360,14 +377,24 @@ pub async fn hand_over(
     Ok(team_ids)
 }
 
+/// A team as a form offers it.
+#[derive(Debug, Clone, Queryable)]
+pub struct TeamChoice {
+    pub id: TeamId,
+    pub name: String,
+}
+
 /// The active teams of an organization, by name (the invitation form's choices).
-pub async fn active_in(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<Vec<Team>> {
+pub async fn active_in(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> QueryResult<Vec<TeamChoice>> {
     teams::table
         .filter(teams::org_id.eq(org_id))
         .filter(teams::status.eq(TeamStatus::Active))
         .order((teams::name_key, teams::id))
-        .limit(500)
-        .select(Team::as_select())
+        .limit(1000)
+        .select((teams::id, teams::name))
         .load(conn)
         .await
 }

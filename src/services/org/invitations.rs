@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, Denied, TxError};
 use crate::models::invitations::{self, Invitation, NewInvitation};
-use crate::models::teams::{self, Team};
+use crate::models::teams::{self, TeamChoice};
 use crate::models::{audit, memberships, organizations, platform_settings, users};
 use crate::services::outbox::{InvitationEmail, Postbox};
 use crate::services::rules::{self, SINGLE_ORG_POLICY};
@@ -94,7 +94,7 @@ pub fn split_emails(text: &str) -> Vec<&str> {
 /// What the Invite form offers: the roles below the viewer's own and the active teams.
 pub struct InviteChoices {
     pub roles: Vec<OrgRole>,
-    pub teams: Vec<Team>,
+    pub teams: Vec<TeamChoice>,
 }
 
 pub async fn choices(

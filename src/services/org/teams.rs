@@ -243,7 +243,7 @@ pub struct TeamMemberList {
 }
 
 /// One page of a team's members (owner first, then by role and name), or those whose email,
-/// first or last name starts with the search. Two statements at most, by index.
+/// first or last name starts with the search. Two statements, by index.
 #[tracing::instrument(skip(conn, ctx, view), fields(org_id = %ctx.org_id))]
 pub async fn members(
     conn: &mut AsyncPgConnection,
@@ -253,9 +253,9 @@ pub async fn members(
     paging: Paging,
 ) -> Result<TeamMemberList, AppError> {
     let team_id = view.team.id;
-    let (found, total) = match PersonSearch::parse(search) {
+    let (ids, total) = match PersonSearch::parse(search) {
         None => (
-            teams::members_page(conn, team_id, paging.offset(), paging.per_page).await?,
+            teams::member_ids_page(conn, team_id, paging.offset(), paging.per_page).await?,
             Total::exact(i64::from(view.team.member_count)),
         ),
         Some(search) => {
@@ -268,11 +268,10 @@ pub async fn members(
                 .skip(usize::try_from(paging.offset()).unwrap_or(0))
                 .take(usize::try_from(paging.per_page).unwrap_or(0))
                 .collect();
-            let mut found = teams::members_among(conn, team_id, &page).await?;
-            found.sort_by_key(|(member, _)| page.iter().position(|id| *id == member.user_id));
-            (found, total)
+            (page, total)
         }
     };
+    let found = teams::members_in_order(conn, team_id, &ids).await?;
     Ok(TeamMemberList {
         rows: found
             .into_iter()
@@ -283,20 +282,19 @@ pub async fn members(
 }
 
 /// Members of the organization not yet in the team whose email, first or last name starts
-/// with the search: whom the viewer may add.
-#[tracing::instrument(skip(conn, ctx), fields(org_id = %ctx.org_id))]
+/// with the search: whom the viewer may add. Takes the team as `open` found it.
+#[tracing::instrument(skip(conn, ctx, view), fields(org_id = %ctx.org_id))]
 pub async fn candidates(
     conn: &mut AsyncPgConnection,
     ctx: &OrgContext,
-    team_id: TeamId,
+    view: &TeamView,
     search: &str,
 ) -> Result<Vec<User>, AppError> {
-    let view = open(conn, ctx, team_id).await?;
     view.manage.into_result()?;
     let Some(search) = PersonSearch::parse(search) else {
         return Ok(Vec::new());
     };
-    let scope = SearchScope::OrganizationOutsideTeam(ctx.org_id, team_id);
+    let scope = SearchScope::OrganizationOutsideTeam(ctx.org_id, view.team.id);
     let ids = users::search_ids_in(conn, scope, &search, CANDIDATES).await?;
     let mut found: Vec<User> = memberships::with_users(conn, ctx.org_id, &ids)
         .await?

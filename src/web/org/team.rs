@@ -131,13 +131,13 @@ async fn member_table(
 async fn candidates(
     state: &AppState,
     ctx: &OrgContext,
-    team_id: TeamId,
+    view: &TeamView,
     q: String,
     message: Option<String>,
 ) -> Result<Candidates, AppError> {
-    let found = service::candidates(&mut *state.pool.get().await?, ctx, team_id, &q).await?;
+    let found = service::candidates(&mut *state.pool.get().await?, ctx, view, &q).await?;
     Ok(Candidates {
-        team_id,
+        team_id: view.team.id,
         q,
         found,
         message,
@@ -154,7 +154,7 @@ async fn whole_page(
     let table = member_table(state, ctx, &view, params).await?;
     let candidates = if view.manage.is_allowed() {
         let q = searched(params.add.as_deref())?;
-        Some(candidates(state, ctx, team_id, q, None).await?)
+        Some(candidates(state, ctx, &view, q, None).await?)
     } else {
         None
     };
@@ -193,7 +193,8 @@ pub async fn find_candidates(
     let team_id = TeamId(*path);
     if htmx::is_htmx(&req) {
         let q = searched(params.add.as_deref())?;
-        let candidates = candidates(&state, &ctx, team_id, q, None).await?;
+        let view = service::open(&mut *state.pool.get().await?, &ctx, team_id).await?;
+        let candidates = candidates(&state, &ctx, &view, q, None).await?;
         return htmx::fragment(&req, StatusCode::OK, &CandidatesFragment { candidates });
     }
     let page = whole_page(&state, &ctx, team_id, &params).await?;
@@ -227,7 +228,8 @@ pub async fn add(
     .await?;
     let message = format!("{} joined the team as a member.", user.display_name());
     if htmx::is_htmx(&req) {
-        let candidates = candidates(&state, &ctx, team_id, q, Some(message)).await?;
+        let view = service::open(&mut *state.pool.get().await?, &ctx, team_id).await?;
+        let candidates = candidates(&state, &ctx, &view, q, Some(message)).await?;
         let response = htmx::fragment(&req, StatusCode::OK, &CandidatesFragment { candidates })?;
         return Ok(htmx::trigger(response, paths::events::TEAM_MEMBERS_CHANGED));
     }
