@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::schema::{team_members, teams, token_assignments, users};
@@ -65,42 +65,45 @@ pub struct TeamListQuery<'a> {
     pub limit: i64,
 }
 
-/// One page of teams by name, each with the viewer's role in it, and how many match. Two
-/// statements: the page's ids with the count (an index-only walk of the organization's teams by
-/// name), then those teams with the viewer's role, so only the page's rows are read.
+diesel::define_sql_function! {
+    /// Where `needle` starts in `text` (1-based), 0 when it is not in it.
+    fn strpos(text: Text, needle: Text) -> Integer;
+}
+
+/// One page of teams by name, each with the viewer's role in it, and how many match. Three
+/// statements, each prepared once: the count and the page's ids (index-only walks of the
+/// organization's teams by name), then only those teams with the viewer's role.
 pub async fn page(
     conn: &mut AsyncPgConnection,
     query: &TeamListQuery<'_>,
 ) -> QueryResult<(Vec<(Team, Option<TeamRole>)>, i64)> {
-    let mut ids = teams::table
-        .filter(teams::org_id.eq(query.org_id))
-        .into_boxed();
-    if query.only_mine {
-        let mine = team_members::table
-            .filter(team_members::org_id.eq(query.org_id))
-            .filter(team_members::user_id.eq(query.viewer))
-            .select(team_members::team_id);
-        ids = ids
-            .filter(teams::id.eq_any(mine))
-            .filter(teams::status.eq(TeamStatus::Active));
-    }
-    if !query.contains.is_empty() {
-        // strpos, not LIKE: nothing in the search is a pattern.
-        ids = ids.filter(
-            sql::<Bool>("strpos(teams.name_key, ")
-                .bind::<Text, _>(query.contains.to_owned())
-                .sql(") > 0"),
-        );
-    }
-    let found: Vec<(TeamId, i64)> = ids
+    let matching = || {
+        let mut ids = teams::table
+            .filter(teams::org_id.eq(query.org_id))
+            .into_boxed();
+        if query.only_mine {
+            let mine = team_members::table
+                .filter(team_members::org_id.eq(query.org_id))
+                .filter(team_members::user_id.eq(query.viewer))
+                .select(team_members::team_id);
+            ids = ids
+                .filter(teams::id.eq_any(mine))
+                .filter(teams::status.eq(TeamStatus::Active));
+        }
+        if !query.contains.is_empty() {
+            // strpos, not LIKE: nothing in the search is a pattern.
+            ids = ids.filter(strpos(teams::name_key, query.contains).gt(0));
+        }
+        ids
+    };
+    let total: i64 = matching().count().get_result(conn).await?;
+    let ids: Vec<TeamId> = matching()
         .order((teams::name_key, teams::id))
         .offset(query.offset)
         .limit(query.limit)
-        .select((teams::id, sql::<BigInt>("count(*) OVER ()")))
+        .select(teams::id)
         .load(conn)
         .await?;
-    let total = found.as_slice().first().map_or(0, |(_, total)| *total);
-    let ids: Vec<TeamId> = found.into_iter().map(|(id, _)| id).collect();
     if ids.is_empty() {
         return Ok((Vec::new(), total));
     }
@@ -388,13 +391,28 @@ pub struct TeamChoice {
 pub async fn active_in(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
+    limit: i64,
 ) -> QueryResult<Vec<TeamChoice>> {
     teams::table
         .filter(teams::org_id.eq(org_id))
         .filter(teams::status.eq(TeamStatus::Active))
         .order((teams::name_key, teams::id))
-        .limit(1000)
+        .limit(limit)
         .select((teams::id, teams::name))
+        .load(conn)
+        .await
+}
+
+/// The teams of this organization with these lower-case names.
+pub async fn find_by_names(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    lower_names: &[String],
+) -> QueryResult<Vec<Team>> {
+    teams::table
+        .filter(teams::org_id.eq(org_id))
+        .filter(teams::name_key.eq_any(lower_names))
+        .select(Team::as_select())
         .load(conn)
         .await
 }

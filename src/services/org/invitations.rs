@@ -25,7 +25,10 @@ pub const MAX_INVITE_LINES: usize = 100;
 pub struct InviteRequest {
     pub emails: String,
     pub role: OrgRole,
+    /// Teams ticked on the form (an organization with a few teams)...
     pub team_ids: Vec<TeamId>,
+    /// ...or named, separated by commas (one with many).
+    pub team_names: String,
 }
 
 /// What happens (or would happen) to one line of the batch.
@@ -91,20 +94,45 @@ pub fn split_emails(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// What the Invite form offers: the roles below the viewer's own and the active teams.
+/// The team names a form lists, lower-cased, without blanks and repeats.
+fn team_names(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .split([',', '\n'])
+        .map(|name| name.trim().to_lowercase())
+        .filter(|name| !name.is_empty())
+        .take(100)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// What the Invite form offers: the roles below the viewer's own and the active teams, as
+/// checkboxes when there are few; with more, the form asks for their names instead of listing
+/// hundreds.
 pub struct InviteChoices {
     pub roles: Vec<OrgRole>,
     pub teams: Vec<TeamChoice>,
+    pub teams_by_name: bool,
 }
+
+/// The most teams the Invite form lists as checkboxes.
+pub const LISTED_TEAMS: i64 = 12;
 
 pub async fn choices(
     conn: &mut AsyncPgConnection,
     ctx: &OrgContext,
 ) -> Result<InviteChoices, AppError> {
     require(ctx, Permission::ManageInvitations)?;
+    let mut teams = teams::active_in(conn, ctx.org_id, LISTED_TEAMS + 1).await?;
+    let teams_by_name = teams.len() > LISTED_TEAMS as usize;
+    if teams_by_name {
+        teams.clear();
+    }
     Ok(InviteChoices {
         roles: crate::access::roles_to_give(ctx),
-        teams: teams::active_in(conn, ctx.org_id).await?,
+        teams,
+        teams_by_name,
     })
 }
 
@@ -121,6 +149,19 @@ pub async fn invite(
     can_invite_as(ctx, request.role)?;
     let mut errors = FieldErrors::default();
     let mut team_ids = request.team_ids.clone();
+    let names = team_names(&request.team_names);
+    if !names.is_empty() {
+        let named = teams::find_by_names(conn, ctx.org_id, &names).await?;
+        for name in &names {
+            match named.iter().find(|t| t.name.to_lowercase() == *name) {
+                Some(team) => team_ids.push(team.id),
+                None => errors.add(
+                    "teams",
+                    format!("No team of this organization is named “{name}”."),
+                ),
+            }
+        }
+    }
     team_ids.sort();
     team_ids.dedup();
     let chosen_teams = teams::find_in(conn, ctx.org_id, &team_ids).await?;

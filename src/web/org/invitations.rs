@@ -21,6 +21,7 @@ pub struct InviteForm {
     pub emails: String,
     pub role: Option<OrgRole>,
     pub team_ids: Vec<TeamId>,
+    pub team_names: String,
     pub errors: FieldErrors,
     pub lines: Vec<InviteLine>,
     /// True when `lines` is the report of invitations sent, false for a dry run.
@@ -34,6 +35,7 @@ impl InviteForm {
             choices,
             emails: String::new(),
             team_ids: Vec::new(),
+            team_names: String::new(),
             errors: FieldErrors::default(),
             lines: Vec::new(),
             sent: false,
@@ -97,6 +99,7 @@ fn parse_request(pairs: &[(String, String)]) -> Result<(InviteRequest, bool), Ap
             emails: value("emails").to_owned(),
             role,
             team_ids,
+            team_names: value("team_names").to_owned(),
         },
         commit,
     ))
@@ -126,6 +129,7 @@ pub async fn invite(
         emails: request.emails,
         role: Some(request.role),
         team_ids: request.team_ids,
+        team_names: request.team_names,
         errors: FieldErrors::default(),
         lines: Vec::new(),
         sent: false,

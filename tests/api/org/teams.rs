@@ -1006,3 +1006,53 @@ async fn twenty_transfers_role_changes_and_removals_at_once_leave_exactly_one_ow
         "the kept count matches the rows"
     );
 }
+
+#[tokio::test]
+async fn with_many_teams_the_invite_form_takes_their_names_and_checks_each() {
+    let app = spawn_app().await;
+    let acme = super::acme(&app).await;
+    for n in 0..13 {
+        app.team(acme.org, &format!("Team {n:02}"))
+            .owned_by(&acme.owner)
+            .create()
+            .await;
+    }
+    let olive = signed_in(&app, &acme.owner).await;
+    let html = olive.get("/settings/org/users").await.html();
+    assert!(html.has("label[for=invite-team-names]"));
+    assert_eq!(html.count("input[name=team]"), 0, "no wall of checkboxes");
+    let invite = async |names: &str| {
+        olive
+            .post_htmx(
+                "/settings/org/invitations",
+                &[
+                    ("emails", "new@acme.test"),
+                    ("role", "member"),
+                    ("team_names", names),
+                    ("intent", "send"),
+                ],
+            )
+            .await
+    };
+    let refused = invite("team 01, Nope").await;
+    assert_eq!(refused.status(), 422);
+    let error = refused
+        .html()
+        .field_error("invite-team-names")
+        .unwrap_or_default();
+    assert!(
+        error.contains("No team of this organization is named “nope”"),
+        "{error}"
+    );
+    assert_eq!(refused.html().value("#invite-team-names"), "team 01, Nope");
+    assert_eq!(app.number("SELECT count(*) FROM invitations").await, 0);
+    assert_eq!(invite("TEAM 01, team 02,").await.status(), 200);
+    assert_eq!(
+        app.number(
+            "SELECT count(*) FROM invitation_teams it JOIN teams t ON t.id = it.team_id \
+             WHERE t.name IN ('Team 01', 'Team 02')"
+        )
+        .await,
+        2
+    );
+}

@@ -39,6 +39,19 @@ async fn team_role(app: &TestApp, team: TeamId, user: &TestUser) -> String {
     .to_owned()
 }
 
+/// Waits until the stored team role is `expected` (a request the page sent is answered).
+async fn wait_for_role(app: &TestApp, team: TeamId, user: &TestUser, expected: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while team_role(app, team, user).await != expected {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never became {expected}",
+            user.email
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn status_of(app: &TestApp, team: TeamId) -> i64 {
     app.number(&format!(
         "SELECT (status = 'active')::int FROM teams WHERE id = {team}"
@@ -124,10 +137,11 @@ async fn an_admin_creates_a_team_adds_a_member_by_search_promotes_and_hands_it_o
     browser
         .choose(&format!("#team-role-{}", acme.member.id), "admin")
         .await;
+    // (The select shows the choice at once; the server's answer swaps the row after it.)
+    wait_for_role(&app, team, &acme.member, "admin").await;
     browser
         .wait_for_text(&format!("{mia_row} select option:checked"), "Admin")
         .await;
-    assert_eq!(team_role(&app, team, &acme.member).await, "admin");
     browser.assert_not_reloaded().await;
 
     // Transfer ownership: pick Mia, confirm in the dialog.
