@@ -1056,3 +1056,57 @@ async fn with_many_teams_the_invite_form_takes_their_names_and_checks_each() {
         2
     );
 }
+
+#[tokio::test]
+async fn super_admins_bypass_team_rules_and_oversized_bodies_are_refused() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    // A super administrator who is a plain member of the organization and in no team.
+    let root = app
+        .user("root@platform.test")
+        .super_admin()
+        .joins(Membership::new(acme.org, OrgRole::Member))
+        .create()
+        .await;
+    let visitor = signed_in(&app, &root).await;
+    let research = acme.research;
+    let changed = visitor
+        .post_htmx(
+            &team_path(research, "/role"),
+            &[("user", &acme.max.id.to_string()), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        team_role(&app, research, &acme.max).await.as_deref(),
+        Some("viewer")
+    );
+    let handed = visitor
+        .post_form(
+            &team_path(research, "/transfer"),
+            &[("user", &acme.vera.id.to_string())],
+        )
+        .await;
+    assert_eq!(handed.status(), 303);
+    assert_eq!(
+        team_role(&app, research, &acme.vera).await.as_deref(),
+        Some("owner")
+    );
+    assert_eq!(owners_of(&app, research).await, 1);
+
+    // A 10 MiB description is refused before it is read; nothing is created.
+    let ada = signed_in(&app, &acme.admin).await;
+    let huge = "x".repeat(10 * 1024 * 1024);
+    let refused = ada
+        .post_form(
+            "/settings/org/teams",
+            &[("name", "Huge"), ("description", &huge)],
+        )
+        .await;
+    assert_eq!(refused.status(), 413);
+    assert_eq!(
+        app.number("SELECT count(*) FROM teams WHERE name = 'Huge'")
+            .await,
+        0
+    );
+}
