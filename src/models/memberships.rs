@@ -127,6 +127,22 @@ pub async fn find(
         .optional()
 }
 
+/// One membership, locked against changes (a role change, a removal) until the transaction ends,
+/// while others may read it.
+pub async fn find_shared(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_id: UserId,
+) -> QueryResult<Option<Membership>> {
+    memberships::table
+        .find((org_id, user_id))
+        .for_share()
+        .select(Membership::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The memberships of these users in one organization with their user rows, locked for the
 /// transaction (in user order, so two transactions cannot deadlock on them).
 pub async fn lock_with_users(

@@ -305,13 +305,15 @@ pub async fn candidates(
     Ok(found)
 }
 
-/// The actor as they are now: their organization role re-read in the transaction (having left
-/// meanwhile is a refusal; super administrators need no membership).
+/// The actor as they are now: their organization role re-read in the transaction and held
+/// (shared) until it ends, so a demotion or removal waits for the decision taken on it; having
+/// left meanwhile is a refusal; super administrators need no membership. Taken before the team's
+/// lock: a removal locks memberships first too, so the two cannot deadlock.
 async fn current_actor(
     conn: &mut AsyncPgConnection,
     ctx: &OrgContext,
 ) -> Result<OrgContext, TxError<Denied>> {
-    match memberships::find(conn, ctx.org_id, ctx.user.id).await? {
+    match memberships::find_shared(conn, ctx.org_id, ctx.user.id).await? {
         Some(mine) => Ok(ctx.with_current_role(mine.role)),
         None if ctx.user.is_super_admin() => Ok(ctx.clone()),
         None => Err(TxError::Rejected(Denied(
@@ -335,10 +337,10 @@ async fn lock_team(
     team_id: TeamId,
     targets: &[UserId],
 ) -> Result<Locked, TxError<Denied>> {
+    let actor = current_actor(conn, ctx).await?;
     let team = teams::lock(conn, ctx.org_id, team_id)
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
-    let actor = current_actor(conn, ctx).await?;
     let mut ids = targets.to_vec();
     ids.push(ctx.user.id);
     let mut rows = teams::members_among(conn, team_id, &ids).await?;

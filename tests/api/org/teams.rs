@@ -1110,3 +1110,51 @@ async fn super_admins_bypass_team_rules_and_oversized_bodies_are_refused() {
         0
     );
 }
+
+#[tokio::test]
+async fn removals_from_the_organization_racing_team_changes_leave_one_owner_and_no_error() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let research = acme.research;
+    let olive = signed_in(&app, &acme.owner).await;
+    let mia = signed_in(&app, &acme.mia).await;
+    let max = signed_in(&app, &acme.max).await;
+    let transfer = team_path(research, "/transfer");
+    let role = team_path(research, "/role");
+    let people = [&acme.mia, &acme.max, &acme.vera, &acme.other_admin];
+    let mut requests = Vec::new();
+    for i in 0..20 {
+        let target = people[i % people.len()].id.to_string();
+        let (visitor, path, fields): (&Visitor, &str, Vec<(&'static str, String)>) = match i % 3 {
+            // The organization's owner removes people from the organization, the team's owner
+            // among them (her team passes to the organization's owner).
+            0 => (&olive, "/settings/org/removal", vec![("user", target)]),
+            1 => (&mia, &transfer, vec![("user", target)]),
+            _ => (
+                &max,
+                &role,
+                vec![("user", target), ("role", "viewer".to_owned())],
+            ),
+        };
+        requests.push(async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            visitor.post_form(path, &fields).await.status().as_u16()
+        });
+    }
+    let statuses = futures_util::future::join_all(requests).await;
+    assert!(
+        statuses.iter().all(|s| *s < 500),
+        "no deadlock, no error: {statuses:?}"
+    );
+    // Mia (the team's owner) was removed; her team kept exactly one owner.
+    assert!(app.stored_membership(acme.org, acme.mia.id).await.is_none());
+    assert_eq!(owners_of(&app, research).await, 1);
+    assert_eq!(
+        app.number(&format!(
+            "SELECT (SELECT member_count FROM teams WHERE id = {research}) \
+             - (SELECT count(*) FROM team_members WHERE team_id = {research})"
+        ))
+        .await,
+        0
+    );
+}
