@@ -174,6 +174,12 @@ async fn members_see_their_active_teams_and_owners_and_admins_see_every_team() {
         none.text(".empty-state")
             .contains("No team's name contains")
     );
+    let beyond = ada.get("/settings/org/teams?page=9").await.html();
+    assert!(
+        beyond
+            .text(".empty-state")
+            .contains("No teams on this page")
+    );
 
     // Someone in no team is told who creates teams.
     let nia = signed_in(&app, &acme.nia).await;
