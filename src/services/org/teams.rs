@@ -16,7 +16,8 @@ use crate::domain::{
 };
 use crate::error::{AppError, Denied, TxError, is_unique_violation};
 use crate::models::teams::{self, BudgetLine, Team, TeamListQuery, TeamMember};
-use crate::models::users::{self, PersonSearch, SearchScope, User};
+pub use crate::models::users::User;
+use crate::models::users::{self, PersonSearch, SearchScope};
 use crate::models::{audit, memberships, organizations, token_assignments};
 
 pub const TEAM_NAME_MAX: usize = 100;
@@ -363,6 +364,22 @@ async fn lock_team(
     })
 }
 
+/// `lock_team` for one member of the team; someone not in it (another organization's user
+/// included) is not found.
+async fn lock_team_member(
+    conn: &mut AsyncPgConnection,
+    ctx: &OrgContext,
+    team_id: TeamId,
+    user_id: UserId,
+) -> Result<(Locked, TeamMember, User), TxError<Denied>> {
+    let mut locked = lock_team(conn, ctx, team_id, &[user_id]).await?;
+    let (member, user) = locked
+        .targets
+        .pop()
+        .ok_or(diesel::result::Error::NotFound)?;
+    Ok((locked, member, user))
+}
+
 fn rejected(e: TxError<Denied>) -> AppError {
     match e {
         TxError::Rejected(reason) => reason.into(),
@@ -431,11 +448,7 @@ pub async fn change_role(
 ) -> Result<(TeamView, TeamMemberRow), AppError> {
     let result = conn
         .transaction::<_, TxError<Denied>, _>(async |conn| {
-            let mut locked = lock_team(conn, ctx, team_id, &[user_id]).await?;
-            let (mut member, user) = locked
-                .targets
-                .pop()
-                .ok_or(diesel::result::Error::NotFound)?;
+            let (locked, mut member, user) = lock_team_member(conn, ctx, team_id, user_id).await?;
             if user_id == ctx.user.id {
                 return Err(TxError::Rejected(Denied(
                     "You cannot change your own team role.",
@@ -481,11 +494,7 @@ pub async fn remove_member(
 ) -> Result<User, AppError> {
     let result = conn
         .transaction::<_, TxError<Denied>, _>(async |conn| {
-            let mut locked = lock_team(conn, ctx, team_id, &[user_id]).await?;
-            let (member, user) = locked
-                .targets
-                .pop()
-                .ok_or(diesel::result::Error::NotFound)?;
+            let (locked, member, user) = lock_team_member(conn, ctx, team_id, user_id).await?;
             if user_id == ctx.user.id {
                 return Err(TxError::Rejected(Denied(
                     "You cannot remove yourself from a team you manage; ask another team admin.",
@@ -538,11 +547,7 @@ pub async fn transfer(
 ) -> Result<User, AppError> {
     let result = conn
         .transaction::<_, TxError<Denied>, _>(async |conn| {
-            let mut locked = lock_team(conn, ctx, team_id, &[to]).await?;
-            let (member, user) = locked
-                .targets
-                .pop()
-                .ok_or(diesel::result::Error::NotFound)?;
+            let (locked, member, user) = lock_team_member(conn, ctx, team_id, to).await?;
             refuse(can_transfer_team(
                 &locked.actor,
                 locked.standing,

@@ -12,8 +12,9 @@ use crate::access::OrgContext;
 use crate::db::paging::Paging;
 use crate::domain::{FieldErrors, TeamId, TeamRole, TokenKind, UserId, search_text};
 use crate::error::AppError;
-use crate::models::users::User;
-use crate::services::org::teams::{self as service, Budget, FundOutcome, TeamMemberRow, TeamView};
+use crate::services::org::teams::{
+    self as service, Budget, FundOutcome, TeamMemberRow, TeamView, User,
+};
 use crate::web::AppState;
 use crate::web::kit::listing::{Pager, query_string};
 use crate::web::kit::{flash, htmx, paths};
