@@ -144,6 +144,47 @@ async fn an_admin_creates_a_team_adds_a_member_by_search_promotes_and_hands_it_o
         .await;
     browser.assert_not_reloaded().await;
 
+    // Add Max too, then remove him in place: his row goes and the news is announced.
+    browser.fill("#add-search", "max").await;
+    browser
+        .wait_for_texts(
+            ".candidate-list li > span",
+            &["Max Acme other-member@acme.test"],
+        )
+        .await;
+    browser.click(".candidate-list button[type=submit]").await;
+    let max_remove = format!(
+        "#team-member-{} form[action$='/remove'] button",
+        acme.other_member.id
+    );
+    browser.wait_for(&max_remove).await;
+    browser.click(&max_remove).await;
+    browser
+        .wait_for_text(
+            "#alerts .alert-success",
+            "Max Acme was removed from the team.",
+        )
+        .await;
+    browser
+        .wait_until(
+            &format!(
+                "return document.querySelector('#team-member-{}') === null;",
+                acme.other_member.id
+            ),
+            "Max's row is gone",
+        )
+        .await;
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM team_members WHERE team_id = {team} AND user_id = {}",
+            acme.other_member.id
+        ))
+        .await,
+        0
+    );
+    browser.assert_not_reloaded().await;
+    browser.assert_accessible().await;
+
     // Transfer ownership: pick Mia, confirm in the dialog.
     browser
         .click(&format!("{mia_row} a[href*='transfer']"))
@@ -190,6 +231,25 @@ async fn an_admin_creates_a_team_adds_a_member_by_search_promotes_and_hands_it_o
     );
     assert_eq!(status_of(&app, team).await, 1);
     browser.assert_accessible().await;
+
+    // The cards narrow as you type, the search kept in the address.
+    browser.mark_page().await;
+    browser.fill("#team-search", "zzz").await;
+    browser
+        .wait_for_text("#team-grid .empty-state", "No team's name contains “zzz”.")
+        .await;
+    browser.fill("#team-search", "PLAT").await;
+    browser
+        .wait_for_texts(".team-card-name", &["Platform"])
+        .await;
+    browser
+        .wait_until(
+            "return new URLSearchParams(location.search).get('q') === 'PLAT';",
+            "the search is in the address",
+        )
+        .await;
+    browser.assert_not_reloaded().await;
+    browser.assert_accessible().await;
     browser.close().await;
 }
 
@@ -228,6 +288,26 @@ async fn without_javascript_teams_work_as_plain_pages() {
             .contains("Mia Acme joined the team")
     );
     assert_eq!(team_role(&app, team, &acme.member).await, "member");
+
+    // Add Max, then remove him with the row's Remove button.
+    browser.fill("#add-search", "max").await;
+    browser
+        .click("form[aria-label='Members to add'] button[type=submit]")
+        .await;
+    browser.wait_for(".candidate-list").await;
+    browser.click(".candidate-list button[type=submit]").await;
+    let max_remove = format!(
+        "#team-member-{} form[action$='/remove'] button",
+        acme.other_member.id
+    );
+    browser.wait_for(&max_remove).await;
+    browser.click(&max_remove).await;
+    assert!(
+        browser
+            .wait_for(".alert-success")
+            .await
+            .contains("Max Acme was removed from the team")
+    );
 
     // A role: choose, then the row's Change button.
     let mia_row = format!("#team-member-{}", acme.member.id);
