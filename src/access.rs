@@ -52,6 +52,7 @@ impl CurrentUser {
                         org_id: row.org_id?,
                         org_name: row.org_name.clone()?,
                         role: row.role?,
+                        cancelled: row.org_cancelled?,
                     })
                 })
                 .collect(),
@@ -198,6 +199,8 @@ pub struct OrgContext {
     pub org_id: OrgId,
     pub org_name: String,
     pub role: OrgRole,
+    /// The organization's subscription is cancelled (only its owner still acts in it).
+    pub cancelled: bool,
 }
 
 impl OrgContext {
@@ -209,6 +212,7 @@ impl OrgContext {
             org_id: membership.org_id,
             org_name: membership.org_name,
             role: membership.role,
+            cancelled: membership.cancelled,
         })
     }
 
@@ -304,6 +308,18 @@ impl Permission {
         }
     }
 
+    /// What a cancelled organization no longer allows: growing or changing it. Its owner still
+    /// sees it, keeps its keys and uses its remaining credits (seed 004).
+    fn closed_by_cancellation(self) -> bool {
+        matches!(
+            self,
+            Permission::ManageInvitations
+                | Permission::ChangeMembers
+                | Permission::CreateTeams
+                | Permission::ManagePlan
+        )
+    }
+
     /// Whether a member with this role may do this.
     pub fn check(self, role: OrgRole) -> Result<(), Denied> {
         let (allowed, reason) = self.rule();
@@ -321,7 +337,43 @@ pub fn require(ctx: &OrgContext, permission: Permission) -> Result<(), Denied> {
     if ctx.user.is_super_admin() && permission != Permission::LeaveOrganization {
         return Ok(());
     }
+    if ctx.cancelled && permission.closed_by_cancellation() {
+        return Err(Denied(CANCELLED));
+    }
     permission.check(ctx.role)
+}
+
+const CANCELLED: &str = "The subscription is cancelled: nothing can be added or changed.";
+
+/// SPEC §2, Membership: the owner and the members holding the subscriber-admin flag grant and
+/// withdraw seats (admins only when they hold the flag).
+pub fn can_manage_seats(ctx: &OrgContext, subscriber_admin: bool) -> Decision {
+    if ctx.user.is_super_admin() {
+        return Decision::Allowed;
+    }
+    if ctx.cancelled {
+        return Decision::Refused(CANCELLED);
+    }
+    if ctx.role == OrgRole::Owner || subscriber_admin {
+        Decision::Allowed
+    } else {
+        Decision::Refused("Only the owner and subscription admins grant and withdraw seats.")
+    }
+}
+
+/// SPEC §3: only the owner cancels, and only once every other member has been removed (seed
+/// 004).
+pub fn can_cancel_subscription(ctx: &OrgContext, other_members: i32) -> Decision {
+    if let Err(denied) = require(ctx, Permission::ManageBilling) {
+        return Decision::Refused(denied.0);
+    }
+    if ctx.cancelled {
+        return Decision::Refused("The subscription is already cancelled.");
+    }
+    if other_members > 0 {
+        return Decision::Refused("Remove every other member before cancelling.");
+    }
+    Decision::Allowed
 }
 
 /// The answer to "may this person act on that member?", with the reason when not.
@@ -591,6 +643,7 @@ mod tests {
                 org_id: OrgId(7),
                 org_name: "Acme".to_owned(),
                 role,
+                cancelled: false,
             }],
             platform: PlatformFlags::default(),
             ip: None,

@@ -267,6 +267,17 @@ impl Settings {
         self.master_key.expose_secret().to_vec()
     }
 
+    /// The file the master key was read from, when it came from the local development folder
+    /// rather than `GUILDHALL_MASTER_KEY`: a master-key rotation writes the new key there.
+    pub fn local_master_key_file(&self) -> Option<PathBuf> {
+        if env(MASTER_KEY.var).is_some() {
+            return None;
+        }
+        data_dir(&self.database_url, &env)
+            .ok()
+            .map(|dir| dir.join(MASTER_KEY.file))
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.base_url.starts_with("https://")
     }
@@ -544,6 +555,20 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
         .open(path)?;
     file.write_all(content.as_bytes())?;
     file.sync_all()
+}
+
+/// Decodes a new master key given in base64 (the rotation's input), with the same rules as
+/// `GUILDHALL_MASTER_KEY`.
+pub fn decode_master_key(source: &str, encoded: &str) -> anyhow::Result<Vec<u8>> {
+    decode_key(source, encoded, &MASTER_KEY)
+}
+
+/// Replaces a local key file (mode 600) in one rename, so a crash leaves the old or the new key.
+pub fn replace_local_key(path: &Path, encoded: &str) -> anyhow::Result<()> {
+    let temporary = path.with_extension(format!("{}.tmp", std::process::id()));
+    write_private(&temporary, encoded)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The trimmed content of a key file, `None` when it does not exist; refuses a file others can

@@ -4,7 +4,29 @@
 use anyhow::anyhow;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
-use crate::domain::random_bytes;
+use crate::domain::{OrgId, random_bytes};
+
+/// Where a sealed value is stored. Its context is authenticated with it, so a value copied to
+/// another row (another organization's, say) does not open.
+#[derive(Debug, Clone, Copy)]
+pub enum SealedIn<'a> {
+    /// An organization's OAuth client secret.
+    OAuthSecret(OrgId),
+    /// An organization's LLM provider key (organization, key id).
+    ProviderKey(OrgId, i64),
+    /// An email waiting in the outbox, to this recipient.
+    Outbox(&'a str),
+}
+
+impl SealedIn<'_> {
+    pub fn context(self) -> String {
+        match self {
+            SealedIn::OAuthSecret(org_id) => format!("org-oauth:{org_id}"),
+            SealedIn::ProviderKey(org_id, key_id) => format!("provider-key:{org_id}:{key_id}"),
+            SealedIn::Outbox(recipient) => format!("outbox:{recipient}"),
+        }
+    }
+}
 
 fn key(master_key: &[u8]) -> anyhow::Result<LessSafeKey> {
     UnboundKey::new(&CHACHA20_POLY1305, master_key)

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
-use guildhall::config::{CommandSettings, Settings};
+use guildhall::config::{self, CommandSettings, Settings};
 use guildhall::startup::Application;
 use guildhall::{db, seed, services, telemetry};
 
@@ -33,6 +33,11 @@ enum Command {
     },
     /// Create a small demo data set once, and print how to sign in.
     SeedDemo,
+    /// Re-encrypt every stored secret (provider keys, OAuth client secrets, queued emails) under
+    /// a new master key, in one transaction. Stop the console first. The new key (base64 of 32
+    /// bytes, e.g. `openssl rand -base64 32`) is read from standard input; the current one is
+    /// the configured `GUILDHALL_MASTER_KEY`. Afterwards, start the console with the new key.
+    RotateMasterKey,
     /// Fill an empty database with a large deterministic data set for benchmarks.
     SeedBench {
         #[arg(long, default_value_t = 10_000)]
@@ -107,6 +112,37 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 }
             }
             println!("Sign in at {}/login", settings.base_url);
+        }
+        Command::RotateMasterKey => {
+            let settings = Settings::from_env()?;
+            db::run_migrations(&settings.database_url).await?;
+            let pool = db::build_pool(&settings.database_url, 1)?;
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .context("reading the new master key from standard input")?;
+            let new_key = config::decode_master_key("the new master key", &input)?;
+            let done =
+                services::secrets::rotate_master_key(&pool, &settings.master_key_bytes(), &new_key)
+                    .await?;
+            println!(
+                "Re-encrypted {} provider keys, {} OAuth client secrets and {} queued emails.",
+                done.provider_keys, done.oauth_secrets, done.queued_emails
+            );
+            match settings.local_master_key_file() {
+                Some(path) => {
+                    config::replace_local_key(&path, input.trim()).context(
+                        "the secrets are sealed under the new key now: write it to that file yourself",
+                    )?;
+                    println!(
+                        "The new key replaced the development key in {}.",
+                        path.display()
+                    );
+                }
+                None => println!(
+                    "Set GUILDHALL_MASTER_KEY to the new key before starting the console again."
+                ),
+            }
         }
         Command::SeedBench { orgs, users } => {
             let settings = database().await?;

@@ -12,6 +12,7 @@ use crate::models::audit;
 use crate::models::memberships::{self, NewMembership};
 use crate::models::organizations;
 use crate::models::plans;
+use crate::models::subscriptions::{self, ChangeReason};
 use crate::models::teams;
 use crate::models::users::{self, NewUser};
 
@@ -178,6 +179,12 @@ pub async fn seed_demo(pool: &DbPool) -> anyhow::Result<Vec<(String, String)>> {
                     .await?;
                     teams::add(conn, org.id, support.id, *owner, TeamRole::Viewer).await?;
                 }
+                // Everyone holds a seat; some of the shared limits are in use.
+                for user_id in &people {
+                    subscriptions::set_seat(conn, org.id, *user_id, true).await?;
+                }
+                subscriptions::record(conn, org.id, ChangeReason::Seats, org.created_at).await?;
+                subscriptions::report_use(conn, org.id, 3, 1_250, 1).await?;
                 let entry = audit::NewAuditEntry {
                     org_id: Some(org.id),
                     ..actor.audit("organization.created", demo.name)
@@ -338,6 +345,15 @@ pub async fn seed_bench(
         SELECT t.id, t.org_id, m.user_id, CASE WHEN m.role = 'owner' THEN 'owner' ELSE 'member' END
         FROM teams t JOIN memberships m ON m.org_id = t.org_id
         WHERE t.org_id <> 1 AND (m.role = 'owner' OR (t.name = 'Research' AND m.user_id % 3 = 0));
+
+        -- Subscriptions: each started with its organization, with some shared limits in use.
+        INSERT INTO subscription_changes (org_id, effective_at, reason, plan_name, monthly_price_cents,
+                                          included_seats, extra_seat_price_cents, seats, active)
+        SELECT o.id, o.created_at, 'started', p.name, p.monthly_price_cents, p.included_seats,
+               p.extra_seat_price_cents, o.subscriber_count, true
+        FROM organizations o JOIN plans p ON p.id = o.plan_id;
+        UPDATE organizations SET workflows_in_use = id % 8, work_items_in_use = (id * 37) % 9000,
+                                 jobs_running = id % 4;
 
         INSERT INTO users (email, first_name, last_name, password_hash, platform_role)
         VALUES ('{BENCH_SUPER_ADMIN}', 'Bench', 'Admin', '{hash}', 'super_admin');

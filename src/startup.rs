@@ -44,7 +44,7 @@ impl Application {
             settings.statement_limits,
         )?;
         let mut conn = pool.get().await.context("connecting to the database")?;
-        services::admin::oauth::check_master_key(&mut conn, &settings.master_key_bytes()).await?;
+        services::secrets::check_master_key(&mut conn, &settings.master_key_bytes()).await?;
         drop(conn);
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;

@@ -66,6 +66,10 @@ diesel::table! {
         search_text -> Nullable<Text>,
         name_key -> Nullable<Text>,
         contact_key -> Nullable<Text>,
+        workflows_in_use -> Int4,
+        work_items_in_use -> Int4,
+        jobs_running -> Int4,
+        cancelled_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -272,6 +276,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    subscription_changes (id) {
+        id -> Int8,
+        org_id -> Int8,
+        effective_at -> Timestamptz,
+        reason -> Text,
+        plan_name -> Text,
+        monthly_price_cents -> Int8,
+        included_seats -> Int4,
+        extra_seat_price_cents -> Int8,
+        seats -> Int4,
+        active -> Bool,
+    }
+}
+
+diesel::table! {
+    provider_keys (id) {
+        id -> Int8,
+        org_id -> Int8,
+        provider -> Text,
+        label -> Text,
+        secret_sealed -> Bytea,
+        last_four -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        rotated_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    provider_key_rotations (id) {
+        id -> Int8,
+        key_id -> Int8,
+        rotated_by -> Nullable<Int8>,
+        rotated_at -> Timestamptz,
+        last_four -> Text,
+    }
+}
+
+diesel::joinable!(subscription_changes -> organizations (org_id));
+diesel::joinable!(provider_keys -> organizations (org_id));
+diesel::joinable!(provider_key_rotations -> provider_keys (key_id));
 diesel::joinable!(teams -> organizations (org_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
@@ -294,7 +340,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     plans,
     platform_counters,
     platform_settings,
+    provider_key_rotations,
+    provider_keys,
     sessions,
+    subscription_changes,
     team_members,
     teams,
     token_assignments,

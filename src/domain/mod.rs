@@ -1,10 +1,12 @@
 //! Parsed value types: once constructed, a value is known to be valid.
 
+pub mod billing;
 mod email;
 mod ids;
 mod names;
 mod organization;
 pub mod password;
+mod provider_secret;
 pub mod purchase;
 pub mod reference;
 mod roles;
@@ -13,9 +15,10 @@ pub use email::{EmailAddress, EmailError, normalise_domain};
 pub use ids::{InvitationId, OrgId, TeamId, UserId};
 pub use names::{OptionalText, PersonName, RequiredText, search_text};
 pub use organization::OrganizationFields;
+pub use provider_secret::ProviderSecret;
 pub use purchase::{PurchaseLine, RawPurchase, parse_kind};
 pub use roles::{
-    InvitationStatus, OrgRole, PlatformRole, TeamRole, TeamStatus, TokenKind, UserStatus,
+    InvitationStatus, OrgRole, PlatformRole, Provider, TeamRole, TeamStatus, TokenKind, UserStatus,
 };
 
 use base64::Engine;

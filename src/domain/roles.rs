@@ -1,4 +1,5 @@
-//! Roles and statuses stored as text, with their order where order means authority.
+//! Roles, statuses and other closed lists stored as text, with their order where order means
+//! authority.
 
 use std::fmt;
 use std::str::FromStr;
@@ -128,6 +129,24 @@ text_enum!(TokenKind {
     Inference => "inference", "Inference",
     Embedding => "embedding", "Embedding",
 });
+
+text_enum!(
+    /// The LLM providers an organization can hold keys for (seed 000): the one list, in the
+    /// order the Add key form offers them. The slugs are those of the model catalogue.
+    Provider {
+        OpenAi => "openai", "OpenAI",
+        Anthropic => "anthropic", "Anthropic",
+        Google => "google", "Google Gemini",
+        AzureOpenAi => "azure-openai", "Azure OpenAI",
+        Mistral => "mistral", "Mistral",
+        Cohere => "cohere", "Cohere",
+        Groq => "groq", "Groq",
+        DeepSeek => "deepseek", "DeepSeek",
+        XAi => "xai", "xAI",
+        TogetherAi => "together", "Together AI",
+        AmazonBedrock => "amazon-bedrock", "Amazon Bedrock",
+    }
+);
 
 #[cfg(test)]
 mod tests {

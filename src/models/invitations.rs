@@ -101,6 +101,19 @@ pub async fn pending_for(
         .await
 }
 
+/// Cancels every pending invitation of the organization (its subscription is being
+/// cancelled); returns how many.
+pub async fn cancel_pending_of(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<usize> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::org_id.eq(org_id))
+            .filter(invitations::status.eq(InvitationStatus::Pending)),
+    )
+    .set(invitations::status.eq(InvitationStatus::Cancelled))
+    .execute(conn)
+    .await
+}
+
 /// Stores the expiry of pending invitations past it, so the emails can be invited again.
 pub async fn expire(
     conn: &mut AsyncPgConnection,

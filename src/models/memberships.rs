@@ -31,6 +31,8 @@ pub struct UserOrganization {
     pub org_id: OrgId,
     pub org_name: String,
     pub role: OrgRole,
+    /// The subscription is cancelled: only its owner still sees it.
+    pub cancelled: bool,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMembership) -> QueryResult<()> {
@@ -68,7 +70,12 @@ pub async fn organizations_of_users(
         .order((memberships::user_id, organizations::name))
         .select((
             memberships::user_id,
-            (memberships::org_id, organizations::name, memberships::role),
+            (
+                memberships::org_id,
+                organizations::name,
+                memberships::role,
+                organizations::status.eq("cancelled"),
+            ),
         ))
         .load(conn)
         .await
@@ -223,16 +230,19 @@ pub async fn set_role(
 }
 
 /// Removes members (their team memberships go with them, by the database's cascade).
+/// Removes these members; returns how many of them held a seat.
 pub async fn delete_many(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
     user_ids: &[UserId],
 ) -> QueryResult<usize> {
-    diesel::delete(
+    let seats: Vec<bool> = diesel::delete(
         memberships::table
             .filter(memberships::org_id.eq(org_id))
             .filter(memberships::user_id.eq_any(user_ids)),
     )
-    .execute(conn)
-    .await
+    .returning(memberships::subscriber)
+    .get_results(conn)
+    .await?;
+    Ok(seats.into_iter().filter(|seat| *seat).count())
 }

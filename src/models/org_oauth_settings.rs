@@ -72,3 +72,28 @@ pub async fn first_sealed_secret(
         .await
         .optional()
 }
+
+/// Every sealed client secret, locked (master-key rotation).
+pub async fn all_sealed(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(OrgId, Vec<u8>)>> {
+    org_oauth_settings::table
+        .order(org_oauth_settings::org_id)
+        .select((
+            org_oauth_settings::org_id,
+            org_oauth_settings::client_secret_sealed,
+        ))
+        .for_update()
+        .load(conn)
+        .await
+}
+
+pub async fn set_sealed(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    sealed: &[u8],
+) -> QueryResult<()> {
+    diesel::update(org_oauth_settings::table.find(org_id))
+        .set(org_oauth_settings::client_secret_sealed.eq(sealed))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

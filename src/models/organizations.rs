@@ -5,6 +5,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::db::paging::Total;
 use crate::db::schema::{organizations, platform_counters};
 use crate::domain::{OrgId, OrganizationFields};
+use crate::models::subscriptions::{self, ChangeReason};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = organizations, check_for_backend(diesel::pg::Pg))]
@@ -47,11 +48,14 @@ pub async fn insert(
     fields: &OrganizationFields,
     plan_id: Option<i64>,
 ) -> QueryResult<Organization> {
-    diesel::insert_into(organizations::table)
+    let org: Organization = diesel::insert_into(organizations::table)
         .values((fields, organizations::plan_id.eq(plan_id)))
         .returning(Organization::as_returning())
         .get_result(conn)
-        .await
+        .await?;
+    // Billing starts with the organization.
+    subscriptions::record(conn, org.id, ChangeReason::Started, org.created_at).await?;
+    Ok(org)
 }
 
 pub async fn update(
@@ -64,6 +68,19 @@ pub async fn update(
         .returning(Organization::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Whether the organization is active, its row held (shared) until the transaction ends, so a
+/// cancellation waits for a join decided on it (and a join after it sees it).
+pub async fn is_active_shared(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<bool> {
+    organizations::table
+        .find(id)
+        .select(organizations::status)
+        .for_share()
+        .first::<String>(conn)
+        .await
+        .optional()
+        .map(|status| status.as_deref() == Some("active"))
 }
 
 /// Whether another organization already uses this domain.

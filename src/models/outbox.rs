@@ -94,3 +94,27 @@ pub async fn drop_unsent(
     .execute(conn)
     .await
 }
+
+/// Every message not sent yet, with its recipient (its sealing context), locked
+/// (master-key rotation).
+pub async fn all_sealed(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(i64, String, Vec<u8>)>> {
+    outbox::table
+        .filter(outbox::message_sealed.is_not_null())
+        .order(outbox::id)
+        .select((
+            outbox::id,
+            outbox::recipient,
+            outbox::message_sealed.assume_not_null(),
+        ))
+        .for_update()
+        .load(conn)
+        .await
+}
+
+pub async fn set_sealed(conn: &mut AsyncPgConnection, id: i64, sealed: &[u8]) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set(outbox::message_sealed.eq(sealed))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

@@ -20,6 +20,16 @@ pub struct Plan {
     pub created_at: DateTime<Utc>,
 }
 
+impl Plan {
+    pub fn pricing(&self) -> crate::domain::billing::SeatPricing {
+        crate::domain::billing::SeatPricing {
+            monthly_price_cents: self.monthly_price_cents,
+            included_seats: self.included_seats,
+            extra_seat_price_cents: self.extra_seat_price_cents,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = plans)]
 pub struct NewPlan {
@@ -38,6 +48,15 @@ pub async fn plans(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Plan>> {
         .select(Plan::as_select())
         .load(conn)
         .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Plan>> {
+    plans::table
+        .find(id)
+        .select(Plan::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 pub async fn default_plan_id(conn: &mut AsyncPgConnection) -> QueryResult<Option<i64>> {

@@ -20,6 +20,7 @@ pub struct SessionWithUser {
     pub org_id: Option<OrgId>,
     pub org_name: Option<String>,
     pub role: Option<OrgRole>,
+    pub org_cancelled: Option<bool>,
     pub single_org_per_account: bool,
     pub oauth_login_enabled: bool,
 }
@@ -41,7 +42,14 @@ pub async fn load_with_user(
                 .and(users::status.eq("active"))),
         )
         .left_join(memberships::table.on(memberships::user_id.eq(users::id)))
-        .left_join(organizations::table.on(organizations::id.eq(memberships::org_id)))
+        // A cancelled organization is closed to everyone but its owner (SPEC §3).
+        .left_join(
+            organizations::table.on(organizations::id.eq(memberships::org_id).and(
+                organizations::status
+                    .eq("active")
+                    .or(memberships::role.eq(OrgRole::Owner)),
+            )),
+        )
         .filter(sessions::key_hash.eq(key_hash))
         .filter(sessions::expires_at.gt(diesel::dsl::now))
         .order((organizations::name.asc(), organizations::id.asc()))
@@ -55,6 +63,7 @@ pub async fn load_with_user(
             memberships::org_id.nullable(),
             organizations::name.nullable(),
             memberships::role.nullable(),
+            organizations::status.eq("cancelled").nullable(),
             platform_settings::single_org_per_account,
             platform_settings::oauth_login_enabled,
         ))

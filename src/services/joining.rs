@@ -24,6 +24,8 @@ use crate::services::rules::{self, SINGLE_ORG_POLICY};
 /// Why a link cannot be used; the page says it and changes nothing.
 pub const UNKNOWN_LINK: &str = "This invitation link is not valid. Check that you copied the whole link, or ask for a new invitation.";
 pub const USED_LINK: &str = "This invitation was already used. Sign in to reach the organization.";
+pub const CANCELLED_ORGANIZATION: &str =
+    "This organization's subscription was cancelled: it takes no new members.";
 pub const CANCELLED_LINK: &str =
     "This invitation was cancelled. Ask whoever invited you for a new one.";
 pub const EXPIRED_LINK: &str =
@@ -121,6 +123,9 @@ async fn join(
         };
         return Err(TxError::Rejected(Stop::Closed(reason)));
     };
+    if !crate::models::organizations::is_active_shared(conn, invitation.org_id).await? {
+        return Err(TxError::Rejected(Stop::Closed(CANCELLED_ORGANIZATION)));
+    }
     if invitation.email != user.email {
         return Err(TxError::Rejected(Stop::Refused(format!(
             "This invitation was sent to {}. Sign out, then open the link again.",

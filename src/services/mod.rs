@@ -9,3 +9,4 @@ pub mod org;
 pub mod outbox;
 pub mod password_work;
 pub mod rules;
+pub mod secrets;

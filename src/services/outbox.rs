@@ -50,7 +50,7 @@ pub struct Postbox {
 }
 
 fn context(recipient: &str) -> String {
-    format!("outbox:{recipient}")
+    crypto::SealedIn::Outbox(recipient).context()
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -28,8 +28,8 @@ pub struct OAuthView {
     pub has_secret: bool,
 }
 
-pub fn sealing_context(org_id: OrgId) -> String {
-    format!("org-oauth:{org_id}")
+fn sealing_context(org_id: OrgId) -> String {
+    crypto::SealedIn::OAuthSecret(org_id).context()
 }
 
 async fn require_enabled(conn: &mut AsyncPgConnection) -> Result<(), AppError> {
@@ -121,21 +121,4 @@ pub async fn save(
         Ok(SaveOutcome::Saved(view(org, true)))
     })
     .await
-}
-
-/// Refuses to start when the stored secrets were sealed under another master key: starting
-/// anyway would leave every OAuth client secret unreadable.
-pub async fn check_master_key(
-    conn: &mut AsyncPgConnection,
-    master_key: &[u8],
-) -> anyhow::Result<()> {
-    let Some((org_id, sealed)) = org_oauth_settings::first_sealed_secret(conn).await? else {
-        return Ok(());
-    };
-    crypto::ensure_master_key_opens(
-        master_key,
-        &sealed,
-        &sealing_context(org_id),
-        &format!("the OAuth client secret of organization {org_id}"),
-    )
 }

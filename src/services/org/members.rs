@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::access::{
@@ -15,6 +16,7 @@ use crate::domain::{OrgRole, TokenKind, UserId};
 use crate::error::{AppError, Denied, TxError};
 use crate::models::memberships::{self, Membership};
 pub use crate::models::organizations::Counters;
+use crate::models::subscriptions::{self, ChangeReason};
 use crate::models::users::{self, PersonSearch, User, UserChanges};
 use crate::models::{audit, invitations, organizations, teams, token_assignments};
 use crate::services::account::ProfileChange;
@@ -348,6 +350,7 @@ pub async fn remove(
     conn: &mut AsyncPgConnection,
     ctx: &OrgContext,
     ids: &[UserId],
+    now: DateTime<Utc>,
 ) -> Result<RemovalOutcome, AppError> {
     require(ctx, Permission::RemoveMembers)?;
     let ids = removal_ids(ids)?;
@@ -365,7 +368,9 @@ pub async fn remove(
                 return Err(TxError::Rejected(Ok(RemovalOutcome::Refused(removals))));
             }
             leave_teams(conn, ctx, &ids).await?;
-            memberships::delete_many(conn, ctx.org_id, &ids).await?;
+            if memberships::delete_many(conn, ctx.org_id, &ids).await? > 0 {
+                subscriptions::record(conn, ctx.org_id, ChangeReason::Seats, now).await?;
+            }
             for removal in &removals {
                 let who = actor.actor();
                 let entry = audit::NewAuditEntry {
@@ -405,7 +410,11 @@ async fn leave_teams(
 
 /// The acting member leaves the organization (the owner cannot: they transfer first).
 #[tracing::instrument(skip(conn, ctx), fields(org_id = %ctx.org_id))]
-pub async fn leave(conn: &mut AsyncPgConnection, ctx: &OrgContext) -> Result<(), AppError> {
+pub async fn leave(
+    conn: &mut AsyncPgConnection,
+    ctx: &OrgContext,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     access::require(ctx, Permission::LeaveOrganization)?;
     let result = conn
         .transaction::<_, TxError<Denied>, _>(async |conn| {
@@ -414,7 +423,9 @@ pub async fn leave(conn: &mut AsyncPgConnection, ctx: &OrgContext) -> Result<(),
                 .check(actor.role)
                 .map_err(TxError::Rejected)?;
             leave_teams(conn, ctx, &[ctx.user.id]).await?;
-            memberships::delete_many(conn, ctx.org_id, &[ctx.user.id]).await?;
+            if memberships::delete_many(conn, ctx.org_id, &[ctx.user.id]).await? > 0 {
+                subscriptions::record(conn, ctx.org_id, ChangeReason::Seats, now).await?;
+            }
             let who = actor.actor();
             let entry = audit::NewAuditEntry {
                 before: Some(serde_json::json!({ "role": actor.role.as_str() })),

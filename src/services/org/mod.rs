@@ -3,12 +3,14 @@
 
 pub mod invitations;
 pub mod members;
+pub mod provider_keys;
+pub mod subscription;
 pub mod teams;
 
 use diesel_async::AsyncPgConnection;
 
 use crate::access::{Decision, OrgContext, Permission, can_act_on, require};
-use crate::error::AppError;
+use crate::error::{AppError, Denied, TxError};
 use crate::models::memberships::{self, Membership};
 use crate::models::organizations::{self, Organization};
 use crate::models::users::User;
@@ -60,4 +62,32 @@ pub async fn overview(
         owner_name,
         members,
     })
+}
+
+/// The actor as they are now: their organization role re-read in the transaction and held
+/// (shared) until it ends, so a demotion or removal waits for the decision taken on it; having
+/// left meanwhile is a refusal; super administrators need no membership. Taken before any other
+/// lock: a removal locks memberships first too, so the two cannot deadlock.
+async fn current_actor(
+    conn: &mut AsyncPgConnection,
+    ctx: &OrgContext,
+) -> Result<(OrgContext, Option<Membership>), TxError<Denied>> {
+    match memberships::find_shared(conn, ctx.org_id, ctx.user.id).await? {
+        Some(mine) => Ok((ctx.with_current_role(mine.role), Some(mine))),
+        None if ctx.user.is_super_admin() => Ok((ctx.clone(), None)),
+        None => Err(TxError::Rejected(Denied(
+            "You are no longer a member of this organization.",
+        ))),
+    }
+}
+
+fn rejected(e: TxError<Denied>) -> AppError {
+    match e {
+        TxError::Rejected(reason) => reason.into(),
+        TxError::Db(e) => e.into(),
+    }
+}
+
+fn refuse(decision: Decision) -> Result<(), TxError<Denied>> {
+    decision.into_result().map_err(TxError::Rejected)
 }

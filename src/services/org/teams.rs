@@ -19,6 +19,7 @@ use crate::models::teams::{self, BudgetLine, Team, TeamListQuery, TeamMember};
 pub use crate::models::users::User;
 use crate::models::users::{self, PersonSearch, SearchScope};
 use crate::models::{audit, memberships, organizations, token_assignments};
+use crate::services::org::{current_actor, refuse, rejected};
 
 pub const TEAM_NAME_MAX: usize = 100;
 pub const TEAM_DESCRIPTION_MAX: usize = 500;
@@ -127,7 +128,7 @@ pub async fn create(
     let result = conn
         .transaction::<_, TxError<Denied>, _>(async |conn| {
             // The creator's role as it is now (a demotion meanwhile refuses).
-            let actor = current_actor(conn, ctx).await?;
+            let (actor, _) = current_actor(conn, ctx).await?;
             access::require(&actor, Permission::CreateTeams).map_err(TxError::Rejected)?;
             let team = teams::insert(conn, ctx.org_id, &name, &description, ctx.user.id).await?;
             let who = actor.actor();
@@ -306,23 +307,6 @@ pub async fn candidates(
     Ok(found)
 }
 
-/// The actor as they are now: their organization role re-read in the transaction and held
-/// (shared) until it ends, so a demotion or removal waits for the decision taken on it; having
-/// left meanwhile is a refusal; super administrators need no membership. Taken before the team's
-/// lock: a removal locks memberships first too, so the two cannot deadlock.
-async fn current_actor(
-    conn: &mut AsyncPgConnection,
-    ctx: &OrgContext,
-) -> Result<OrgContext, TxError<Denied>> {
-    match memberships::find_shared(conn, ctx.org_id, ctx.user.id).await? {
-        Some(mine) => Ok(ctx.with_current_role(mine.role)),
-        None if ctx.user.is_super_admin() => Ok(ctx.clone()),
-        None => Err(TxError::Rejected(Denied(
-            "You are no longer a member of this organization.",
-        ))),
-    }
-}
-
 /// Inside a transaction: the team locked, the actor as they stand now, and the targets' rows
 /// (those of `targets` in the team), all read under the team's lock.
 struct Locked {
@@ -338,7 +322,7 @@ async fn lock_team(
     team_id: TeamId,
     targets: &[UserId],
 ) -> Result<Locked, TxError<Denied>> {
-    let actor = current_actor(conn, ctx).await?;
+    let (actor, _) = current_actor(conn, ctx).await?;
     let team = teams::lock(conn, ctx.org_id, team_id)
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
@@ -378,17 +362,6 @@ async fn lock_team_member(
         .pop()
         .ok_or(diesel::result::Error::NotFound)?;
     Ok((locked, member, user))
-}
-
-fn rejected(e: TxError<Denied>) -> AppError {
-    match e {
-        TxError::Rejected(reason) => reason.into(),
-        TxError::Db(e) => e.into(),
-    }
-}
-
-fn refuse(decision: Decision) -> Result<(), TxError<Denied>> {
-    decision.into_result().map_err(TxError::Rejected)
 }
 
 fn team_audit<'a>(

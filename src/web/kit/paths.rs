@@ -88,6 +88,17 @@ pub const TEAM_DEACTIVATE: Route = Route::new(ORG, "/teams/{id}/deactivate");
 pub const TEAM_REACTIVATE: Route = Route::new(ORG, "/teams/{id}/reactivate");
 pub const TEAM_BUDGET: Route = Route::new(ORG, "/teams/{id}/budget");
 pub const TEAM_WITHDRAW: Route = Route::new(ORG, "/teams/{id}/budget/withdraw");
+/// The Subscription tab (`?seats_page=` pages the seat holders).
+pub const SUBSCRIPTION: Route = Route::new(ORG, "/subscription");
+pub const SUBSCRIPTION_PLAN: Route = Route::new(ORG, "/subscription/plan");
+/// GET `?email=&grant=` previews a seat change and its cost; POST confirms it.
+pub const SUBSCRIPTION_SEAT: Route = Route::new(ORG, "/subscription/seat");
+/// A month's statement as CSV; the id is the month (`2026-11`).
+pub const SUBSCRIPTION_STATEMENT: Route = Route::new(ORG, "/subscription/statements/{id}");
+pub const SUBSCRIPTION_CANCEL: Route = Route::new(ORG, "/subscription/cancel");
+pub const PROVIDER_KEYS: Route = Route::new(ORG, "/keys");
+pub const PROVIDER_KEY_ROTATE: Route = Route::new(ORG, "/keys/{id}/rotate");
+pub const PROVIDER_KEY_REMOVE: Route = Route::new(ORG, "/keys/{id}/remove");
 pub const LEAVE_ORG: Route = Route::new(ORG, "/leave");
 pub const TRANSFER_OWNERSHIP: Route = Route::new(ORG, "/transfer");
 

@@ -358,7 +358,8 @@ pub async fn remove(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let ids = picked(&form)?;
-    let outcome = service::remove(&mut *state.pool.get().await?, &ctx, &ids).await?;
+    let outcome =
+        service::remove(&mut *state.pool.get().await?, &ctx, &ids, state.clock.now()).await?;
     let (status, removed) = match &outcome {
         RemovalOutcome::Removed(_) => (StatusCode::OK, true),
         RemovalOutcome::Refused(_) => (StatusCode::CONFLICT, false),

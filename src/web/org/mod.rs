@@ -1,8 +1,11 @@
 //! `/settings/org`: the organization the member acts in (chosen in the header): the
-//! Organization page (leave, transfer ownership), Members and invitations.
+//! Organization page (leave, transfer ownership), Members and invitations, Teams, the
+//! Subscription tab and the provider keys.
 
 pub mod invitations;
+pub mod keys;
 pub mod members;
+pub mod subscription;
 pub mod team;
 pub mod teams;
 
@@ -83,7 +86,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(paths::TEAM_BUDGET.pattern, web::get().to(team::budget))
         .route(paths::TEAM_BUDGET.pattern, web::post().to(team::fund))
-        .route(paths::TEAM_WITHDRAW.pattern, web::post().to(team::withdraw));
+        .route(paths::TEAM_WITHDRAW.pattern, web::post().to(team::withdraw))
+        .route(
+            paths::SUBSCRIPTION.pattern,
+            web::get().to(subscription::page),
+        )
+        .route(
+            paths::SUBSCRIPTION_PLAN.pattern,
+            web::post().to(subscription::change_plan),
+        )
+        .route(
+            paths::SUBSCRIPTION_SEAT.pattern,
+            web::get().to(subscription::preview_seat),
+        )
+        .route(
+            paths::SUBSCRIPTION_SEAT.pattern,
+            web::post().to(subscription::set_seat),
+        )
+        .route(
+            paths::SUBSCRIPTION_STATEMENT.pattern,
+            web::get().to(subscription::statement_csv),
+        )
+        .route(
+            paths::SUBSCRIPTION_CANCEL.pattern,
+            web::get().to(subscription::confirm_cancel),
+        )
+        .route(
+            paths::SUBSCRIPTION_CANCEL.pattern,
+            web::post().to(subscription::cancel),
+        )
+        .route(paths::PROVIDER_KEYS.pattern, web::get().to(keys::page))
+        .route(paths::PROVIDER_KEYS.pattern, web::post().to(keys::add))
+        .route(
+            paths::PROVIDER_KEY_ROTATE.pattern,
+            web::get().to(keys::rotate_form),
+        )
+        .route(
+            paths::PROVIDER_KEY_ROTATE.pattern,
+            web::post().to(keys::rotate),
+        )
+        .route(
+            paths::PROVIDER_KEY_REMOVE.pattern,
+            web::get().to(keys::confirm_remove),
+        )
+        .route(
+            paths::PROVIDER_KEY_REMOVE.pattern,
+            web::post().to(keys::remove),
+        );
 }
 
 #[derive(Template)]
@@ -131,7 +180,7 @@ async fn leave(
     ctx: OrgContext,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    member_service::leave(&mut *state.pool.get().await?, &ctx).await?;
+    member_service::leave(&mut *state.pool.get().await?, &ctx, state.clock.now()).await?;
     flash(&req, format!("You left {}.", ctx.org_name))?;
     Ok(htmx::redirect(&req, &paths::ACCOUNT_PAGE.path()))
 }

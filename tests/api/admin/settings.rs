@@ -64,7 +64,7 @@ async fn platform_settings_save_and_bad_values_are_refused() {
 async fn plans_and_models_are_added_to_their_catalogues() {
     let app = console().await;
     let plan = [
-        ("name", "Team"),
+        ("name", "Scale"),
         ("monthly_price", "49.00"),
         ("included_seats", "25"),
         ("extra_seat_price", "4.50"),
@@ -78,7 +78,7 @@ async fn plans_and_models_are_added_to_their_catalogues() {
             .location(),
         "/admin/settings"
     );
-    assert_eq!(app.number("SELECT count(*) FROM plans WHERE name = 'Team' AND monthly_price_cents = 4900 AND extra_seat_price_cents = 450").await, 1);
+    assert_eq!(app.number("SELECT count(*) FROM plans WHERE name = 'Scale' AND monthly_price_cents = 4900 AND extra_seat_price_cents = 450").await, 1);
     let again = app.post_form("/admin/settings/plans", &plan).await;
     assert_eq!(again.status(), 422);
     assert_eq!(

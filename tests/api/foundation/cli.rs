@@ -115,3 +115,88 @@ async fn seed_demo_refuses_to_run_in_production() {
     .await;
     assert!(!matches!(users, Ok(Some(_))), "no demo account was made");
 }
+
+#[tokio::test]
+async fn rotate_master_key_reseals_the_stored_keys_under_the_key_read_from_standard_input() {
+    use guildhall::crypto::{self, SealedIn};
+    use guildhall::domain::OrgId;
+    let db = TestDb::create().await;
+    let (ok, output) = guildhall(&db.url(), &["migrate"], "");
+    assert!(ok, "{output}");
+    let old_key = vec![7u8; 32];
+    let new_key = vec![9u8; 32];
+    let pool = guildhall::db::build_pool(&db.url(), 1).expect("pool");
+    let mut conn = pool.get().await.expect("a connection");
+    {
+        use diesel_async::RunQueryDsl;
+        // One statement, so the one-owner check at commit sees the owner.
+        diesel::sql_query(
+            "WITH owner AS (INSERT INTO users (email, first_name, last_name) \
+                            VALUES ('owner@acme.test', 'Olive', 'Owner') RETURNING id), \
+                  org AS (INSERT INTO organizations (id, name, contact_name, country, email) \
+                          VALUES (41, 'Acme', 'Olive', 'DE', 'contact@acme.test') RETURNING id) \
+             INSERT INTO memberships (org_id, user_id, role) SELECT org.id, owner.id, 'owner' FROM org, owner",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("an organization");
+    }
+    let org = OrgId(41);
+    let id = guildhall::models::provider_keys::next_id(&mut conn)
+        .await
+        .expect("an id");
+    let context = SealedIn::ProviderKey(org, id).context();
+    let sealed = crypto::seal(&old_key, b"sk-live-value-1234", &context).expect("seal");
+    {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query(format!(
+            "INSERT INTO provider_keys (id, org_id, provider, label, secret_sealed, last_four, created_at) \
+             VALUES ({id}, 41, 'openai', 'Production', decode('{}', 'hex'), '1234', now())",
+            sealed.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("a key");
+    }
+
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&new_key);
+    let (ok, output) = guildhall(&db.url(), &["rotate-master-key"], &format!("{encoded}\n"));
+    assert!(ok, "{output}");
+    assert!(
+        output
+            .contains("Re-encrypted 1 provider keys, 0 OAuth client secrets and 0 queued emails."),
+        "{output}"
+    );
+    assert!(
+        output.contains("Set GUILDHALL_MASTER_KEY to the new key"),
+        "{output}"
+    );
+    let stored = guildhall::models::provider_keys::sealed_value(&mut conn, org, id)
+        .await
+        .expect("query")
+        .expect("the key");
+    assert_eq!(
+        crypto::open(&new_key, &stored, &context).expect("opens with the new key"),
+        b"sk-live-value-1234"
+    );
+    assert!(
+        !output.contains("sk-live-value"),
+        "the value is never printed"
+    );
+
+    // Run again with the old key configured: nothing opens, nothing changes, one clear line.
+    let (ok, output) = guildhall(&db.url(), &["rotate-master-key"], &format!("{encoded}\n"));
+    assert!(!ok);
+    assert!(
+        output.contains("provider key")
+            && output.contains("does not open under the current master key"),
+        "{output}"
+    );
+    let (ok, output) = guildhall(&db.url(), &["rotate-master-key"], "not base64!\n");
+    assert!(!ok);
+    assert!(
+        output.contains("the new master key is not valid base64"),
+        "{output}"
+    );
+}

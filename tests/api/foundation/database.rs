@@ -226,6 +226,16 @@ async fn schema_rs_matches_the_migrations() {
             declared(plans::table.select(plans::table::all_columns())),
         ),
         (
+            "provider_key_rotations",
+            declared(
+                provider_key_rotations::table.select(provider_key_rotations::table::all_columns()),
+            ),
+        ),
+        (
+            "provider_keys",
+            declared(provider_keys::table.select(provider_keys::table::all_columns())),
+        ),
+        (
             "platform_counters",
             declared(platform_counters::table.select(platform_counters::table::all_columns())),
         ),
@@ -236,6 +246,12 @@ async fn schema_rs_matches_the_migrations() {
         (
             "sessions",
             declared(sessions::table.select(sessions::table::all_columns())),
+        ),
+        (
+            "subscription_changes",
+            declared(
+                subscription_changes::table.select(subscription_changes::table::all_columns()),
+            ),
         ),
         (
             "team_members",

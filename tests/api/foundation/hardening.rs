@@ -394,36 +394,9 @@ async fn a_new_password_that_is_common_or_guessable_is_refused_with_the_reason()
     }
 }
 
-/// Every log line of this test process, as text (a subscriber of its own; nextest runs each
-/// test in its own process).
-fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
-    static LOGS: std::sync::OnceLock<std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
-    LOGS.get_or_init(|| {
-        struct Capture;
-        impl std::io::Write for Capture {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                captured_logs()
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(|| Capture)
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        std::sync::Mutex::new(Vec::new())
-    })
-}
-
 #[tokio::test]
 async fn security_events_are_logged_by_name_with_the_user_and_address_and_no_secret() {
-    let logs = captured_logs();
+    let logs = crate::support::captured_logs();
     let app = spawn_app().await;
     let ada = app.user("ada.events@acme.test").create().await;
     let visitor = app.another_visitor();
@@ -607,7 +580,7 @@ async fn sensitive_actions_ask_for_the_password_again_after_fifteen_minutes() {
 /// (with the request's path), but never the token.
 #[tokio::test]
 async fn invitation_tokens_never_reach_the_logs() {
-    let logs = captured_logs();
+    let logs = crate::support::captured_logs();
     let sink = crate::support::smtp::SmtpSink::start().await;
     let url = sink.url();
     let app = crate::support::spawn_app_with(|s| s.smtp_url = Some(url)).await;

@@ -4,6 +4,9 @@ mod browser;
 mod invitations;
 mod members;
 mod overview;
+mod provider_keys;
+mod subscription;
+mod subscription_browser;
 mod teams;
 mod teams_browser;
 

@@ -241,7 +241,9 @@ impl OrgBuilder<'_> {
         };
         let mut conn = self.app.conn().await;
         conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            let org = organizations::insert(conn, &self.fields, None).await?;
+            // On the default plan, as the console creates organizations.
+            let plan_id = guildhall::models::plans::default_plan_id(conn).await?;
+            let org = organizations::insert(conn, &self.fields, plan_id).await?;
             Membership::new(org.id, OrgRole::Owner)
                 .insert(conn, owner)
                 .await?;

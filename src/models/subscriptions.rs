@@ -1,0 +1,238 @@
+//! What an organization pays for and from when: its plan, the seats held (members with the
+//! subscriber flag) and its status, recorded at every change so any past month can be billed.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::db::schema::{memberships, organizations, subscription_changes, users};
+use crate::domain::billing::{Billed, SeatPricing};
+use crate::domain::{OrgId, UserId};
+use crate::models::users::User;
+
+/// Why the subscription changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeReason {
+    Started,
+    Plan,
+    Seats,
+    Cancelled,
+}
+
+impl ChangeReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChangeReason::Started => "started",
+            ChangeReason::Plan => "plan",
+            ChangeReason::Seats => "seats",
+            ChangeReason::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Records the organization's plan (its prices copied), seats and status as this transaction
+/// sees them, in effect from `at` — or from the previous change, if a clock elsewhere (another
+/// instance's, the database's) put that one later: changes stay in the order they were made.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    reason: ChangeReason,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO subscription_changes (org_id, effective_at, reason, plan_name, \
+             monthly_price_cents, included_seats, extra_seat_price_cents, seats, active) \
+         SELECT o.id, greatest($2, (SELECT max(effective_at) FROM subscription_changes \
+                                    WHERE org_id = $1)), $3, coalesce(p.name, 'No plan'), coalesce(p.monthly_price_cents, 0), \
+             coalesce(p.included_seats, 0), coalesce(p.extra_seat_price_cents, 0), \
+             o.subscriber_count, o.status = 'active' \
+         FROM organizations o LEFT JOIN plans p ON p.id = o.plan_id WHERE o.id = $1",
+    )
+    .bind::<BigInt, _>(org_id.0)
+    .bind::<Timestamptz, _>(at)
+    .bind::<Text, _>(reason.as_str())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+#[diesel(table_name = subscription_changes, check_for_backend(diesel::pg::Pg))]
+struct ChangeRow {
+    effective_at: DateTime<Utc>,
+    plan_name: String,
+    monthly_price_cents: i64,
+    included_seats: i32,
+    extra_seat_price_cents: i64,
+    seats: i32,
+    active: bool,
+}
+
+/// The changes that bill the days from `from` to before `until`: the last one before `from`
+/// and those after it, oldest first.
+pub async fn in_effect_between(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> QueryResult<Vec<Billed>> {
+    let midnight = |day: NaiveDate| day.and_hms_opt(0, 0, 0).map(|at| at.and_utc());
+    let (Some(from), Some(until)) = (midnight(from), midnight(until)) else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<ChangeRow> = diesel::sql_query(
+        "SELECT effective_at, plan_name, monthly_price_cents, included_seats, \
+             extra_seat_price_cents, seats, active \
+         FROM subscription_changes \
+         WHERE org_id = $1 AND effective_at < $3 \
+           AND effective_at >= coalesce((SELECT max(effective_at) FROM subscription_changes \
+                                         WHERE org_id = $1 AND effective_at <= $2), '-infinity') \
+         ORDER BY effective_at, id",
+    )
+    .bind::<BigInt, _>(org_id.0)
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(until)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Billed {
+            effective_at: row.effective_at,
+            plan_name: row.plan_name,
+            pricing: SeatPricing {
+                monthly_price_cents: row.monthly_price_cents,
+                included_seats: row.included_seats,
+                extra_seat_price_cents: row.extra_seat_price_cents,
+            },
+            seats: row.seats,
+            active: row.active,
+        })
+        .collect())
+}
+
+/// The organization's subscription now: its plan, seats, shared limits in use and status.
+#[derive(Debug, Clone, Queryable)]
+pub struct Subscription {
+    pub status: String,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub member_count: i32,
+    pub seats: i32,
+    pub workflows_in_use: i32,
+    pub work_items_in_use: i32,
+    pub jobs_running: i32,
+    pub plan_id: Option<i64>,
+}
+
+impl Subscription {
+    pub fn is_cancelled(&self) -> bool {
+        self.status == "cancelled"
+    }
+}
+
+/// The organization's subscription, its row locked for a change when `lock`.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    lock: bool,
+) -> QueryResult<Option<Subscription>> {
+    let query = organizations::table.find(org_id).select((
+        organizations::status,
+        organizations::cancelled_at,
+        organizations::member_count,
+        organizations::subscriber_count,
+        organizations::workflows_in_use,
+        organizations::work_items_in_use,
+        organizations::jobs_running,
+        organizations::plan_id,
+    ));
+    if lock {
+        query.for_no_key_update().first(conn).await.optional()
+    } else {
+        query.first(conn).await.optional()
+    }
+}
+
+/// What the platform reports in use against the shared limits now.
+pub async fn report_use(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    workflows: i32,
+    work_items: i32,
+    jobs: i32,
+) -> QueryResult<()> {
+    diesel::update(organizations::table.find(org_id))
+        .set((
+            organizations::workflows_in_use.eq(workflows),
+            organizations::work_items_in_use.eq(work_items),
+            organizations::jobs_running.eq(jobs),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn set_plan(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    plan_id: i64,
+) -> QueryResult<()> {
+    diesel::update(organizations::table.find(org_id))
+        .set(organizations::plan_id.eq(plan_id))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+pub async fn cancel(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(organizations::table.find(org_id))
+        .set((
+            organizations::status.eq("cancelled"),
+            organizations::cancelled_at.eq(at),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Gives or takes a member's seat; false when they are not a member or already so.
+pub async fn set_seat(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_id: UserId,
+    seat: bool,
+) -> QueryResult<bool> {
+    diesel::update(
+        memberships::table
+            .filter(memberships::org_id.eq(org_id))
+            .filter(memberships::user_id.eq(user_id))
+            .filter(memberships::subscriber.ne(seat)),
+    )
+    .set(memberships::subscriber.eq(seat))
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
+}
+
+/// One page of the members holding a seat, by email.
+pub async fn seat_holders(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<(User, bool)>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::subscriber)
+        .order((memberships::email_key, memberships::user_id))
+        .offset(offset)
+        .limit(limit)
+        .select((User::as_select(), memberships::subscriber_admin))
+        .load(conn)
+        .await
+}

@@ -1,0 +1,185 @@
+//! `/settings/org/keys`: the organization's LLM provider keys. Owners and admins add, rotate and
+//! remove them; members see which providers are available. A pasted value is never sent back,
+//! not even into a form that failed validation.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::access::OrgContext;
+use crate::domain::{FieldErrors, Provider};
+use crate::error::AppError;
+use crate::services::org::provider_keys::{self as service, KeyOutcome, KeyRow, KeysView};
+use crate::web::AppState;
+use crate::web::kit::{flash, htmx, paths};
+
+/// The Add key form as typed, without the value.
+#[derive(Default)]
+struct AddForm {
+    provider: String,
+    label: String,
+    errors: FieldErrors,
+}
+
+impl AddForm {
+    fn providers(&self) -> Vec<(&'static str, &'static str)> {
+        Provider::ALL
+            .iter()
+            .map(|p| (p.as_str(), p.label()))
+            .collect()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "org/keys/page.html")]
+struct KeysPage {
+    view: KeysView,
+    form: AddForm,
+}
+
+async fn keys_page(
+    req: &HttpRequest,
+    ctx: &OrgContext,
+    state: &AppState,
+    status: StatusCode,
+    form: AddForm,
+) -> Result<HttpResponse, AppError> {
+    let view = service::view(&mut *state.pool.get().await?, ctx).await?;
+    htmx::page(req, status, &KeysPage { view, form })
+}
+
+pub async fn page(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    keys_page(&req, &ctx, &state, StatusCode::OK, AddForm::default()).await
+}
+
+#[derive(Deserialize)]
+pub struct AddInput {
+    provider: String,
+    label: String,
+    secret: SecretString,
+}
+
+pub async fn add(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    input: web::Form<AddInput>,
+) -> Result<HttpResponse, AppError> {
+    let input = input.into_inner();
+    let outcome = service::add(
+        &mut *state.pool.get().await?,
+        &ctx,
+        &state.settings.master_key_bytes(),
+        &input.provider,
+        &input.label,
+        input.secret.expose_secret(),
+        state.clock.now(),
+    )
+    .await?;
+    match outcome {
+        KeyOutcome::Saved(label) => {
+            flash(&req, format!("The key “{label}” was added."))?;
+            Ok(htmx::redirect(&req, &paths::PROVIDER_KEYS.path()))
+        }
+        KeyOutcome::Invalid(errors) => {
+            let form = AddForm {
+                provider: input.provider,
+                label: input.label,
+                errors,
+            };
+            keys_page(&req, &ctx, &state, StatusCode::UNPROCESSABLE_ENTITY, form).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "org/keys/rotate.html")]
+struct RotatePage {
+    row: KeyRow,
+    error: Option<String>,
+}
+
+pub async fn rotate_form(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let row = service::find(&mut *state.pool.get().await?, &ctx, *path).await?;
+    htmx::page(&req, StatusCode::OK, &RotatePage { row, error: None })
+}
+
+#[derive(Deserialize)]
+pub struct RotateInput {
+    secret: SecretString,
+}
+
+pub async fn rotate(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    input: web::Form<RotateInput>,
+) -> Result<HttpResponse, AppError> {
+    let key_id = *path;
+    let outcome = service::rotate(
+        &mut *state.pool.get().await?,
+        &ctx,
+        &state.settings.master_key_bytes(),
+        key_id,
+        input.secret.expose_secret(),
+        state.clock.now(),
+    )
+    .await?;
+    match outcome {
+        KeyOutcome::Saved(label) => {
+            flash(
+                &req,
+                format!("The key “{label}” was replaced; everyone uses the new value from now on."),
+            )?;
+            Ok(htmx::redirect(&req, &paths::PROVIDER_KEYS.path()))
+        }
+        KeyOutcome::Invalid(errors) => {
+            let row = service::find(&mut *state.pool.get().await?, &ctx, key_id).await?;
+            let error = errors.get("secret").map(str::to_owned);
+            htmx::page(
+                &req,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &RotatePage { row, error },
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "org/keys/remove.html")]
+struct RemovePage {
+    row: KeyRow,
+}
+
+pub async fn confirm_remove(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let row = service::find(&mut *state.pool.get().await?, &ctx, *path).await?;
+    htmx::page(&req, StatusCode::OK, &RemovePage { row })
+}
+
+pub async fn remove(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let label = service::remove(&mut *state.pool.get().await?, &ctx, *path).await?;
+    flash(&req, format!("The key “{label}” was removed."))?;
+    Ok(htmx::redirect(&req, &paths::PROVIDER_KEYS.path()))
+}
