@@ -53,7 +53,7 @@ for path in "/admin/organizations" "/admin/users?org=1" "/admin/organizations?q=
 done
 # Team 1 of that organization: 2,000 members, owned by the organization's owner.
 team="$(psql -qtA "$server/guildhall_bench" -c "SELECT min(id) FROM teams WHERE org_id = 1")"
-for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team/candidates?add=grace"; do
+for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team/candidates?add=grace" "/settings/org/subscription" "/settings/org/keys"; do
   wrk -t2 -c16 -d3s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port$path" >/dev/null
 done
 
@@ -104,6 +104,9 @@ run "a 2,000-member team's page, as its owner"  "/settings/org/teams/$team" "$ow
 run "that team, page 40"                         "/settings/org/teams/$team?page=40" "$owner_cookie"
 run "that team, search \"ada\""                  "/settings/org/teams/$team?q=ada" "$owner_cookie"
 run "add-member search \"grace\" (htmx fragment)" "/settings/org/teams/$team/candidates?add=grace" "$owner_cookie" "HX-Request: true"
+run "Subscription tab (6,666 seat holders), as the owner" "/settings/org/subscription" "$owner_cookie"
+run "Subscription, seat holders page 200"        "/settings/org/subscription?seats_page=200" "$owner_cookie"
+run "Provider keys, as the owner"                "/settings/org/keys" "$owner_cookie"
 
 # Inviting 100 people in one request, as the owner (fresh addresses each run): server time.
 page="$(curl -s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port/settings/org/users")"
@@ -123,7 +126,7 @@ if [ "${BENCH_STATEMENTS:-1}" = 1 ]; then
   for path in "/admin/organizations" "/admin/organizations?q=robotics" "/admin/users?org=1" "/admin/users?org=1&q=hopper" "/settings/account"; do
     printf '%-58s %10s\n' "$path" "$(statements "$path")"
   done
-  for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team?q=ada" "/settings/org/teams/$team/candidates?add=grace"; do
+  for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team?q=ada" "/settings/org/teams/$team/candidates?add=grace" "/settings/org/subscription" "/settings/org/keys"; do
     printf '%-58s %10s\n' "$path (owner)" "$(statements "$path" "$owner_cookie")"
   done
 fi
