@@ -53,6 +53,7 @@ impl CurrentUser {
                         org_name: row.org_name.clone()?,
                         role: row.role?,
                         cancelled: row.org_cancelled?,
+                        subscriber_admin: row.subscriber_admin?,
                     })
                 })
                 .collect(),
@@ -201,6 +202,8 @@ pub struct OrgContext {
     pub role: OrgRole,
     /// The organization's subscription is cancelled (only its owner still acts in it).
     pub cancelled: bool,
+    /// The member holds the subscription-admin flag (manages seats).
+    pub subscriber_admin: bool,
 }
 
 impl OrgContext {
@@ -213,6 +216,7 @@ impl OrgContext {
             org_name: membership.org_name,
             role: membership.role,
             cancelled: membership.cancelled,
+            subscriber_admin: membership.subscriber_admin,
         })
     }
 
@@ -225,6 +229,15 @@ impl OrgContext {
     pub fn with_current_role(&self, role: OrgRole) -> OrgContext {
         OrgContext {
             role,
+            ..self.clone()
+        }
+    }
+
+    /// The same person with their role and flags as re-read (locked) inside a transaction.
+    pub fn with_current_membership(&self, role: OrgRole, subscriber_admin: bool) -> OrgContext {
+        OrgContext {
+            role,
+            subscriber_admin,
             ..self.clone()
         }
     }
@@ -347,17 +360,32 @@ const CANCELLED: &str = "The subscription is cancelled: nothing can be added or 
 
 /// SPEC §2, Membership: the owner and the members holding the subscriber-admin flag grant and
 /// withdraw seats (admins only when they hold the flag).
-pub fn can_manage_seats(ctx: &OrgContext, subscriber_admin: bool) -> Decision {
+pub fn can_manage_seats(ctx: &OrgContext) -> Decision {
     if ctx.user.is_super_admin() {
         return Decision::Allowed;
     }
     if ctx.cancelled {
         return Decision::Refused(CANCELLED);
     }
-    if ctx.role == OrgRole::Owner || subscriber_admin {
+    if ctx.role == OrgRole::Owner || ctx.subscriber_admin {
         Decision::Allowed
     } else {
         Decision::Refused("Only the owner and subscription admins grant and withdraw seats.")
+    }
+}
+
+/// Statements and the list of seat holders: owners, admins (who change the plan) and
+/// subscription admins (who manage seats); members see the plan, seats and cost only.
+pub fn can_see_billing(ctx: &OrgContext) -> Result<(), Denied> {
+    if ctx.user.is_super_admin()
+        || matches!(ctx.role, OrgRole::Owner | OrgRole::Admin)
+        || ctx.subscriber_admin
+    {
+        Ok(())
+    } else {
+        Err(Denied(
+            "Only owners, admins and subscription admins see statements.",
+        ))
     }
 }
 
@@ -644,6 +672,7 @@ mod tests {
                 org_name: "Acme".to_owned(),
                 role,
                 cancelled: false,
+                subscriber_admin: false,
             }],
             platform: PlatformFlags::default(),
             ip: None,
@@ -824,6 +853,55 @@ mod tests {
         assert!(can_see_team_budget(&member, standing(Some(TAdmin))));
         assert!(!can_see_team_budget(&member, standing(Some(Viewer))));
         assert!(can_see_team_budget(&admin, standing(Some(Viewer))));
+    }
+
+    #[test]
+    fn seats_statements_and_cancellation_follow_the_owner_and_the_subscription_admin_flag() {
+        let owner = context(Owner, PlatformRole::User);
+        let admin = context(Admin, PlatformRole::User);
+        let member = context(Member, PlatformRole::User);
+        let root = context(Member, PlatformRole::SuperAdmin);
+        let flagged = |ctx: &OrgContext| ctx.with_current_membership(ctx.role, true);
+        assert!(can_manage_seats(&owner).is_allowed());
+        assert!(
+            !can_manage_seats(&admin).is_allowed(),
+            "admins need the flag"
+        );
+        assert!(can_manage_seats(&flagged(&admin)).is_allowed());
+        assert!(can_manage_seats(&flagged(&member)).is_allowed());
+        assert!(can_manage_seats(&root).is_allowed());
+        assert!(can_see_billing(&admin).is_ok());
+        assert!(can_see_billing(&member).is_err());
+        assert!(can_see_billing(&flagged(&member)).is_ok());
+        assert!(can_cancel_subscription(&owner, 0).is_allowed());
+        assert_eq!(
+            can_cancel_subscription(&owner, 3).reason(),
+            Some("Remove every other member before cancelling.")
+        );
+        assert!(!can_cancel_subscription(&admin, 0).is_allowed());
+
+        // Once cancelled, the owner keeps the organization but grows and changes nothing.
+        let cancelled = OrgContext {
+            cancelled: true,
+            ..owner.clone()
+        };
+        assert!(!can_cancel_subscription(&cancelled, 0).is_allowed());
+        assert!(!can_manage_seats(&cancelled).is_allowed());
+        for permission in Permission::ALL {
+            let closed = matches!(
+                permission,
+                Permission::ManageInvitations
+                    | Permission::ChangeMembers
+                    | Permission::CreateTeams
+                    | Permission::ManagePlan
+                    | Permission::LeaveOrganization
+            );
+            assert_eq!(
+                require(&cancelled, permission).is_err(),
+                closed,
+                "{permission:?} once cancelled"
+            );
+        }
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct UserOrganization {
     pub role: OrgRole,
     /// The subscription is cancelled: only its owner still sees it.
     pub cancelled: bool,
+    /// The user may manage the subscription's seats.
+    pub subscriber_admin: bool,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewMembership) -> QueryResult<()> {
@@ -75,6 +77,7 @@ pub async fn organizations_of_users(
                 organizations::name,
                 memberships::role,
                 organizations::status.eq("cancelled"),
+                memberships::subscriber_admin,
             ),
         ))
         .load(conn)

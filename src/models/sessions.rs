@@ -21,6 +21,7 @@ pub struct SessionWithUser {
     pub org_name: Option<String>,
     pub role: Option<OrgRole>,
     pub org_cancelled: Option<bool>,
+    pub subscriber_admin: Option<bool>,
     pub single_org_per_account: bool,
     pub oauth_login_enabled: bool,
 }
@@ -64,6 +65,7 @@ pub async fn load_with_user(
             organizations::name.nullable(),
             memberships::role.nullable(),
             organizations::status.eq("cancelled").nullable(),
+            memberships::subscriber_admin.nullable(),
             platform_settings::single_org_per_account,
             platform_settings::oauth_login_enabled,
         ))

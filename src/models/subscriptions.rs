@@ -6,10 +6,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::schema::{memberships, organizations, subscription_changes, users};
+use crate::db::schema::{memberships, organizations, subscription_changes};
 use crate::domain::billing::{Billed, SeatPricing};
 use crate::domain::{OrgId, UserId};
-use crate::models::users::User;
 
 /// Why the subscription changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,21 +217,67 @@ pub async fn set_seat(
     .map(|n| n == 1)
 }
 
-/// One page of the members holding a seat, by email.
+/// Gives or takes a member's subscription-admin flag; false when they are not a member.
+pub async fn set_subscriber_admin(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_id: UserId,
+    admin: bool,
+) -> QueryResult<bool> {
+    diesel::update(
+        memberships::table
+            .filter(memberships::org_id.eq(org_id))
+            .filter(memberships::user_id.eq(user_id)),
+    )
+    .set(memberships::subscriber_admin.eq(admin))
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
+}
+
+/// A member holding a seat, as the Subscription tab lists them.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct SeatHolder {
+    #[diesel(sql_type = BigInt)]
+    pub user_id: i64,
+    #[diesel(sql_type = Text)]
+    pub email: String,
+    #[diesel(sql_type = Text)]
+    pub first_name: String,
+    #[diesel(sql_type = Text)]
+    pub last_name: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub subscriber_admin: bool,
+}
+
+impl SeatHolder {
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+            .trim()
+            .to_owned()
+    }
+}
+
+/// One page of the members holding a seat, by email, in one statement: the page is cut from
+/// the seat holders' index alone (a deep page skips index entries, not rows), then joined to
+/// its 25 users.
 pub async fn seat_holders(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
     offset: i64,
     limit: i64,
-) -> QueryResult<Vec<(User, bool)>> {
-    memberships::table
-        .inner_join(users::table)
-        .filter(memberships::org_id.eq(org_id))
-        .filter(memberships::subscriber)
-        .order((memberships::email_key, memberships::user_id))
-        .offset(offset)
-        .limit(limit)
-        .select((User::as_select(), memberships::subscriber_admin))
-        .load(conn)
-        .await
+) -> QueryResult<Vec<SeatHolder>> {
+    diesel::sql_query(
+        "SELECT page.user_id, u.email, u.first_name, u.last_name, page.subscriber_admin \
+         FROM (SELECT user_id, email_key, subscriber_admin FROM memberships \
+               WHERE org_id = $1 AND subscriber \
+               ORDER BY email_key, user_id OFFSET $2 LIMIT $3) page \
+         JOIN users u ON u.id = page.user_id \
+         ORDER BY page.email_key, page.user_id",
+    )
+    .bind::<BigInt, _>(org_id.0)
+    .bind::<BigInt, _>(offset)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
 }

@@ -71,10 +71,10 @@ pub async fn overview(
 async fn current_actor(
     conn: &mut AsyncPgConnection,
     ctx: &OrgContext,
-) -> Result<(OrgContext, Option<Membership>), TxError<Denied>> {
+) -> Result<OrgContext, TxError<Denied>> {
     match memberships::find_shared(conn, ctx.org_id, ctx.user.id).await? {
-        Some(mine) => Ok((ctx.with_current_role(mine.role), Some(mine))),
-        None if ctx.user.is_super_admin() => Ok((ctx.clone(), None)),
+        Some(mine) => Ok(ctx.with_current_membership(mine.role, mine.subscriber_admin)),
+        None if ctx.user.is_super_admin() => Ok(ctx.clone()),
         None => Err(TxError::Rejected(Denied(
             "You are no longer a member of this organization.",
         ))),

@@ -123,7 +123,7 @@ pub async fn add(
     let sealed = seal(master_key, &secret, ctx, id)?;
     let result = conn
         .transaction::<_, TxError<Denied>, _>(async |conn| {
-            let (actor, _) = current_actor(conn, ctx).await?;
+            let actor = current_actor(conn, ctx).await?;
             require(&actor, Permission::ManageProviderKeys).map_err(TxError::Rejected)?;
             let last_four = secret.last_four();
             let new = provider_keys::NewProviderKey {
@@ -196,7 +196,7 @@ pub async fn rotate(
     };
     let sealed = seal(master_key, &secret, ctx, key_id)?;
     conn.transaction::<_, TxError<Denied>, _>(async |conn| {
-        let (actor, _) = current_actor(conn, ctx).await?;
+        let actor = current_actor(conn, ctx).await?;
         require(&actor, Permission::ManageProviderKeys).map_err(TxError::Rejected)?;
         let (provider, label) = provider_keys::lock(conn, ctx.org_id, key_id)
             .await?
@@ -227,7 +227,7 @@ pub async fn remove(
 ) -> Result<String, AppError> {
     require(ctx, Permission::ManageProviderKeys)?;
     conn.transaction::<_, TxError<Denied>, _>(async |conn| {
-        let (actor, _) = current_actor(conn, ctx).await?;
+        let actor = current_actor(conn, ctx).await?;
         require(&actor, Permission::ManageProviderKeys).map_err(TxError::Rejected)?;
         let (provider, label) = provider_keys::lock(conn, ctx.org_id, key_id)
             .await?

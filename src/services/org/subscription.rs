@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::access::{
-    Decision, OrgContext, Permission, can_cancel_subscription, can_manage_seats, require,
+    Decision, OrgContext, Permission, can_cancel_subscription, can_manage_seats, can_see_billing,
+    require,
 };
 use crate::db::paging::{Paging, Total};
 use crate::domain::billing::{self, SeatPricing, Statement};
@@ -15,7 +16,7 @@ use crate::domain::{EmailAddress, UserId};
 use crate::error::{AppError, Denied, TxError};
 use crate::models::memberships;
 use crate::models::plans::{self, Plan};
-use crate::models::subscriptions::{self, ChangeReason, Subscription};
+use crate::models::subscriptions::{self, ChangeReason, SeatHolder, Subscription};
 pub use crate::models::users::User;
 use crate::models::{audit, invitations, users};
 use crate::services::org::{current_actor, refuse, rejected};
@@ -97,11 +98,13 @@ pub struct SubscriptionView {
     pub choices: Vec<PlanChoice>,
     pub change_plan: Result<(), Denied>,
     pub manage_seats: Decision,
+    /// Whether the viewer names subscription admins (the owner).
+    pub names_admins: bool,
     /// Statements and seat holders: for owners, admins and subscription admins.
     pub sees_billing: bool,
     /// This month so far, then the previous month.
     pub statements: Vec<Statement>,
-    pub seat_holders: Vec<(User, bool)>,
+    pub seat_holders: Vec<SeatHolder>,
     pub seat_total: Total,
     pub cancel: Decision,
 }
@@ -115,25 +118,6 @@ impl SubscriptionView {
     pub fn other_members(&self) -> i32 {
         (self.subscription.member_count - 1).max(0)
     }
-}
-
-/// Owners and admins change the plan; with seat managers, they see statements and seat holders.
-fn sees_billing(ctx: &OrgContext, seat_manager: Decision) -> bool {
-    ctx.user.is_super_admin()
-        || matches!(
-            ctx.role,
-            crate::domain::OrgRole::Owner | crate::domain::OrgRole::Admin
-        )
-        || seat_manager.is_allowed()
-}
-
-async fn my_subscriber_admin_flag(
-    conn: &mut AsyncPgConnection,
-    ctx: &OrgContext,
-) -> Result<bool, AppError> {
-    Ok(memberships::find(conn, ctx.org_id, ctx.user.id)
-        .await?
-        .is_some_and(|m| m.subscriber_admin))
 }
 
 /// The Subscription tab, for every member.
@@ -161,9 +145,9 @@ pub async fn view(
         },
         Plan::pricing,
     );
-    let manage_seats = can_manage_seats(ctx, my_subscriber_admin_flag(conn, ctx).await?);
+    let manage_seats = can_manage_seats(ctx);
     let change_plan = require(ctx, Permission::ManagePlan);
-    let sees_billing = sees_billing(ctx, manage_seats);
+    let sees_billing = can_see_billing(ctx).is_ok();
     let choices = if change_plan.is_ok() {
         all_plans
             .into_iter()
@@ -214,6 +198,7 @@ pub async fn view(
         choices,
         change_plan,
         manage_seats,
+        names_admins: require(ctx, Permission::ManageBilling).is_ok(),
         sees_billing,
         statements,
         seat_holders,
@@ -229,12 +214,7 @@ pub async fn statement(
     now: DateTime<Utc>,
 ) -> Result<Statement, AppError> {
     require(ctx, Permission::ViewOrganization)?;
-    let manage_seats = can_manage_seats(ctx, my_subscriber_admin_flag(conn, ctx).await?);
-    if !sees_billing(ctx, manage_seats) {
-        return Err(AppError::forbidden(
-            "Only owners, admins and subscription admins see statements.",
-        ));
-    }
+    can_see_billing(ctx)?;
     if month > billing::month_of(now) {
         return Err(AppError::NotFound);
     }
@@ -269,7 +249,7 @@ pub async fn preview_seat(
     email: &str,
     grant: bool,
 ) -> Result<SeatLookup, AppError> {
-    can_manage_seats(ctx, my_subscriber_admin_flag(conn, ctx).await?).into_result()?;
+    can_manage_seats(ctx).into_result()?;
     let email = match EmailAddress::parse(email) {
         Ok(email) => email,
         Err(e) => return Ok(SeatLookup::Invalid(e.to_string())),
@@ -323,11 +303,8 @@ pub async fn set_seat(
     now: DateTime<Utc>,
 ) -> Result<User, AppError> {
     conn.transaction::<_, TxError<Denied>, _>(async |conn| {
-        let (actor, mine) = current_actor(conn, ctx).await?;
-        refuse(can_manage_seats(
-            &actor,
-            mine.is_some_and(|m| m.subscriber_admin),
-        ))?;
+        let actor = current_actor(conn, ctx).await?;
+        refuse(can_manage_seats(&actor))?;
         // No lock on the organization first: the seat counter's trigger takes its row when the
         // seat changes, so concurrent changes are recorded in turn, and a removal (which locks
         // memberships before the organization) cannot deadlock with this.
@@ -345,6 +322,38 @@ pub async fn set_seat(
             let who = actor.actor();
             audit::record(conn, &who.audit_org(action, ctx.org_id, &user.email)).await?;
         }
+        Ok(user)
+    })
+    .await
+    .map_err(rejected)
+}
+
+/// The owner makes a member a subscription admin (who then grants and withdraws seats), or
+/// takes the flag back.
+#[tracing::instrument(skip(conn, ctx), fields(org_id = %ctx.org_id))]
+pub async fn set_subscription_admin(
+    conn: &mut AsyncPgConnection,
+    ctx: &OrgContext,
+    user_id: UserId,
+    admin: bool,
+) -> Result<User, AppError> {
+    require(ctx, Permission::ManageBilling)?;
+    conn.transaction::<_, TxError<Denied>, _>(async |conn| {
+        let actor = current_actor(conn, ctx).await?;
+        require(&actor, Permission::ManageBilling).map_err(TxError::Rejected)?;
+        if !subscriptions::set_subscriber_admin(conn, ctx.org_id, user_id, admin).await? {
+            return Err(diesel::result::Error::NotFound.into());
+        }
+        let user = users::find(conn, user_id)
+            .await?
+            .ok_or(diesel::result::Error::NotFound)?;
+        let action = if admin {
+            "subscription.admin_named"
+        } else {
+            "subscription.admin_withdrawn"
+        };
+        let who = actor.actor();
+        audit::record(conn, &who.audit_org(action, ctx.org_id, &user.email)).await?;
         Ok(user)
     })
     .await
@@ -370,7 +379,7 @@ pub async fn change_plan(
 ) -> Result<PlanChange, AppError> {
     let result = conn
         .transaction::<_, TxError<PlanStop>, _>(async |conn| {
-            let (actor, _) = current_actor(conn, ctx).await.map_err(plan_stop)?;
+            let actor = current_actor(conn, ctx).await.map_err(plan_stop)?;
             require(&actor, Permission::ManagePlan)
                 .map_err(|denied| TxError::Rejected(PlanStop::Denied(denied)))?;
             let subscription = subscriptions::find(conn, ctx.org_id, true)
@@ -434,7 +443,7 @@ pub async fn cancel(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     conn.transaction::<_, TxError<Denied>, _>(async |conn| {
-        let (actor, _) = current_actor(conn, ctx).await?;
+        let actor = current_actor(conn, ctx).await?;
         let withdrawn = invitations::cancel_pending_of(conn, ctx.org_id).await?;
         let subscription = subscriptions::find(conn, ctx.org_id, true)
             .await?

@@ -128,7 +128,7 @@ pub async fn create(
     let result = conn
         .transaction::<_, TxError<Denied>, _>(async |conn| {
             // The creator's role as it is now (a demotion meanwhile refuses).
-            let (actor, _) = current_actor(conn, ctx).await?;
+            let actor = current_actor(conn, ctx).await?;
             access::require(&actor, Permission::CreateTeams).map_err(TxError::Rejected)?;
             let team = teams::insert(conn, ctx.org_id, &name, &description, ctx.user.id).await?;
             let who = actor.actor();
@@ -322,7 +322,7 @@ async fn lock_team(
     team_id: TeamId,
     targets: &[UserId],
 ) -> Result<Locked, TxError<Denied>> {
-    let (actor, _) = current_actor(conn, ctx).await?;
+    let actor = current_actor(conn, ctx).await?;
     let team = teams::lock(conn, ctx.org_id, team_id)
         .await?
         .ok_or(diesel::result::Error::NotFound)?;

@@ -88,6 +88,16 @@ pub fn money(cents: impl Whole) -> String {
     )
 }
 
+/// Text for a CSV cell that no spreadsheet runs as a formula: a leading `=`, `+`, `-`, `@`,
+/// tab or carriage return gets an apostrophe before it.
+pub fn csv_text(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Whether two strings are equal, whatever references the template holds.
 pub fn same(a: impl AsRef<str>, b: impl AsRef<str>) -> bool {
     a.as_ref() == b.as_ref()
@@ -115,5 +125,7 @@ mod tests {
         assert_eq!(money(123_450), "1,234.50");
         assert_eq!(money(5), "0.05");
         assert_eq!(money(-150), "-1.50");
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_text("Standard"), "Standard");
     }
 }

@@ -93,6 +93,8 @@ pub const SUBSCRIPTION: Route = Route::new(ORG, "/subscription");
 pub const SUBSCRIPTION_PLAN: Route = Route::new(ORG, "/subscription/plan");
 /// GET `?email=&grant=` previews a seat change and its cost; POST confirms it.
 pub const SUBSCRIPTION_SEAT: Route = Route::new(ORG, "/subscription/seat");
+/// POST `user`, `admin=yes|no`: the owner names or withdraws a subscription admin.
+pub const SUBSCRIPTION_ADMIN: Route = Route::new(ORG, "/subscription/admin");
 /// A month's statement as CSV; the id is the month (`2026-11`).
 pub const SUBSCRIPTION_STATEMENT: Route = Route::new(ORG, "/subscription/statements/{id}");
 pub const SUBSCRIPTION_CANCEL: Route = Route::new(ORG, "/subscription/cancel");

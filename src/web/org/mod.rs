@@ -104,6 +104,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(subscription::set_seat),
         )
         .route(
+            paths::SUBSCRIPTION_ADMIN.pattern,
+            web::post().to(subscription::set_subscription_admin),
+        )
+        .route(
             paths::SUBSCRIPTION_STATEMENT.pattern,
             web::get().to(subscription::statement_csv),
         )

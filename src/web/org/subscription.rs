@@ -16,7 +16,7 @@ use crate::services::org::subscription::{
     self as service, Misfit, PlanChange, SEATS_PER_PAGE, SeatLookup, SeatPreview, SubscriptionView,
 };
 use crate::web::AppState;
-use crate::web::kit::format::{money, number};
+use crate::web::kit::format::{csv_text, money, number};
 use crate::web::kit::listing::{Pager, query_string};
 use crate::web::kit::{flash, htmx, paths};
 
@@ -221,6 +221,43 @@ pub async fn set_seat(
     Ok(htmx::redirect(&req, &paths::SUBSCRIPTION.path()))
 }
 
+#[derive(Deserialize)]
+pub struct AdminInput {
+    user: i64,
+    /// "yes" or "no".
+    admin: String,
+}
+
+pub async fn set_subscription_admin(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    input: web::Form<AdminInput>,
+) -> Result<HttpResponse, AppError> {
+    let admin = match input.admin.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(AppError::BadRequest("Say yes or no.")),
+    };
+    let user = service::set_subscription_admin(
+        &mut *state.pool.get().await?,
+        &ctx,
+        UserId(input.user),
+        admin,
+    )
+    .await?;
+    let message = if admin {
+        format!(
+            "{} is a subscription admin now: they grant and withdraw seats.",
+            user.email
+        )
+    } else {
+        format!("{} is no longer a subscription admin.", user.email)
+    };
+    flash(&req, message)?;
+    Ok(htmx::redirect(&req, &paths::SUBSCRIPTION.path()))
+}
+
 /// A month's statement as CSV: one row per line, then the total.
 pub async fn statement_csv(
     ctx: OrgContext,
@@ -266,7 +303,7 @@ fn statement_as_csv(statement: &Statement) -> Result<Vec<u8>, AppError> {
             .write_record([
                 line.first_day.to_string(),
                 line.last_day.to_string(),
-                line.plan_name.clone(),
+                csv_text(&line.plan_name),
                 line.seats.to_string(),
                 line.extra_seats.to_string(),
                 plain_money(line.monthly_cost_cents),

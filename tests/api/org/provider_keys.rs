@@ -317,6 +317,19 @@ async fn another_organizations_key_is_out_of_reach_and_its_ciphertext_does_not_o
         .is_err()
     );
 
+    // A 10 MiB body is refused before it is read.
+    let huge = olive
+        .post_form(
+            PAGE,
+            &[
+                ("provider", "openai"),
+                ("label", "Huge"),
+                ("secret", &"k".repeat(10 * 1024 * 1024)),
+            ],
+        )
+        .await;
+    assert_eq!(huge.status(), 413);
+
     // Bad input: a NUL byte, an unknown provider, a pasted document.
     let bad = olive
         .post_form(

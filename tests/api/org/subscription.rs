@@ -698,3 +698,146 @@ async fn cancelling_waits_for_every_other_member_to_go_and_then_closes_the_organ
     );
     assert_ne!(mia.get(PAGE).await.status(), 200);
 }
+
+/// Someone accepting an invitation while the owner cancels: whichever commits first, the
+/// organization never ends up cancelled with a member other than its owner.
+#[tokio::test]
+async fn a_join_racing_the_cancellation_never_leaves_a_member_in_a_cancelled_organization() {
+    let sink = crate::support::smtp::SmtpSink::start().await;
+    let url = sink.url();
+    let app = crate::support::spawn_app_with(|s| s.smtp_url = Some(url)).await;
+    let owner = app.user("owner@solo.test").create().await;
+    let org = app.org("Solo").owned_by(&owner).create().await;
+    let invitees: Vec<TestUser> = futures_util::future::join_all(
+        (1..=5).map(|i| app.user(&format!("invitee{i}@solo.test")).create()),
+    )
+    .await;
+    let olive = signed_in(&app, &owner).await;
+    olive.get("/settings/org/users").await;
+    let emails: Vec<&str> = invitees.iter().map(|u| u.email.as_str()).collect();
+    olive
+        .post_form(
+            "/settings/org/invitations",
+            &[
+                ("emails", &emails.join("\n")),
+                ("role", "member"),
+                ("intent", "send"),
+            ],
+        )
+        .await;
+    let mails = sink.wait_for(5).await;
+    let mut joiners = Vec::new();
+    for invitee in &invitees {
+        let mail = mails
+            .iter()
+            .find(|m| m.to.iter().any(|to| to.contains(&invitee.email)))
+            .expect("a mail to each invitee");
+        let link = mail.invitation_link();
+        let visitor = app.another_visitor();
+        visitor.login(invitee).await;
+        visitor.get(&link).await;
+        joiners.push((visitor, link));
+    }
+    olive.get(PAGE).await;
+
+    let joins = joiners.iter().map(|(visitor, link)| async move {
+        visitor.post_form(&format!("{link}/join"), &[]).await
+    });
+    let cancel = olive.post_form("/settings/org/subscription/cancel", &[]);
+    let (joined, cancelled) = tokio::join!(futures_util::future::join_all(joins), cancel);
+    let members = app
+        .number(&format!(
+            "SELECT count(*) FROM memberships WHERE org_id = {org}"
+        ))
+        .await;
+    let is_cancelled = app
+        .number(&format!(
+            "SELECT count(*) FROM organizations WHERE id = {org} AND status = 'cancelled'"
+        ))
+        .await
+        == 1;
+    assert!(
+        !(is_cancelled && members > 1),
+        "cancelled with {members} members"
+    );
+    if is_cancelled {
+        assert_eq!(cancelled.status(), 303);
+        assert!(joined.iter().all(|r| r.status() != 303), "nobody joined");
+    } else {
+        assert_eq!(cancelled.status(), 403, "someone joined first");
+        assert!(members > 1);
+    }
+    assert!(
+        joined.iter().all(|r| r.status().as_u16() < 500),
+        "no error, whoever lost"
+    );
+}
+
+#[tokio::test]
+async fn the_owner_names_subscription_admins_who_then_grant_seats() {
+    let app = spawn_app().await;
+    let acme = super::acme(&app).await;
+    let globex_owner = app.user("owner@globex.test").create().await;
+    app.org("Globex").owned_by(&globex_owner).create().await;
+    let olive = signed_in(&app, &acme.owner).await;
+    let ada = signed_in(&app, &acme.admin).await;
+    let preview = format!("{PAGE}/seat?email={}&change=grant", acme.member.email);
+    assert_eq!(ada.get(&preview).await.status(), 403);
+
+    let ada_id = acme.admin.id.to_string();
+    let named = olive
+        .post_form(
+            "/settings/org/subscription/admin",
+            &[("user", &ada_id), ("admin", "yes")],
+        )
+        .await;
+    assert_eq!(named.status(), 303);
+    assert_eq!(
+        ada.get(&preview).await.status(),
+        200,
+        "Ada grants seats now"
+    );
+    // Naming them is the owner's alone; another organization's user is not found here.
+    let forged = ada
+        .post_form(
+            "/settings/org/subscription/admin",
+            &[("user", &acme.other_admin.id.to_string()), ("admin", "yes")],
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+    let elsewhere = olive
+        .post_form(
+            "/settings/org/subscription/admin",
+            &[("user", &globex_owner.id.to_string()), ("admin", "yes")],
+        )
+        .await;
+    assert_eq!(elsewhere.status(), 404);
+    let odd = olive
+        .post_form(
+            "/settings/org/subscription/admin",
+            &[("user", &ada_id), ("admin", "maybe")],
+        )
+        .await;
+    assert_eq!(odd.status(), 400);
+
+    let withdrawn = olive
+        .post_form(
+            "/settings/org/subscription/admin",
+            &[("user", &ada_id), ("admin", "no")],
+        )
+        .await;
+    assert_eq!(withdrawn.status(), 303);
+    assert_eq!(ada.get(&preview).await.status(), 403);
+    assert_eq!(
+        app.number(
+            "SELECT count(*) FROM audit_log WHERE action IN ('subscription.admin_named', 'subscription.admin_withdrawn')"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM memberships WHERE subscriber_admin")
+            .await,
+        0
+    );
+}

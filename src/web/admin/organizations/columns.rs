@@ -42,10 +42,7 @@ impl Column {
     pub fn csv(&self, org: &Organization) -> String {
         match (self.value)(org) {
             Value::Number(n) => n.to_string(),
-            Value::Text(text) if text.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
-                format!("'{text}")
-            }
-            Value::Text(text) => text,
+            Value::Text(text) => crate::web::kit::format::csv_text(&text),
         }
     }
 
