@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::schema::{memberships, organizations, subscription_changes};
+use crate::db::schema::{memberships, organizations};
 use crate::domain::billing::{Billed, SeatPricing};
 use crate::domain::{OrgId, UserId};
 
@@ -56,8 +56,7 @@ pub async fn record(
     .map(|_| ())
 }
 
-#[derive(Debug, Clone, QueryableByName)]
-#[diesel(table_name = subscription_changes, check_for_backend(diesel::pg::Pg))]
+#[derive(Debug, Clone, Queryable)]
 struct ChangeRow {
     effective_at: DateTime<Utc>,
     plan_name: String,
@@ -80,18 +79,11 @@ pub async fn in_effect_between(
     let (Some(from), Some(until)) = (midnight(from), midnight(until)) else {
         return Ok(Vec::new());
     };
-    let rows: Vec<ChangeRow> = diesel::sql_query(
-        "SELECT effective_at, plan_name, monthly_price_cents, included_seats, \
-             extra_seat_price_cents, seats, active \
-         FROM subscription_changes \
-         WHERE org_id = $1 AND effective_at < $3 \
-           AND effective_at >= coalesce((SELECT max(effective_at) FROM subscription_changes \
-                                         WHERE org_id = $1 AND effective_at <= $2), '-infinity') \
-         ORDER BY effective_at, id",
-    )
-    .bind::<BigInt, _>(org_id.0)
-    .bind::<Timestamptz, _>(from)
-    .bind::<Timestamptz, _>(until)
+    let rows: Vec<ChangeRow> = ChangesBetween {
+        org_id: org_id.0,
+        from,
+        until,
+    }
     .load(conn)
     .await?;
     Ok(rows
@@ -236,17 +228,12 @@ pub async fn set_subscriber_admin(
 }
 
 /// A member holding a seat, as the Subscription tab lists them.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, Queryable)]
 pub struct SeatHolder {
-    #[diesel(sql_type = BigInt)]
     pub user_id: i64,
-    #[diesel(sql_type = Text)]
     pub email: String,
-    #[diesel(sql_type = Text)]
     pub first_name: String,
-    #[diesel(sql_type = Text)]
     pub last_name: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub subscriber_admin: bool,
 }
 
@@ -267,17 +254,99 @@ pub async fn seat_holders(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<SeatHolder>> {
-    diesel::sql_query(
-        "SELECT page.user_id, u.email, u.first_name, u.last_name, page.subscriber_admin \
-         FROM (SELECT user_id, email_key, subscriber_admin FROM memberships \
-               WHERE org_id = $1 AND subscriber \
-               ORDER BY email_key, user_id OFFSET $2 LIMIT $3) page \
-         JOIN users u ON u.id = page.user_id \
-         ORDER BY page.email_key, page.user_id",
-    )
-    .bind::<BigInt, _>(org_id.0)
-    .bind::<BigInt, _>(offset)
-    .bind::<BigInt, _>(limit)
+    SeatPage {
+        org_id: org_id.0,
+        offset,
+        limit,
+    }
     .load(conn)
     .await
+}
+
+// The two statements below are written as query fragments, not `sql_query` text, so each
+// connection prepares them once (Diesel caches a fragment's statement by its SQL; `sql_query`
+// is parsed again on every call, an extra round trip).
+
+type Pass<'a, 'b> = diesel::query_builder::AstPass<'a, 'b, diesel::pg::Pg>;
+
+/// The changes in effect from `from` to before `until`: the last one at or before `from`
+/// and every later one, oldest first.
+struct ChangesBetween {
+    org_id: i64,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+}
+
+impl diesel::query_builder::QueryId for ChangesBetween {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for ChangesBetween {
+    type SqlType = (
+        Timestamptz,
+        Text,
+        BigInt,
+        diesel::sql_types::Integer,
+        BigInt,
+        diesel::sql_types::Integer,
+        diesel::sql_types::Bool,
+    );
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ChangesBetween {
+    fn walk_ast<'b>(&'b self, mut out: Pass<'_, 'b>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT effective_at, plan_name, monthly_price_cents, included_seats, \
+                 extra_seat_price_cents, seats, active \
+             FROM subscription_changes WHERE org_id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.org_id)?;
+        out.push_sql(" AND effective_at < ");
+        out.push_bind_param::<Timestamptz, _>(&self.until)?;
+        out.push_sql(
+            " AND effective_at >= coalesce((SELECT max(effective_at) FROM subscription_changes \
+               WHERE org_id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.org_id)?;
+        out.push_sql(" AND effective_at <= ");
+        out.push_bind_param::<Timestamptz, _>(&self.from)?;
+        out.push_sql("), '-infinity') ORDER BY effective_at, id");
+        Ok(())
+    }
+}
+
+/// One page of seat holders: cut from the seat holders' index alone, then joined to its users.
+struct SeatPage {
+    org_id: i64,
+    offset: i64,
+    limit: i64,
+}
+
+impl diesel::query_builder::QueryId for SeatPage {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for SeatPage {
+    type SqlType = (BigInt, Text, Text, Text, diesel::sql_types::Bool);
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for SeatPage {
+    fn walk_ast<'b>(&'b self, mut out: Pass<'_, 'b>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT page.user_id, u.email, u.first_name, u.last_name, page.subscriber_admin \
+             FROM (SELECT user_id, email_key, subscriber_admin FROM memberships \
+                   WHERE org_id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.org_id)?;
+        out.push_sql(" AND subscriber ORDER BY email_key, user_id OFFSET ");
+        out.push_bind_param::<BigInt, _>(&self.offset)?;
+        out.push_sql(" LIMIT ");
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_sql(
+            ") page JOIN users u ON u.id = page.user_id ORDER BY page.email_key, page.user_id",
+        );
+        Ok(())
+    }
 }

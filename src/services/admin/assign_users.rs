@@ -122,6 +122,19 @@ pub async fn assign_users(
             outcome: AssignOutcome::Invalid(message),
         });
     }
+    // A cancelled organization is its owner's alone (SPEC §3): it takes no new members.
+    let org = organizations::find(conn, org_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if org.status == "cancelled" {
+        return Ok(Assignment {
+            org,
+            outcome: AssignOutcome::Invalid(
+                "This organization's subscription is cancelled: it takes no new members."
+                    .to_owned(),
+            ),
+        });
+    }
     let mut parsed: Vec<(usize, String, Result<EmailAddress, AssignVerdict>)> = Vec::new();
     for (line, text) in &lines {
         let result = match EmailAddress::parse(text) {

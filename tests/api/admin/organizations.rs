@@ -896,3 +896,32 @@ async fn the_same_add_organization_form_submitted_twice_creates_once() {
         .value("input[name=form_token]");
     assert_ne!(other, token);
 }
+
+#[tokio::test]
+async fn a_cancelled_organization_takes_no_assigned_users() {
+    let (app, orgs) = console_with_orgs(1).await;
+    let ada = app.user("ada@acme.test").create().await;
+    app.sql(&format!(
+        "UPDATE organizations SET status = 'cancelled', cancelled_at = now() WHERE id = {}",
+        orgs[0]
+    ))
+    .await;
+    let response = app
+        .post_htmx(
+            &format!("/admin/organizations/{}/assign", orgs[0]),
+            &[("emails", ada.email.as_str()), ("intent", "assign")],
+        )
+        .await;
+    assert_eq!(
+        response.html().text("#assign-users .alert-error"),
+        "This organization's subscription is cancelled: it takes no new members."
+    );
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM memberships WHERE user_id = {}",
+            ada.id
+        ))
+        .await,
+        0
+    );
+}
