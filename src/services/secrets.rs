@@ -4,9 +4,10 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use crate::access::Actor;
 use crate::crypto::{self, SealedIn};
 use crate::db::DbPool;
-use crate::models::{org_oauth_settings, outbox, provider_keys};
+use crate::models::{audit, org_oauth_settings, outbox, provider_keys};
 
 /// Refuses to start when the stored secrets were sealed under another master key: starting
 /// anyway would leave every OAuth client secret and provider key unreadable.
@@ -79,6 +80,16 @@ pub async fn rotate_master_key(
             outbox::set_sealed(conn, id, &sealed).await?;
             done.queued_emails += 1;
         }
+        let system = Actor::system();
+        let entry = audit::NewAuditEntry {
+            after: Some(serde_json::json!({
+                "oauth_secrets": done.oauth_secrets,
+                "provider_keys": done.provider_keys,
+                "queued_emails": done.queued_emails,
+            })),
+            ..system.audit("platform.master_key_rotated", "master key")
+        };
+        audit::record(conn, &entry).await?;
         Ok(done)
     })
     .await

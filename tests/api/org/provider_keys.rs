@@ -417,6 +417,12 @@ async fn rotating_the_master_key_reseals_every_secret_and_a_wrong_current_key_ch
         .await
         .expect("rotate");
     assert_eq!((done.provider_keys, done.oauth_secrets), (2, 1));
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_log WHERE action = 'platform.master_key_rotated' AND actor_role = 'system'")
+            .await,
+        1,
+        "the rotation is audited (counts only), the failed one is not"
+    );
     let mut conn = app.conn().await;
     for label in ["One", "Two"] {
         let id = key_id(&app, acme.org, label).await;
