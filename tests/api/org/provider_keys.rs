@@ -460,3 +460,73 @@ async fn rotating_the_master_key_reseals_every_secret_and_a_wrong_current_key_ch
         .await
         .expect("the new key opens them");
 }
+
+#[tokio::test]
+async fn twenty_concurrent_adds_of_one_label_keep_one_key_and_twenty_rotations_keep_every_record() {
+    let app = spawn_app().await;
+    let acme = super::acme(&app).await;
+    let olive = signed_in(&app, &acme.owner).await;
+    let adds = (0..20).map(|i| {
+        let olive = &olive;
+        async move {
+            olive
+                .post_form(
+                    PAGE,
+                    &[
+                        ("provider", "openai"),
+                        ("label", "Shared"),
+                        ("secret", &format!("sk-concurrent-value-{i:04}")),
+                    ],
+                )
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let mut statuses = futures_util::future::join_all(adds).await;
+    statuses.sort_unstable();
+    assert_eq!(statuses[0], 303, "{statuses:?}");
+    assert!(
+        statuses[1..].iter().all(|s| *s == 422),
+        "the others are told the label is taken, no error: {statuses:?}"
+    );
+    assert_eq!(app.number("SELECT count(*) FROM provider_keys").await, 1);
+
+    let id = key_id(&app, acme.org, "Shared").await;
+    olive.get(&format!("{PAGE}/{id}/rotate")).await;
+    let rotations = (0..20).map(|i| {
+        let olive = &olive;
+        let path = format!("{PAGE}/{id}/rotate");
+        async move {
+            olive
+                .post_form(&path, &[("secret", &format!("sk-rotated-value-{i:04}"))])
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(rotations).await;
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+    assert_eq!(
+        app.number(&format!(
+            "SELECT count(*) FROM provider_key_rotations WHERE key_id = {id}"
+        ))
+        .await,
+        20
+    );
+    // The value stored is the last rotation's: its last four match the newest record.
+    let value = opened(&app, acme.org, id).await;
+    let newest = app
+        .number(&format!(
+            "SELECT last_four::bigint FROM provider_key_rotations WHERE key_id = {id} ORDER BY id DESC LIMIT 1"
+        ))
+        .await;
+    assert_eq!(value, format!("sk-rotated-value-{newest:04}"));
+    assert_eq!(
+        app.number(&format!(
+            "SELECT last_four::bigint FROM provider_keys WHERE id = {id}"
+        ))
+        .await,
+        newest
+    );
+}
