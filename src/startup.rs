@@ -28,6 +28,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pub pool: DbPool,
+    /// Held while serving, so a master-key rotation cannot run meanwhile.
+    _serving_lock: diesel_async::AsyncPgConnection,
 }
 
 impl Application {
@@ -43,6 +45,10 @@ impl Application {
             settings.database_pool_size,
             settings.statement_limits,
         )?;
+        // The serving lock first: a master-key rotation in progress finishes before the check.
+        let serving_lock = services::secrets::hold_serving_lock(&settings.database_url)
+            .await
+            .context("connecting to the database")?;
         let mut conn = pool.get().await.context("connecting to the database")?;
         services::secrets::check_master_key(&mut conn, &settings.master_key_bytes()).await?;
         drop(conn);
@@ -60,7 +66,12 @@ impl Application {
             clock.clone(),
         );
         let server = run(listener, pool.clone(), settings, clock, postbox)?;
-        Ok(Application { port, server, pool })
+        Ok(Application {
+            port,
+            server,
+            pool,
+            _serving_lock: serving_lock,
+        })
     }
 
     pub fn port(&self) -> u16 {

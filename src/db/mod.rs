@@ -20,8 +20,14 @@ pub type DbConn = Object<AsyncPgConnection>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
+// The application's advisory lock keys, kept together so no two collide.
+
 /// Session-level advisory lock that serialises migrations between instances starting together.
 const MIGRATION_LOCK: i64 = 0x6775_696c_6468_616c;
+
+/// Held shared by every serving instance, taken exclusively by a master-key rotation
+/// (`services::secrets`).
+pub const SERVING_LOCK: i64 = 0x6775_696c_6473_7276;
 
 /// How long one statement may run, and wait for a lock, on the server's connections: a stuck
 /// transaction then costs other requests a bounded wait (and them a 503), not the instance.

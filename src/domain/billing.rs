@@ -99,16 +99,18 @@ fn last_day_of(month: NaiveDate) -> NaiveDate {
     next_month(month) - Duration::days(1)
 }
 
-/// "2026-11" → the first of November 2026.
+/// "2026-11" → the first of November 2026; years outside 2000–9999 are no statement's.
 pub fn parse_month(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
+        .ok()
+        .filter(|month| (2000..=9999).contains(&month.year()))
 }
 
 /// The statement of `month` through `through` (at most its last day), from the changes in
 /// effect during it: the last one before it began and those within it, oldest first.
 ///
 /// Each day is charged at the plan and seats in effect at the end of that day (UTC), at
-/// `monthly cost × 1 / days in the month`; a line's amount is rounded to the cent, half up.
+/// `monthly cost × 1 / days in the month`; the total is rounded to the cent (half up) once.
 pub fn statement(month: NaiveDate, through: NaiveDate, changes: &[Billed]) -> Statement {
     let month = first_of(month);
     let last = last_day_of(month);
@@ -151,23 +153,29 @@ pub fn statement(month: NaiveDate, through: NaiveDate, changes: &[Billed]) -> St
         }
         day += Duration::days(1);
     }
+    // The running total is rounded, and each line takes the difference: the lines add up to
+    // the exact total rounded once, never a cent more for having been split.
+    let mut exact_so_far: i128 = 0;
+    let mut charged_so_far: i64 = 0;
     for line in &mut lines {
-        line.amount_cents = prorate(line.monthly_cost_cents, line.days, days_in_month);
+        exact_so_far += i128::from(line.monthly_cost_cents) * i128::from(line.days);
+        let charged = rounded(exact_so_far, days_in_month);
+        line.amount_cents = charged - charged_so_far;
+        charged_so_far = charged;
     }
     Statement {
         month,
         days_in_month,
         through,
-        total_cents: lines.iter().map(|line| line.amount_cents).sum(),
+        total_cents: charged_so_far,
         lines,
     }
 }
 
-/// `monthly × days / days_in_month`, rounded half up, in integers.
-fn prorate(monthly_cents: i64, days: i64, days_in_month: i64) -> i64 {
-    let numerator = i128::from(monthly_cents) * i128::from(days) * 2 + i128::from(days_in_month);
-    let whole = numerator / (i128::from(days_in_month) * 2);
-    i64::try_from(whole).unwrap_or(i64::MAX)
+/// `cent_days / days_in_month`, rounded half up, in integers.
+fn rounded(cent_days: i128, days_in_month: i64) -> i64 {
+    let days_in_month = i128::from(days_in_month);
+    i64::try_from((cent_days * 2 + days_in_month) / (days_in_month * 2)).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -239,11 +247,12 @@ mod tests {
             [
                 // 2000 × 10/30 = 666.67 → 667
                 (day("2026-11-01"), day("2026-11-10"), 10, 10, 667),
-                // 2500 × 20/30 = 1666.67 → 1667
-                (day("2026-11-11"), day("2026-11-30"), 11, 20, 1667),
+                // The exact total 2000 × 10/30 + 2500 × 20/30 = 2333.33 is rounded once:
+                // 2333, so this line is 2333 − 667, not 2500 × 20/30 rounded (1667).
+                (day("2026-11-11"), day("2026-11-30"), 11, 20, 1666),
             ]
         );
-        assert_eq!(november.total_cents, 2334);
+        assert_eq!(november.total_cents, 2333);
     }
 
     #[test]
@@ -278,6 +287,8 @@ mod tests {
         assert_eq!(parse_month("2026-11"), Some(day("2026-11-01")));
         assert_eq!(parse_month("2026-13"), None);
         assert_eq!(parse_month("November"), None);
+        assert_eq!(parse_month("262143-01"), None);
+        assert_eq!(parse_month("0001-01"), None);
         assert_eq!(previous_month(day("2026-01-01")), day("2025-12-01"));
         assert_eq!(next_month(day("2026-12-01")), day("2027-01-01"));
         assert_eq!(month_of(at("2026-12-31T23:59:59Z")), day("2026-12-01"));

@@ -102,15 +102,19 @@ pub async fn pending_for(
 }
 
 /// Cancels every pending invitation of the organization (its subscription is being
-/// cancelled); returns how many.
-pub async fn cancel_pending_of(conn: &mut AsyncPgConnection, org_id: OrgId) -> QueryResult<usize> {
+/// cancelled); returns their ids, so their queued emails can be dropped.
+pub async fn cancel_pending_of(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> QueryResult<Vec<InvitationId>> {
     diesel::update(
         invitations::table
             .filter(invitations::org_id.eq(org_id))
             .filter(invitations::status.eq(InvitationStatus::Pending)),
     )
     .set(invitations::status.eq(InvitationStatus::Cancelled))
-    .execute(conn)
+    .returning(invitations::id)
+    .get_results(conn)
     .await
 }
 

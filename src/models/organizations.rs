@@ -70,13 +70,15 @@ pub async fn update(
         .await
 }
 
-/// Whether the organization is active, its row held (shared) until the transaction ends, so a
-/// cancellation waits for a join decided on it (and a join after it sees it).
-pub async fn is_active_shared(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<bool> {
+/// Whether the organization is active, its row locked until the transaction ends. A member
+/// joining locks it before the membership's counter trigger updates it anyway, so a
+/// cancellation waits for the join (and a join after it sees it), and two joins queue rather
+/// than deadlock (a shared lock each, then both updating the row, would).
+pub async fn lock_if_active(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<bool> {
     organizations::table
         .find(id)
         .select(organizations::status)
-        .for_share()
+        .for_no_key_update()
         .first::<String>(conn)
         .await
         .optional()

@@ -220,18 +220,34 @@ pub async fn sealed_value(
         .optional()
 }
 
-/// The first stored key, to check at start-up that the master key still opens them.
-pub async fn first_sealed(
+/// The oldest and the newest stored key (one, or none), to check at start-up that the master
+/// key still opens them.
+pub async fn first_and_last_sealed(
     conn: &mut AsyncPgConnection,
-) -> QueryResult<Option<(i64, OrgId, Vec<u8>)>> {
-    provider_keys::table
-        .order(provider_keys::id)
-        .select((
-            provider_keys::id,
-            provider_keys::org_id,
-            provider_keys::secret_sealed,
-        ))
+) -> QueryResult<Vec<(i64, OrgId, Vec<u8>)>> {
+    let columns = (
+        provider_keys::id,
+        provider_keys::org_id,
+        provider_keys::secret_sealed,
+    );
+    let mut found: Vec<(i64, OrgId, Vec<u8>)> = provider_keys::table
+        .order(provider_keys::id.asc())
+        .select(columns)
         .first(conn)
         .await
-        .optional()
+        .optional()?
+        .into_iter()
+        .collect();
+    let last: Option<(i64, OrgId, Vec<u8>)> = provider_keys::table
+        .order(provider_keys::id.desc())
+        .select(columns)
+        .first(conn)
+        .await
+        .optional()?;
+    let first_id = match found.as_slice() {
+        [(id, _, _)] => Some(*id),
+        _ => None,
+    };
+    found.extend(last.filter(|(id, _, _)| Some(*id) != first_id));
+    Ok(found)
 }

@@ -123,7 +123,7 @@ async fn join(
         };
         return Err(TxError::Rejected(Stop::Closed(reason)));
     };
-    if !crate::models::organizations::is_active_shared(conn, invitation.org_id).await? {
+    if !crate::models::organizations::lock_if_active(conn, invitation.org_id).await? {
         return Err(TxError::Rejected(Stop::Closed(CANCELLED_ORGANIZATION)));
     }
     if invitation.email != user.email {

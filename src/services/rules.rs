@@ -76,6 +76,10 @@ pub async fn join_by_domain(
     else {
         return Ok(None);
     };
+    // Cancelled since it was found: it takes no new members.
+    if !organizations::lock_if_active(conn, org_id).await? {
+        return Ok(None);
+    }
     if memberships::find(conn, org_id, user.id).await?.is_some()
         || !kept_out_by_single_org_policy(conn, &[user.id], Some(org_id))
             .await?

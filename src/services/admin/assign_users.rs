@@ -122,19 +122,6 @@ pub async fn assign_users(
             outcome: AssignOutcome::Invalid(message),
         });
     }
-    // A cancelled organization is its owner's alone (SPEC §3): it takes no new members.
-    let org = organizations::find(conn, org_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if org.status == "cancelled" {
-        return Ok(Assignment {
-            org,
-            outcome: AssignOutcome::Invalid(
-                "This organization's subscription is cancelled: it takes no new members."
-                    .to_owned(),
-            ),
-        });
-    }
     let mut parsed: Vec<(usize, String, Result<EmailAddress, AssignVerdict>)> = Vec::new();
     for (line, text) in &lines {
         let result = match EmailAddress::parse(text) {
@@ -157,6 +144,17 @@ pub async fn assign_users(
                 .ok_or(diesel::result::Error::NotFound)?;
             // Lock the users so a concurrent batch cannot add them elsewhere under the policy.
             let found: Vec<User> = users::lock_by_emails(conn, &addresses).await?;
+            // Then the organization (users first, as joining does): a cancelled one is its
+            // owner's alone (SPEC §3) and takes no new members, even cancelled a moment ago.
+            if !organizations::lock_if_active(conn, org_id).await? {
+                return Err(TxError::Rejected(Assignment {
+                    org,
+                    outcome: AssignOutcome::Invalid(
+                        "This organization's subscription is cancelled: it takes no new members."
+                            .to_owned(),
+                    ),
+                }));
+            }
             let ids: Vec<UserId> = found.iter().map(|u| u.id).collect();
             let already: Vec<UserId> = memberships::members_among(conn, org_id, &ids).await?;
             let elsewhere = rules::kept_out_by_single_org_policy(conn, &ids, Some(org_id)).await?;

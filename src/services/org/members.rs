@@ -20,6 +20,7 @@ use crate::models::subscriptions::{self, ChangeReason};
 use crate::models::users::{self, PersonSearch, User, UserChanges};
 use crate::models::{audit, invitations, organizations, teams, token_assignments};
 use crate::services::account::ProfileChange;
+use crate::services::org::lock_members;
 
 /// A member as the list and the detail panel show them, with what the viewer may do to them.
 pub struct MemberRow {
@@ -109,32 +110,6 @@ pub async fn member(
         .next()
         .ok_or(AppError::NotFound)?;
     Ok(MemberRow::new(ctx, pair))
-}
-
-/// The targets' memberships, locked with the actor's, and the actor with the role they hold
-/// now; the actor having left meanwhile is a refusal.
-async fn lock_members(
-    conn: &mut AsyncPgConnection,
-    ctx: &OrgContext,
-    targets: &[UserId],
-) -> Result<(OrgContext, Vec<(Membership, User)>), TxError<Denied>> {
-    let mut ids = targets.to_vec();
-    ids.push(ctx.user.id);
-    let locked = memberships::lock_with_users(conn, ctx.org_id, &ids).await?;
-    let actor = match locked.iter().find(|(m, _)| m.user_id == ctx.user.id) {
-        Some((mine, _)) => ctx.with_current_role(mine.role),
-        None if ctx.user.is_super_admin() => ctx.clone(),
-        None => {
-            return Err(TxError::Rejected(Denied(
-                "You are no longer a member of this organization.",
-            )));
-        }
-    };
-    let targets = locked
-        .into_iter()
-        .filter(|(m, _)| targets.contains(&m.user_id))
-        .collect();
-    Ok((actor, targets))
 }
 
 fn denied(result: Result<MemberRow, TxError<Denied>>) -> Result<MemberRow, AppError> {

@@ -10,6 +10,7 @@ pub mod teams;
 use diesel_async::AsyncPgConnection;
 
 use crate::access::{Decision, OrgContext, Permission, can_act_on, require};
+use crate::domain::UserId;
 use crate::error::{AppError, Denied, TxError};
 use crate::models::memberships::{self, Membership};
 use crate::models::organizations::{self, Organization};
@@ -79,6 +80,33 @@ async fn current_actor(
             "You are no longer a member of this organization.",
         ))),
     }
+}
+
+/// The targets' memberships, locked for update with the actor's in user order (so two changes
+/// naming the same people queue instead of deadlocking), and the actor as they stand now; the
+/// actor having left meanwhile is a refusal. For changes to members' own rows.
+async fn lock_members(
+    conn: &mut AsyncPgConnection,
+    ctx: &OrgContext,
+    targets: &[UserId],
+) -> Result<(OrgContext, Vec<(Membership, User)>), TxError<Denied>> {
+    let mut ids = targets.to_vec();
+    ids.push(ctx.user.id);
+    let locked = memberships::lock_with_users(conn, ctx.org_id, &ids).await?;
+    let actor = match locked.iter().find(|(m, _)| m.user_id == ctx.user.id) {
+        Some((mine, _)) => ctx.with_current_membership(mine.role, mine.subscriber_admin),
+        None if ctx.user.is_super_admin() => ctx.clone(),
+        None => {
+            return Err(TxError::Rejected(Denied(
+                "You are no longer a member of this organization.",
+            )));
+        }
+    };
+    let targets = locked
+        .into_iter()
+        .filter(|(m, _)| targets.contains(&m.user_id))
+        .collect();
+    Ok((actor, targets))
 }
 
 fn rejected(e: TxError<Denied>) -> AppError {

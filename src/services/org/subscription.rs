@@ -18,8 +18,8 @@ use crate::models::memberships;
 use crate::models::plans::{self, Plan};
 use crate::models::subscriptions::{self, ChangeReason, SeatHolder, Subscription};
 pub use crate::models::users::User;
-use crate::models::{audit, invitations, users};
-use crate::services::org::{current_actor, refuse, rejected};
+use crate::models::{audit, invitations, outbox, users};
+use crate::services::org::{current_actor, lock_members, refuse, rejected};
 
 /// Seat holders listed per page.
 pub const SEATS_PER_PAGE: i64 = 25;
@@ -32,12 +32,15 @@ pub struct LimitUse {
 }
 
 impl LimitUse {
-    /// How full, 0 to 100, for the bar.
-    pub fn percent(&self) -> i64 {
-        if self.limit <= 0 {
-            return 100;
-        }
-        (i64::from(self.used) * 100 / i64::from(self.limit)).clamp(0, 100)
+    /// The bar's maximum: the limit, or 1 for a plan without one (a meter needs max > 0).
+    pub fn meter_max(&self) -> i32 {
+        self.limit.max(1)
+    }
+
+    /// The bar's value, full at most (a meter's value cannot pass its max); the figures beside
+    /// it say how far beyond.
+    pub fn meter_value(&self) -> i32 {
+        self.used.clamp(0, self.meter_max())
     }
 }
 
@@ -303,15 +306,16 @@ pub async fn set_seat(
     now: DateTime<Utc>,
 ) -> Result<User, AppError> {
     conn.transaction::<_, TxError<Denied>, _>(async |conn| {
-        let actor = current_actor(conn, ctx).await?;
+        let (actor, mut target) = lock_members(conn, ctx, &[user_id]).await?;
+        // Cancelled since the request began: nothing changes any more.
+        let actor = OrgContext {
+            cancelled: subscriptions::find(conn, ctx.org_id, false)
+                .await?
+                .is_some_and(|s| s.is_cancelled()),
+            ..actor
+        };
         refuse(can_manage_seats(&actor))?;
-        // No lock on the organization first: the seat counter's trigger takes its row when the
-        // seat changes, so concurrent changes are recorded in turn, and a removal (which locks
-        // memberships before the organization) cannot deadlock with this.
-        let user = memberships::find(conn, ctx.org_id, user_id)
-            .await?
-            .and(users::find(conn, user_id).await?)
-            .ok_or(diesel::result::Error::NotFound)?;
+        let (_, user) = target.pop().ok_or(diesel::result::Error::NotFound)?;
         if subscriptions::set_seat(conn, ctx.org_id, user_id, grant).await? {
             subscriptions::record(conn, ctx.org_id, ChangeReason::Seats, now).await?;
             let action = if grant {
@@ -339,14 +343,10 @@ pub async fn set_subscription_admin(
 ) -> Result<User, AppError> {
     require(ctx, Permission::ManageBilling)?;
     conn.transaction::<_, TxError<Denied>, _>(async |conn| {
-        let actor = current_actor(conn, ctx).await?;
+        let (actor, mut target) = lock_members(conn, ctx, &[user_id]).await?;
         require(&actor, Permission::ManageBilling).map_err(TxError::Rejected)?;
-        if !subscriptions::set_subscriber_admin(conn, ctx.org_id, user_id, admin).await? {
-            return Err(diesel::result::Error::NotFound.into());
-        }
-        let user = users::find(conn, user_id)
-            .await?
-            .ok_or(diesel::result::Error::NotFound)?;
+        let (_, user) = target.pop().ok_or(diesel::result::Error::NotFound)?;
+        subscriptions::set_subscriber_admin(conn, ctx.org_id, user_id, admin).await?;
         let action = if admin {
             "subscription.admin_named"
         } else {
@@ -380,11 +380,16 @@ pub async fn change_plan(
     let result = conn
         .transaction::<_, TxError<PlanStop>, _>(async |conn| {
             let actor = current_actor(conn, ctx).await.map_err(plan_stop)?;
-            require(&actor, Permission::ManagePlan)
-                .map_err(|denied| TxError::Rejected(PlanStop::Denied(denied)))?;
             let subscription = subscriptions::find(conn, ctx.org_id, true)
                 .await?
                 .ok_or(diesel::result::Error::NotFound)?;
+            // Decided on the status read under the lock: a cancellation just before wins.
+            let actor = OrgContext {
+                cancelled: subscription.is_cancelled(),
+                ..actor
+            };
+            require(&actor, Permission::ManagePlan)
+                .map_err(|denied| TxError::Rejected(PlanStop::Denied(denied)))?;
             let plan = plans::find(conn, plan_id)
                 .await?
                 .ok_or(diesel::result::Error::NotFound)?;
@@ -445,6 +450,9 @@ pub async fn cancel(
     conn.transaction::<_, TxError<Denied>, _>(async |conn| {
         let actor = current_actor(conn, ctx).await?;
         let withdrawn = invitations::cancel_pending_of(conn, ctx.org_id).await?;
+        for id in &withdrawn {
+            outbox::drop_unsent(conn, *id).await?;
+        }
         let subscription = subscriptions::find(conn, ctx.org_id, true)
             .await?
             .ok_or(diesel::result::Error::NotFound)?;
@@ -460,7 +468,7 @@ pub async fn cancel(
         subscriptions::record(conn, ctx.org_id, ChangeReason::Cancelled, now).await?;
         let who = actor.actor();
         let entry = audit::NewAuditEntry {
-            after: Some(serde_json::json!({ "invitations_cancelled": withdrawn })),
+            after: Some(serde_json::json!({ "invitations_cancelled": withdrawn.len() })),
             ..who.audit_org("subscription.cancelled", ctx.org_id, &ctx.org_name)
         };
         audit::record(conn, &entry).await?;

@@ -200,3 +200,20 @@ async fn rotate_master_key_reseals_the_stored_keys_under_the_key_read_from_stand
         "{output}"
     );
 }
+
+#[tokio::test]
+async fn rotate_master_key_refuses_to_run_while_a_console_serves_the_database() {
+    let app = crate::support::spawn_app().await;
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    let (ok, output) = guildhall(
+        &app.db.url(),
+        &["rotate-master-key"],
+        &format!("{encoded}\n"),
+    );
+    assert!(!ok, "{output}");
+    assert!(
+        output.contains("a console is serving this database") && output.lines().count() == 1,
+        "{output}"
+    );
+}

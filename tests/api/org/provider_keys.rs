@@ -398,13 +398,28 @@ async fn rotating_the_master_key_reseals_every_secret_and_a_wrong_current_key_ch
     }
     let new_key = guildhall::domain::random_bytes(32);
     let pool = guildhall::db::build_pool(&app.db.url(), 1).expect("pool");
-
-    let wrong = guildhall::services::secrets::rotate_master_key(
-        &pool,
-        &guildhall::domain::random_bytes(32),
-        &new_key,
-    )
-    .await;
+    // This console serves the database: the rotation refuses to run beside it.
+    let refused = guildhall::services::secrets::rotate_master_key(&pool, &app.master_key, &new_key)
+        .await
+        .expect_err("a console is serving");
+    assert!(
+        refused.to_string().contains("stop every instance"),
+        "{refused}"
+    );
+    // The work itself (what the subcommand does once the consoles are stopped), in a
+    // transaction of the test's own.
+    let reseal = |old: Vec<u8>| {
+        let (pool, new_key) = (pool.clone(), new_key.clone());
+        async move {
+            use diesel_async::AsyncConnection;
+            let mut conn = pool.get().await.expect("a connection");
+            conn.transaction::<_, anyhow::Error, _>(async |conn| {
+                guildhall::services::secrets::reseal_all(conn, &old, &new_key).await
+            })
+            .await
+        }
+    };
+    let wrong = reseal(guildhall::domain::random_bytes(32)).await;
     assert!(wrong.is_err());
     let one = key_id(&app, acme.org, "One").await;
     assert_eq!(
@@ -413,9 +428,7 @@ async fn rotating_the_master_key_reseals_every_secret_and_a_wrong_current_key_ch
         "unchanged"
     );
 
-    let done = guildhall::services::secrets::rotate_master_key(&pool, &app.master_key, &new_key)
-        .await
-        .expect("rotate");
+    let done = reseal(app.master_key.clone()).await.expect("rotate");
     assert_eq!((done.provider_keys, done.oauth_secrets), (2, 1));
     assert_eq!(
         app.number("SELECT count(*) FROM audit_log WHERE action = 'platform.master_key_rotated' AND actor_role = 'system'")

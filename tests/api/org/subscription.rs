@@ -221,9 +221,9 @@ fn days_in(month: NaiveDate) -> i64 {
     (next - month).num_days()
 }
 
-/// `cents × days / days_in_month`, rounded half up: what a line of the statement must say.
-fn prorated(cents: i64, days: i64, days_in_month: i64) -> i64 {
-    (cents * days * 2 + days_in_month) / (days_in_month * 2)
+/// `cent_days / days_in_month` (a monthly cost times the days it ran), rounded half up.
+fn prorated(cent_days: i64, days_in_month: i64) -> i64 {
+    (cent_days * 2 + days_in_month) / (days_in_month * 2)
 }
 
 #[tokio::test]
@@ -249,8 +249,9 @@ async fn a_seat_added_mid_month_is_charged_by_the_day_in_the_statement_and_its_c
     let html = olive.get(PAGE).await.html();
     let month = month_start.date_naive();
     let dim = days_in(month);
-    let first_line = prorated(2000, 10, dim);
-    let second_line = prorated(2500, 1, dim);
+    // The total is rounded once; the last line takes what the first did not.
+    let first_line = prorated(2000 * 10, dim);
+    let second_line = prorated(2000 * 10 + 2500, dim) - first_line;
     let running = html.all("#statements-heading ~ table")[0];
     let running_text = crate::support::html::text_of(running);
     assert!(
@@ -282,7 +283,7 @@ async fn a_seat_added_mid_month_is_charged_by_the_day_in_the_statement_and_its_c
     );
     let lines: Vec<&str> = csv.text().lines().collect();
     let rest = dim - 10;
-    let second_line = prorated(2500, rest, dim);
+    let second_line = prorated(2000 * 10 + 2500 * rest, dim) - first_line;
     let money = |cents: i64| format!("{}.{:02}", cents / 100, cents % 100);
     assert_eq!(
         lines,
