@@ -95,6 +95,8 @@ pub const SUBSCRIPTION_PLAN: Route = Route::new(ORG, "/subscription/plan");
 pub const SUBSCRIPTION_SEAT: Route = Route::new(ORG, "/subscription/seat");
 /// POST `user`, `admin=yes|no`: the owner names or withdraws a subscription admin.
 pub const SUBSCRIPTION_ADMIN: Route = Route::new(ORG, "/subscription/admin");
+/// Any month's statement: `?month=2026-05` (the form) answers with the CSV's address.
+pub const SUBSCRIPTION_STATEMENTS: Route = Route::new(ORG, "/subscription/statements");
 /// A month's statement as CSV; the id is the month (`2026-11`).
 pub const SUBSCRIPTION_STATEMENT: Route = Route::new(ORG, "/subscription/statements/{id}");
 pub const SUBSCRIPTION_CANCEL: Route = Route::new(ORG, "/subscription/cancel");

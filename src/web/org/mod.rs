@@ -108,6 +108,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(subscription::set_subscription_admin),
         )
         .route(
+            paths::SUBSCRIPTION_STATEMENTS.pattern,
+            web::get().to(subscription::find_statement),
+        )
+        .route(
             paths::SUBSCRIPTION_STATEMENT.pattern,
             web::get().to(subscription::statement_csv),
         )

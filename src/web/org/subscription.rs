@@ -37,10 +37,8 @@ struct SubscriptionPage {
     ctx: OrgContext,
     view: SubscriptionView,
     seat_pager: Pager,
-    /// The seat form: the email typed, and why it was refused.
-    seat_email: String,
-    seat_error: Option<String>,
-    plan_error: Option<String>,
+    /// The form refused, if any: shown again with its input and the reason.
+    refused: Refused,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +51,51 @@ enum Refused {
     Nothing,
     Seat { email: String, error: String },
     Plan(String),
+    Month { month: String, error: String },
+}
+
+impl Refused {
+    fn status(&self) -> StatusCode {
+        match self {
+            Refused::Nothing => StatusCode::OK,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn seat_email(&self) -> &str {
+        match self {
+            Refused::Seat { email, .. } => email,
+            _ => "",
+        }
+    }
+
+    fn seat_error(&self) -> Option<&str> {
+        match self {
+            Refused::Seat { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    fn plan_error(&self) -> Option<&str> {
+        match self {
+            Refused::Plan(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    fn month(&self) -> &str {
+        match self {
+            Refused::Month { month, .. } => month,
+            _ => "",
+        }
+    }
+
+    fn month_error(&self) -> Option<&str> {
+        match self {
+            Refused::Month { error, .. } => Some(error),
+            _ => None,
+        }
+    }
 }
 
 async fn subscription_page(
@@ -62,18 +105,6 @@ async fn subscription_page(
     seats_page: Option<i64>,
     refused: Refused,
 ) -> Result<HttpResponse, AppError> {
-    let (status, seat_email, seat_error, plan_error) = match refused {
-        Refused::Nothing => (StatusCode::OK, String::new(), None, None),
-        Refused::Seat { email, error } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, email, Some(error), None)
-        }
-        Refused::Plan(error) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            String::new(),
-            None,
-            Some(error),
-        ),
-    };
     let paging = Paging::new(seats_page, Some(SEATS_PER_PAGE));
     let view = service::view(
         &mut *state.pool.get().await?,
@@ -93,11 +124,9 @@ async fn subscription_page(
         ctx,
         view,
         seat_pager,
-        seat_email,
-        seat_error,
-        plan_error,
+        refused,
     };
-    htmx::page(req, status, &page)
+    htmx::page(req, page.refused.status(), &page)
 }
 
 pub async fn page(
@@ -256,6 +285,38 @@ pub async fn set_subscription_admin(
     };
     flash(&req, message)?;
     Ok(htmx::redirect(&req, &paths::SUBSCRIPTION.path()))
+}
+
+#[derive(Deserialize)]
+pub struct MonthQuery {
+    month: String,
+}
+
+/// The "any month" form: to that month's CSV, or back to the page with the reason.
+pub async fn find_statement(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    query: web::Query<MonthQuery>,
+) -> Result<HttpResponse, AppError> {
+    match billing::parse_month(&query.month) {
+        Some(month) if month <= billing::month_of(state.clock.now()) => {
+            let key = month.format("%Y-%m").to_string();
+            Ok(HttpResponse::SeeOther()
+                .insert_header((
+                    actix_web::http::header::LOCATION,
+                    paths::SUBSCRIPTION_STATEMENT.with_id(key).to_string(),
+                ))
+                .finish())
+        }
+        _ => {
+            let refused = Refused::Month {
+                month: query.month.clone(),
+                error: "Choose a month up to this one, as YYYY-MM.".to_owned(),
+            };
+            subscription_page(&req, ctx, &state, None, refused).await
+        }
+    }
 }
 
 /// A month's statement as CSV: one row per line, then the total.

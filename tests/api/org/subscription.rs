@@ -305,6 +305,30 @@ async fn a_seat_added_mid_month_is_charged_by_the_day_in_the_statement_and_its_c
         ]
     );
 
+    // Any past month is reached from the page's form too; one to come is refused in the form.
+    let found = olive
+        .get(&format!(
+            "/settings/org/subscription/statements?month={key}"
+        ))
+        .await;
+    assert_eq!(found.status(), 303);
+    assert_eq!(
+        found.location(),
+        format!("/settings/org/subscription/statements/{key}")
+    );
+    for bad in ["2999-01", "last%20month"] {
+        let refused = olive
+            .get(&format!(
+                "/settings/org/subscription/statements?month={bad}"
+            ))
+            .await;
+        assert_eq!(refused.status(), 422, "{bad}");
+        assert_eq!(
+            refused.html().field_error("any-month-month").as_deref(),
+            Some("Choose a month up to this one, as YYYY-MM.")
+        );
+    }
+
     // Members see no statements; a month still to come and a mangled month are not found.
     let mia = signed_in(&app, &acme.member).await;
     assert_eq!(
