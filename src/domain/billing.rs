@@ -13,6 +13,13 @@ pub struct SeatPricing {
 }
 
 impl SeatPricing {
+    /// No plan: nothing is charged.
+    pub const NONE: SeatPricing = SeatPricing {
+        monthly_price_cents: 0,
+        included_seats: 0,
+        extra_seat_price_cents: 0,
+    };
+
     pub fn extra_seats(&self, seats: i32) -> i32 {
         (seats - self.included_seats).max(0)
     }

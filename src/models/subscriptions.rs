@@ -119,6 +119,11 @@ impl Subscription {
     pub fn is_cancelled(&self) -> bool {
         self.status == "cancelled"
     }
+
+    /// Members besides the owner: who must be gone before the owner can cancel.
+    pub fn other_members(&self) -> i32 {
+        (self.member_count - 1).max(0)
+    }
 }
 
 /// The organization's subscription, its row locked for a change when `lock`.

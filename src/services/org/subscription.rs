@@ -119,7 +119,7 @@ impl SubscriptionView {
     }
 
     pub fn other_members(&self) -> i32 {
-        (self.subscription.member_count - 1).max(0)
+        self.subscription.other_members()
     }
 }
 
@@ -140,14 +140,7 @@ pub async fn view(
         .iter()
         .find(|p| Some(p.id) == subscription.plan_id)
         .cloned();
-    let pricing = plan.as_ref().map_or(
-        SeatPricing {
-            monthly_price_cents: 0,
-            included_seats: 0,
-            extra_seat_price_cents: 0,
-        },
-        Plan::pricing,
-    );
+    let pricing = plan.as_ref().map_or(SeatPricing::NONE, Plan::pricing);
     let manage_seats = can_manage_seats(ctx);
     let change_plan = require(ctx, Permission::ManagePlan);
     let sees_billing = can_see_billing(ctx).is_ok();
@@ -193,7 +186,7 @@ pub async fn view(
     Ok(SubscriptionView {
         monthly_cost_cents: pricing.monthly_cost(subscription.seats),
         limits: limits_of(plan.as_ref(), &subscription),
-        cancel: can_cancel_subscription(ctx, (subscription.member_count - 1).max(0)),
+        cancel: can_cancel_subscription(ctx, subscription.other_members()),
         seat_total: Total::exact(i64::from(subscription.seats)),
         subscription,
         plan,
@@ -277,11 +270,7 @@ pub async fn preview_seat(
         Some(id) => plans::find(conn, id).await?.map(|p| p.pricing()),
         None => None,
     }
-    .unwrap_or(SeatPricing {
-        monthly_price_cents: 0,
-        included_seats: 0,
-        extra_seat_price_cents: 0,
-    });
+    .unwrap_or(SeatPricing::NONE);
     let seats_after = subscription.seats + if grant { 1 } else { -1 };
     Ok(SeatLookup::Preview(SeatPreview {
         user,
@@ -462,7 +451,7 @@ pub async fn cancel(
         };
         refuse(can_cancel_subscription(
             &actor,
-            (subscription.member_count - 1).max(0),
+            subscription.other_members(),
         ))?;
         subscriptions::cancel(conn, ctx.org_id, now).await?;
         subscriptions::record(conn, ctx.org_id, ChangeReason::Cancelled, now).await?;
