@@ -404,6 +404,30 @@ pub fn can_cancel_subscription(ctx: &OrgContext, other_members: i32) -> Decision
     Decision::Allowed
 }
 
+/// Organization API keys (seed 004): owners and admins see and revoke every key of the
+/// organization; members only their own.
+pub fn sees_every_api_key(ctx: &OrgContext) -> bool {
+    ctx.user.is_super_admin() || matches!(ctx.role, OrgRole::Owner | OrgRole::Admin)
+}
+
+/// Revoking an organization key held by `holder`.
+pub fn can_revoke_api_key(ctx: &OrgContext, holder: UserId) -> Decision {
+    if holder == ctx.user.id || sees_every_api_key(ctx) {
+        Decision::Allowed
+    } else {
+        Decision::Refused("Only owners and admins revoke other members' keys.")
+    }
+}
+
+/// Rotating a key: its holder only, as the new secret is shown to whoever rotates it.
+pub fn can_rotate_api_key(ctx: &OrgContext, holder: UserId) -> Decision {
+    if holder == ctx.user.id {
+        Decision::Allowed
+    } else {
+        Decision::Refused("Only the key's holder rotates it: the new key is shown to them alone.")
+    }
+}
+
 /// The answer to "may this person act on that member?", with the reason when not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

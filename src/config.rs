@@ -43,6 +43,8 @@ pub struct Settings {
     pub throttle: crate::services::auth::ThrottleLimits,
     /// How the email worker paces itself (polling, retry backoff).
     pub outbox: crate::services::outbox::OutboxPace,
+    /// Policy API calls one key may make per second (a burst of twice that), per instance.
+    pub api_calls_per_key_per_second: u32,
 }
 
 /// The longest any session lives: its stored row's expiry. The limits per role are at most this.
@@ -84,6 +86,8 @@ pub struct BodyLimits {
     pub upload_bytes: usize,
     /// Lines of a sales file.
     pub upload_lines: usize,
+    /// A policy API request (a usage batch of 1,000 calls fits).
+    pub api_bytes: usize,
 }
 
 impl Default for BodyLimits {
@@ -93,6 +97,7 @@ impl Default for BodyLimits {
             sign_in_bytes: 8 * 1024,
             upload_bytes: 10 * 1024 * 1024,
             upload_lines: 100_000,
+            api_bytes: 1024 * 1024,
         }
     }
 }
@@ -190,6 +195,7 @@ impl Settings {
                 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
             )?,
             password_wait_ms: number("GUILDHALL_PASSWORD_WAIT_MS", 2_000)?,
+            api_calls_per_key_per_second: number("GUILDHALL_API_CALLS_PER_KEY_PER_SECOND", 100)?,
             throttle: {
                 let default = crate::services::auth::ThrottleLimits::default();
                 crate::services::auth::ThrottleLimits {
@@ -250,6 +256,7 @@ impl Settings {
                     sign_in_bytes: number("GUILDHALL_SIGN_IN_LIMIT_BYTES", default.sign_in_bytes)?,
                     upload_bytes: number("GUILDHALL_UPLOAD_LIMIT_BYTES", default.upload_bytes)?,
                     upload_lines: number("GUILDHALL_UPLOAD_LIMIT_LINES", default.upload_lines)?,
+                    api_bytes: number("GUILDHALL_API_LIMIT_BYTES", default.api_bytes)?,
                 }
             },
             statement_limits: crate::db::StatementLimits {

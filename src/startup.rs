@@ -100,6 +100,7 @@ fn run(
         Duration::from_millis(settings.password_wait_ms),
     );
     let state = Data::new(AppState {
+        api_rate: crate::web::api::KeyRate::new(settings.api_calls_per_key_per_second),
         pool: pool.clone(),
         settings,
         clock: clock.clone(),

@@ -136,3 +136,23 @@ document.addEventListener("htmx:xhr:progress", (event) => {
     bar.value = Math.round((detail.loaded / detail.total) * 100);
   }
 });
+
+// A key shown once: "Copy the key" (hidden without JavaScript, where the read-only field is
+// selected and copied by hand) copies it and says so.
+document.querySelectorAll("[data-copy-from]").forEach((button) => {
+  const field = document.getElementById(button.getAttribute("data-copy-from"));
+  if (!field || !navigator.clipboard) return;
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    field.select();
+    navigator.clipboard.writeText(field.value).then(() => {
+      const status = document.getElementById("copy-status");
+      if (status) status.textContent = "The key was copied.";
+      button.textContent = "Copied";
+    });
+  });
+});
+document.querySelectorAll("input.key-value[readonly]").forEach((field) => {
+  field.addEventListener("focus", () => field.select());
+  if (document.activeElement === field) field.select();
+});

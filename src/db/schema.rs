@@ -70,6 +70,8 @@ diesel::table! {
         work_items_in_use -> Int4,
         jobs_running -> Int4,
         cancelled_at -> Nullable<Timestamptz>,
+        inference_used -> Int8,
+        embedding_used -> Int8,
     }
 }
 
@@ -315,6 +317,120 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_endpoints (name) {
+        name -> Text,
+        label -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Int8,
+        org_id -> Nullable<Int8>,
+        user_id -> Int8,
+        name -> Text,
+        prefix -> Text,
+        secret_hash -> Bytea,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+        rotated_from -> Nullable<Int8>,
+        expiry_warned_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        last_ip -> Nullable<Text>,
+        last_endpoint -> Nullable<Text>,
+        last_model -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ip_allow_entries (id) {
+        id -> Int8,
+        org_id -> Int8,
+        network -> Text,
+        label -> Text,
+        endpoint -> Nullable<Text>,
+        report_only -> Bool,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    endpoint_restrictions (id) {
+        id -> Int8,
+        org_id -> Int8,
+        user_id -> Nullable<Int8>,
+        report_only -> Bool,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    endpoint_restriction_allows (restriction_id, endpoint) {
+        restriction_id -> Int8,
+        endpoint -> Text,
+    }
+}
+
+diesel::table! {
+    policy_reports (key_id, rule) {
+        key_id -> Int8,
+        rule -> Text,
+        would_deny -> Int8,
+        last_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    key_denials (id) {
+        id -> Int8,
+        key_id -> Int8,
+        at -> Timestamptz,
+        reason -> Text,
+        trace -> Jsonb,
+    }
+}
+
+diesel::table! {
+    usage_records (id) {
+        id -> Int8,
+        key_id -> Int8,
+        idempotency_key -> Text,
+        org_id -> Nullable<Int8>,
+        user_id -> Int8,
+        endpoint -> Text,
+        model -> Text,
+        input_tokens -> Int8,
+        output_tokens -> Int8,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    usage_daily (key_id, day, endpoint, model) {
+        key_id -> Int8,
+        day -> Date,
+        endpoint -> Text,
+        model -> Text,
+        org_id -> Nullable<Int8>,
+        user_id -> Int8,
+        requests -> Int8,
+        input_tokens -> Int8,
+        output_tokens -> Int8,
+    }
+}
+
+diesel::joinable!(endpoint_restriction_allows -> endpoint_restrictions (restriction_id));
+diesel::joinable!(key_denials -> api_keys (key_id));
+diesel::joinable!(policy_reports -> api_keys (key_id));
+diesel::joinable!(usage_daily -> api_keys (key_id));
+
 diesel::joinable!(subscription_changes -> organizations (org_id));
 diesel::joinable!(provider_keys -> organizations (org_id));
 diesel::joinable!(provider_key_rotations -> provider_keys (key_id));
@@ -327,7 +443,16 @@ diesel::joinable!(invitation_teams -> teams (team_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_endpoints,
+    api_keys,
     audit_log,
+    endpoint_restriction_allows,
+    endpoint_restrictions,
+    ip_allow_entries,
+    key_denials,
+    policy_reports,
+    usage_daily,
+    usage_records,
     invitation_teams,
     invitations,
     login_failures,

@@ -1,8 +1,10 @@
 //! Parsed value types: once constructed, a value is known to be valid.
 
+pub mod api_key;
 pub mod billing;
 mod email;
 mod ids;
+mod ip_network;
 mod names;
 mod organization;
 pub mod password;
@@ -13,6 +15,7 @@ mod roles;
 
 pub use email::{EmailAddress, EmailError, normalise_domain};
 pub use ids::{InvitationId, OrgId, TeamId, UserId};
+pub use ip_network::IpNetwork;
 pub use names::{OptionalText, PersonName, RequiredText, search_text};
 pub use organization::OrganizationFields;
 pub use provider_secret::ProviderSecret;

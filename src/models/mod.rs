@@ -1,7 +1,9 @@
 //! Row structs and the queries over each table, one file per table. Query functions return
 //! `QueryResult`; callers decide what a missing row means.
 
+pub mod access_policies;
 pub mod ai_models;
+pub mod api_keys;
 pub mod audit;
 pub mod invitations;
 pub mod login_failures;
@@ -18,5 +20,6 @@ pub mod subscriptions;
 pub mod teams;
 pub mod token_assignments;
 pub mod token_purchases;
+pub mod usage;
 pub mod used_form_tokens;
 pub mod users;

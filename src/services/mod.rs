@@ -3,10 +3,12 @@
 
 pub mod account;
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod joining;
 pub mod org;
 pub mod outbox;
 pub mod password_work;
+pub mod policy;
 pub mod rules;
 pub mod secrets;

@@ -1,5 +1,5 @@
-//! `/settings/account`: the signed-in user's profile and password. The profile form is the
-//! model for every form: htmx swaps the form fragment in place (422 with field errors and the
+//! `/settings/account`: the signed-in user's profile, password, organizations and personal
+//! API keys. The profile form is the model for every form: htmx swaps the form fragment in place (422 with field errors and the
 //! input kept), and without JavaScript the same POST answers with the whole page.
 
 use actix_session::Session;
@@ -14,7 +14,11 @@ use crate::error::AppError;
 use crate::services::account::{
     self, PasswordChange, PasswordOutcome, ProfileChange, UserOrganization,
 };
+use crate::services::api_keys::Scope;
 use crate::web::AppState;
+use crate::web::api_keys::{
+    self, Created, KeysSection, NewKeyForm, NewKeyInput, PERSONAL_KEYS, RotateInput,
+};
 use crate::web::kit::session::AppSession;
 use crate::web::kit::{self as kit, flash, htmx, paths};
 
@@ -32,6 +36,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::ACCOUNT_ORGANIZATIONS.pattern,
             web::post().to(create_organization),
+        )
+        .route(
+            paths::ACCOUNT_API_KEYS.pattern,
+            web::post().to(create_api_key),
+        )
+        .route(paths::ACCOUNT_API_KEY.pattern, web::get().to(api_key_page))
+        .route(
+            paths::ACCOUNT_API_KEY_REVOKE.pattern,
+            web::post().to(revoke_api_key),
+        )
+        .route(
+            paths::ACCOUNT_API_KEY_ROTATE.pattern,
+            web::post().to(rotate_api_key),
         )
         .route(paths::CONFIRM_PASSWORD.pattern, web::get().to(confirm_page))
         .route(paths::CONFIRM_PASSWORD.pattern, web::post().to(confirm));
@@ -162,6 +179,16 @@ struct AccountPage {
     password: PasswordForm,
     organizations: Vec<UserOrganization>,
     new_org: NewOrgForm,
+    api: KeysSection,
+}
+
+/// The personal API keys section, with its Create form as typed.
+async fn personal_keys(
+    state: &AppState,
+    user: &CurrentUser,
+    form: NewKeyForm,
+) -> Result<KeysSection, AppError> {
+    KeysSection::load(state, Scope::Personal(user), PERSONAL_KEYS, form).await
 }
 
 /// Create an organization: name and country as typed, with their errors.
@@ -190,10 +217,15 @@ struct PasswordFragment {
     password: PasswordForm,
 }
 
-async fn page(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
+async fn page(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let page = AccountPage {
         profile: ProfileForm::of(&user),
         password: PasswordForm::default(),
+        api: personal_keys(&state, &user, NewKeyForm::default()).await?,
         organizations: user.organizations,
         new_org: NewOrgForm::default(),
     };
@@ -233,12 +265,14 @@ async fn update_profile(
             (StatusCode::UNPROCESSABLE_ENTITY, profile)
         }
     };
+    let api = personal_keys(&state, &user, NewKeyForm::default()).await?;
     htmx::respond(&req, status, ProfileFragment { profile }, |fragment| {
         AccountPage {
             profile: fragment.profile,
             password: PasswordForm::default(),
             organizations: user.organizations.clone(),
             new_org: NewOrgForm::default(),
+            api,
         }
     })
 }
@@ -279,6 +313,7 @@ async fn change_password(
         }
         PasswordOutcome::Invalid(errors) => {
             let password = PasswordForm { errors };
+            let api = personal_keys(&state, &user, NewKeyForm::default()).await?;
             htmx::respond(
                 &req,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -288,6 +323,7 @@ async fn change_password(
                     password: fragment.password,
                     organizations: user.organizations.clone(),
                     new_org: NewOrgForm::default(),
+                    api,
                 },
             )
         }
@@ -373,8 +409,68 @@ async fn create_organization(
                     country,
                     errors,
                 },
+                api: personal_keys(&state, &user, NewKeyForm::default()).await?,
             };
             htmx::page(&req, StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
     }
+}
+
+async fn create_api_key(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    input: web::Form<NewKeyInput>,
+) -> Result<HttpResponse, AppError> {
+    let scope = Scope::Personal(&user);
+    match api_keys::create(&req, &state, scope, PERSONAL_KEYS, input.into_inner()).await? {
+        Created::Shown(response) => Ok(response),
+        Created::Invalid(form) => {
+            let page = AccountPage {
+                profile: ProfileForm::of(&user),
+                password: PasswordForm::default(),
+                api: personal_keys(&state, &user, form).await?,
+                organizations: user.organizations.clone(),
+                new_org: NewOrgForm::default(),
+            };
+            htmx::page(&req, StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+async fn api_key_page(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    api_keys::key_page(&req, &state, Scope::Personal(&user), PERSONAL_KEYS, *path).await
+}
+
+async fn revoke_api_key(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    api_keys::revoke(&req, &state, Scope::Personal(&user), PERSONAL_KEYS, *path).await
+}
+
+async fn rotate_api_key(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    input: web::Form<RotateInput>,
+) -> Result<HttpResponse, AppError> {
+    let scope = Scope::Personal(&user);
+    api_keys::rotate(
+        &req,
+        &state,
+        scope,
+        PERSONAL_KEYS,
+        *path,
+        input.into_inner(),
+    )
+    .await
 }

@@ -11,6 +11,7 @@
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod api_keys;
 pub mod auth;
 pub mod invitations;
 pub mod kit;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub clock: Clock,
     pub hashing: PasswordWork,
     pub postbox: Postbox,
+    /// Policy API calls per key (`api::KeyRate`).
+    pub api_rate: api::KeyRate,
 }
 
 /// The route table: the areas that need no session first, then the HTML area.

@@ -6,3 +6,4 @@ mod support;
 mod admin;
 mod foundation;
 mod org;
+mod policy_api;

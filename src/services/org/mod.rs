@@ -4,6 +4,7 @@
 pub mod invitations;
 pub mod members;
 pub mod provider_keys;
+pub mod security;
 pub mod subscription;
 pub mod teams;
 
@@ -69,7 +70,7 @@ pub async fn overview(
 /// (shared) until it ends, so a demotion or removal waits for the decision taken on it; having
 /// left meanwhile is a refusal; super administrators need no membership. Taken before any other
 /// lock: a removal locks memberships first too, so the two cannot deadlock.
-async fn current_actor(
+pub(crate) async fn current_actor(
     conn: &mut AsyncPgConnection,
     ctx: &OrgContext,
 ) -> Result<OrgContext, TxError<Denied>> {
@@ -109,7 +110,7 @@ async fn lock_members(
     Ok((actor, targets))
 }
 
-fn rejected(e: TxError<Denied>) -> AppError {
+pub(crate) fn rejected(e: TxError<Denied>) -> AppError {
     match e {
         TxError::Rejected(reason) => reason.into(),
         TxError::Db(e) => e.into(),

@@ -53,6 +53,9 @@ pub const HEALTHZ: Route = Route::new("", "/healthz");
 pub const READYZ: Route = Route::new("", "/readyz");
 pub const STATIC: Route = Route::new("", "/static/{path:.*}");
 
+pub const API_AUTHORIZE: Route = Route::new(API, "/v1/authorize");
+pub const API_USAGE: Route = Route::new(API, "/v1/usage");
+
 pub const HOME: Route = Route::new("", "/");
 pub const LOGIN: Route = Route::new("", "/login");
 pub const LOGOUT: Route = Route::new("", "/logout");
@@ -64,6 +67,10 @@ pub const CONFIRM_PASSWORD: Route = Route::new(ACCOUNT, "/confirm");
 
 pub const SWITCH_ORG: Route = Route::new(ACCOUNT, "/switch");
 pub const ACCOUNT_ORGANIZATIONS: Route = Route::new(ACCOUNT, "/organizations");
+pub const ACCOUNT_API_KEYS: Route = Route::new(ACCOUNT, "/keys");
+pub const ACCOUNT_API_KEY: Route = Route::new(ACCOUNT, "/keys/{id}");
+pub const ACCOUNT_API_KEY_REVOKE: Route = Route::new(ACCOUNT, "/keys/{id}/revoke");
+pub const ACCOUNT_API_KEY_ROTATE: Route = Route::new(ACCOUNT, "/keys/{id}/rotate");
 
 pub const ORG_OVERVIEW: Route = Route::new(ORG, "");
 pub const MEMBERS: Route = Route::new(ORG, "/users");
@@ -103,6 +110,11 @@ pub const SUBSCRIPTION_CANCEL: Route = Route::new(ORG, "/subscription/cancel");
 pub const PROVIDER_KEYS: Route = Route::new(ORG, "/keys");
 pub const PROVIDER_KEY_ROTATE: Route = Route::new(ORG, "/keys/{id}/rotate");
 pub const PROVIDER_KEY_REMOVE: Route = Route::new(ORG, "/keys/{id}/remove");
+pub const SECURITY: Route = Route::new(ORG, "/security");
+pub const ORG_API_KEYS: Route = Route::new(ORG, "/keys/api");
+pub const ORG_API_KEY: Route = Route::new(ORG, "/keys/api/{id}");
+pub const ORG_API_KEY_REVOKE: Route = Route::new(ORG, "/keys/api/{id}/revoke");
+pub const ORG_API_KEY_ROTATE: Route = Route::new(ORG, "/keys/api/{id}/rotate");
 pub const LEAVE_ORG: Route = Route::new(ORG, "/leave");
 pub const TRANSFER_OWNERSHIP: Route = Route::new(ORG, "/transfer");
 

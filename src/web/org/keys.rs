@@ -1,6 +1,7 @@
-//! `/settings/org/keys`: the organization's LLM provider keys. Owners and admins add, rotate and
-//! remove them; members see which providers are available. A pasted value is never sent back,
-//! not even into a form that failed validation.
+//! `/settings/org/keys`: the organization's API keys (every member makes their own; owners and
+//! admins see and revoke everyone's) and its LLM provider keys (owners and admins add, rotate
+//! and remove them; members see which providers are available). A pasted provider key is
+//! never sent back, not even into a form that failed validation.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -11,8 +12,12 @@ use serde::Deserialize;
 use crate::access::OrgContext;
 use crate::domain::{FieldErrors, Provider};
 use crate::error::AppError;
+use crate::services::api_keys::Scope;
 use crate::services::org::provider_keys::{self as service, KeyOutcome, KeyRow, KeysView};
 use crate::web::AppState;
+use crate::web::api_keys::{
+    self, Created, KeysSection, NewKeyForm, NewKeyInput, ORG_KEYS, RotateInput as RotateApiKey,
+};
 use crate::web::kit::{flash, htmx, paths};
 
 /// The Add key form as typed, without the value.
@@ -37,6 +42,7 @@ impl AddForm {
 struct KeysPage {
     view: KeysView,
     form: AddForm,
+    api: KeysSection,
 }
 
 async fn keys_page(
@@ -45,9 +51,11 @@ async fn keys_page(
     state: &AppState,
     status: StatusCode,
     form: AddForm,
+    api_form: NewKeyForm,
 ) -> Result<HttpResponse, AppError> {
     let view = service::view(&mut *state.pool.get().await?, ctx).await?;
-    htmx::page(req, status, &KeysPage { view, form })
+    let api = KeysSection::load(state, Scope::Organization(ctx), ORG_KEYS, api_form).await?;
+    htmx::page(req, status, &KeysPage { view, form, api })
 }
 
 pub async fn page(
@@ -55,7 +63,60 @@ pub async fn page(
     ctx: OrgContext,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    keys_page(&req, &ctx, &state, StatusCode::OK, AddForm::default()).await
+    keys_page(
+        &req,
+        &ctx,
+        &state,
+        StatusCode::OK,
+        AddForm::default(),
+        NewKeyForm::default(),
+    )
+    .await
+}
+
+pub async fn create_api_key(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    input: web::Form<NewKeyInput>,
+) -> Result<HttpResponse, AppError> {
+    let scope = Scope::Organization(&ctx);
+    match api_keys::create(&req, &state, scope, ORG_KEYS, input.into_inner()).await? {
+        Created::Shown(response) => Ok(response),
+        Created::Invalid(form) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            keys_page(&req, &ctx, &state, status, AddForm::default(), form).await
+        }
+    }
+}
+
+pub async fn api_key_page(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    api_keys::key_page(&req, &state, Scope::Organization(&ctx), ORG_KEYS, *path).await
+}
+
+pub async fn revoke_api_key(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    api_keys::revoke(&req, &state, Scope::Organization(&ctx), ORG_KEYS, *path).await
+}
+
+pub async fn rotate_api_key(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    input: web::Form<RotateApiKey>,
+) -> Result<HttpResponse, AppError> {
+    let scope = Scope::Organization(&ctx);
+    api_keys::rotate(&req, &state, scope, ORG_KEYS, *path, input.into_inner()).await
 }
 
 #[derive(Deserialize)]
@@ -93,7 +154,8 @@ pub async fn add(
                 label: input.label,
                 errors,
             };
-            keys_page(&req, &ctx, &state, StatusCode::UNPROCESSABLE_ENTITY, form).await
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            keys_page(&req, &ctx, &state, status, form, NewKeyForm::default()).await
         }
     }
 }

@@ -126,6 +126,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::PROVIDER_KEYS.pattern, web::get().to(keys::page))
         .route(paths::PROVIDER_KEYS.pattern, web::post().to(keys::add))
         .route(
+            paths::ORG_API_KEYS.pattern,
+            web::post().to(keys::create_api_key),
+        )
+        .route(
+            paths::ORG_API_KEY.pattern,
+            web::get().to(keys::api_key_page),
+        )
+        .route(
+            paths::ORG_API_KEY_REVOKE.pattern,
+            web::post().to(keys::revoke_api_key),
+        )
+        .route(
+            paths::ORG_API_KEY_ROTATE.pattern,
+            web::post().to(keys::rotate_api_key),
+        )
+        .route(
             paths::PROVIDER_KEY_ROTATE.pattern,
             web::get().to(keys::rotate_form),
         )

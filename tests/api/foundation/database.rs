@@ -182,6 +182,47 @@ async fn schema_rs_matches_the_migrations() {
     .expect("columns");
     let tables = [
         (
+            "api_endpoints",
+            declared(api_endpoints::table.select(api_endpoints::table::all_columns())),
+        ),
+        (
+            "api_keys",
+            declared(api_keys::table.select(api_keys::table::all_columns())),
+        ),
+        (
+            "endpoint_restriction_allows",
+            declared(
+                endpoint_restriction_allows::table
+                    .select(endpoint_restriction_allows::table::all_columns()),
+            ),
+        ),
+        (
+            "endpoint_restrictions",
+            declared(
+                endpoint_restrictions::table.select(endpoint_restrictions::table::all_columns()),
+            ),
+        ),
+        (
+            "ip_allow_entries",
+            declared(ip_allow_entries::table.select(ip_allow_entries::table::all_columns())),
+        ),
+        (
+            "key_denials",
+            declared(key_denials::table.select(key_denials::table::all_columns())),
+        ),
+        (
+            "policy_reports",
+            declared(policy_reports::table.select(policy_reports::table::all_columns())),
+        ),
+        (
+            "usage_daily",
+            declared(usage_daily::table.select(usage_daily::table::all_columns())),
+        ),
+        (
+            "usage_records",
+            declared(usage_records::table.select(usage_records::table::all_columns())),
+        ),
+        (
             "audit_log",
             declared(audit_log::table.select(audit_log::table::all_columns())),
         ),

@@ -67,19 +67,25 @@ async fn the_organization_area_acts_only_in_an_organization_of_ones_own() {
 #[tokio::test]
 async fn the_api_answers_json_without_sessions_or_csrf() {
     let app = spawn_app().await;
-    for (method, path) in [("GET", "/api/v1/anything"), ("POST", "/api/v1/authorize")] {
-        let request = match method {
-            "GET" => app.client.get(app.url(path)),
-            _ => app
-                .client
-                .post(app.url(path))
+    // No key at all: refused at the fence, before any route.
+    let unauthenticated = app.send(app.client.get(app.url("/api/v1/anything"))).await;
+    assert_eq!(unauthenticated.status(), 401);
+    let body: serde_json::Value = serde_json::from_str(unauthenticated.text()).expect("JSON");
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    // A key that is not one: authorize answers why, with no session and no CSRF token.
+    let answer = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/authorize"))
                 .header("Authorization", "Bearer not-a-key")
-                .json(&serde_json::json!({"endpoint": "/v1/chat", "model": "x"})),
-        };
-        let response = app.send(request).await;
-        assert_eq!(response.status(), 401, "{method} {path}");
+                .json(&serde_json::json!({"endpoint": "chat_completions", "model": "x"})),
+        )
+        .await;
+    assert_eq!(answer.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(answer.text()).expect("JSON");
+    assert_eq!(body["decision"], "deny");
+    assert_eq!(body["reason"], "key_invalid");
+    for response in [&unauthenticated, &answer] {
         assert!(response.headers().get("set-cookie").is_none());
-        let body: serde_json::Value = serde_json::from_str(response.text()).expect("JSON");
-        assert_eq!(body["error"]["code"], "invalid_api_key");
     }
 }

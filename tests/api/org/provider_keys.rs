@@ -49,7 +49,11 @@ async fn an_owner_adds_rotates_and_removes_a_key_whose_value_never_comes_back() 
     let mut seen = Vec::new();
 
     let empty = olive.get(PAGE).await.html();
-    assert!(empty.text(".empty-state").contains("No provider key yet"));
+    assert!(
+        empty
+            .text("#provider-keys-section .empty-state")
+            .contains("No provider key yet")
+    );
     let added = olive
         .post_form(
             PAGE,
@@ -207,8 +211,9 @@ async fn a_member_sees_which_providers_are_available_and_gets_403_on_every_key_a
     );
     assert!(!html.has("#provider-keys"));
     assert!(!html.has("#add-key"));
-    assert!(!html.text("main").contains("GPT"), "not even the labels");
-    assert!(!html.text("main").contains("…"), "nor the last four");
+    let providers = html.text("#provider-keys-section");
+    assert!(!providers.contains("GPT"), "not even the labels");
+    assert!(!providers.contains("…"), "nor the last four");
     assert!(
         html.text(".locked")
             .contains("Only owners and admins can manage provider keys.")

@@ -85,10 +85,10 @@ async fn a_member_reads_the_subscription_and_the_available_providers_without_any
         );
         assert_eq!(
             browser
-                .eval("return document.querySelectorAll('main form').length;")
+                .eval("return document.querySelectorAll('#provider-keys-section form').length;")
                 .await,
             0,
-            "{mode}"
+            "{mode}: no provider key controls for a member (only their own API keys)"
         );
         assert_accessible(&browser, mode).await;
         browser.close().await;

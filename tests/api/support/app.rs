@@ -41,6 +41,7 @@ pub fn test_settings(database_url: String) -> Settings {
             poll_ms: 100,
             retry_base_ms: 200,
         },
+        api_calls_per_key_per_second: 1_000,
         statement_limits: guildhall::db::StatementLimits {
             statement_timeout_ms: 10_000,
             lock_timeout_ms: 5_000,

@@ -1,0 +1,14 @@
+DROP TABLE usage_daily;
+DROP TABLE usage_records;
+ALTER TABLE organizations DROP COLUMN inference_used, DROP COLUMN embedding_used;
+DROP TABLE key_denials;
+DROP TABLE policy_reports;
+DROP TABLE endpoint_restriction_allows;
+DROP TABLE endpoint_restrictions;
+DROP TABLE ip_allow_entries;
+DROP TRIGGER users_revoke_keys ON users;
+DROP FUNCTION revoke_keys_of_disabled_user();
+DROP TRIGGER memberships_revoke_keys ON memberships;
+DROP FUNCTION revoke_keys_of_removed_member();
+DROP TABLE api_keys;
+DROP TABLE api_endpoints;

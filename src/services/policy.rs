@@ -1,0 +1,267 @@
+//! The policy API's use cases (SPEC §6): may this key make this call, and record what calls
+//! used. Both read the key's facts in one statement and decide with `policy::decide`; the
+//! console's "Why was this denied?" runs the same (`explain`).
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+use diesel_async::AsyncPgConnection;
+
+use crate::domain::api_key::PresentedKey;
+use crate::domain::{IpNetwork, OrgId, OrgRole, TokenKind, UserId};
+use crate::error::AppError;
+use crate::models::api_keys::{self, FactsRow};
+use crate::models::usage::{self, NewUsage};
+use crate::models::{access_policies, ai_models};
+use crate::policy::{
+    self, Call, Check, Facts, IpEntry, KeyFacts, ModelFacts, OrgFacts, Restriction, Secret, Trace,
+};
+
+/// A key's last use is written at most this often, or when the call differs from the last.
+const NOTE_USE_EVERY: Duration = Duration::seconds(60);
+
+/// The answer to `authorize`.
+pub struct Answer {
+    pub trace: Trace,
+    /// The key, when one was found with a matching secret.
+    pub key: Option<KeyFacts>,
+    /// On allow, the organization's tokens left of the model's kind.
+    pub remaining: Option<(TokenKind, i64)>,
+}
+
+/// What is asked about: the endpoint and model of the call, from where.
+pub struct Asked<'a> {
+    pub endpoint: &'a str,
+    pub model: &'a str,
+    pub ip: Option<IpAddr>,
+}
+
+/// Decides a call with the key as presented, and records what the decision leaves: the last
+/// use on allow, the denial and its trace on deny, what report-only rules would have denied.
+#[tracing::instrument(skip_all, fields(endpoint = asked.endpoint, model = asked.model))]
+pub async fn authorize(
+    conn: &mut AsyncPgConnection,
+    presented: &str,
+    asked: &Asked<'_>,
+    now: DateTime<Utc>,
+) -> Result<Answer, AppError> {
+    let found = match PresentedKey::parse(presented) {
+        Some(key) => api_keys::facts(conn, key.prefix(), asked.endpoint, asked.model)
+            .await?
+            .map(|row| {
+                let secret = if key.matches(&row.secret_hash) {
+                    Secret::Matched
+                } else {
+                    Secret::Mismatched
+                };
+                (row, secret)
+            }),
+        None => None,
+    };
+    let secret = found.as_ref().map_or(Secret::Mismatched, |(_, s)| *s);
+    let facts = found.as_ref().map(|(row, _)| facts_of(row));
+    let call = Call {
+        endpoint: asked.endpoint,
+        model: asked.model,
+        ip: asked.ip,
+        now,
+        secret,
+    };
+    let trace = policy::decide(facts.as_ref(), &call);
+    let Some((row, facts)) = found.as_ref().map(|(row, _)| row).zip(facts) else {
+        return Ok(Answer {
+            trace,
+            key: None,
+            remaining: None,
+        });
+    };
+    // A wrong secret for a real prefix is denied like an unknown key, and shown on the key's
+    // page: someone holds its prefix.
+    leave_traces(conn, row, &trace, asked, now).await?;
+    if secret != Secret::Matched {
+        return Ok(Answer {
+            trace,
+            key: None,
+            remaining: None,
+        });
+    }
+    let remaining = match (trace.denial(), &facts.org, facts.model) {
+        (None, Some(org), Some(model)) => Some((model.kind, policy::tokens_left(org, model.kind))),
+        _ => None,
+    };
+    Ok(Answer {
+        trace,
+        key: Some(facts.key),
+        remaining,
+    })
+}
+
+async fn leave_traces(
+    conn: &mut AsyncPgConnection,
+    row: &FactsRow,
+    trace: &Trace,
+    asked: &Asked<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if let Some((reason, _)) = trace.denial() {
+        let trace_json = serde_json::to_value(trace).map_err(anyhow::Error::from)?;
+        api_keys::record_denial(conn, row.id, now, reason.code(), trace_json).await?;
+        return Ok(());
+    }
+    for check in trace.would_deny() {
+        let rule = match check {
+            Check::Ip => "ip",
+            _ => "endpoint",
+        };
+        api_keys::count_would_deny(conn, row.id, rule, now).await?;
+    }
+    let ip = asked.ip.map(|ip| ip.to_canonical().to_string());
+    let same_call = row.last_ip == ip
+        && row.last_endpoint.as_deref() == Some(asked.endpoint)
+        && row.last_model.as_deref() == Some(asked.model);
+    let noted_lately = row.last_used_at.is_some_and(|at| now - at < NOTE_USE_EVERY);
+    if !(same_call && noted_lately) {
+        api_keys::note_use(
+            conn,
+            row.id,
+            now,
+            ip.as_deref(),
+            asked.endpoint,
+            asked.model,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The trace of a call with an organization's key found by prefix, as `authorize` would
+/// decide it (its secret is not asked for: whoever tests manages the key). Records nothing.
+pub async fn explain(
+    conn: &mut AsyncPgConnection,
+    prefix: &str,
+    asked: &Asked<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<(Facts, Trace)>, AppError> {
+    let Some(row) = api_keys::facts(conn, prefix, asked.endpoint, asked.model).await? else {
+        return Ok(None);
+    };
+    let facts = facts_of(&row);
+    let call = Call {
+        endpoint: asked.endpoint,
+        model: asked.model,
+        ip: asked.ip,
+        now,
+        secret: Secret::NotChecked,
+    };
+    let trace = policy::decide(Some(&facts), &call);
+    Ok(Some((facts, trace)))
+}
+
+fn facts_of(row: &FactsRow) -> Facts {
+    let org = row.org_id.map(|_| OrgFacts {
+        name: row.org_name.clone().unwrap_or_default(),
+        active: row.org_active.unwrap_or(false),
+        cancelled: row.org_cancelled.unwrap_or(false),
+        inference_left: row.inference_left.unwrap_or(0),
+        embedding_left: row.embedding_left.unwrap_or(0),
+    });
+    Facts {
+        key: KeyFacts {
+            id: row.id,
+            name: row.name.clone(),
+            org_id: row.org_id.map(OrgId),
+            user_id: UserId(row.user_id),
+            revoked_at: row.revoked_at,
+            expires_at: row.expires_at,
+            user_active: row.user_active,
+            role: row.role.as_deref().and_then(|r| r.parse::<OrgRole>().ok()),
+        },
+        org,
+        ip_entries: ip_entries_of(&row.ip_entries),
+        restrictions: restrictions_of(&row.restrictions),
+        endpoint_known: row.endpoint_known,
+        model: row
+            .model_kind
+            .as_deref()
+            .and_then(|k| k.parse::<TokenKind>().ok())
+            .map(|kind| ModelFacts {
+                kind,
+                allowed: row.model_allowed,
+            }),
+    }
+}
+
+/// `[[id, network, endpoint, report_only], …]`. A stored network that no longer parses is
+/// kept as an entry nobody is inside, so a list never opens up by accident.
+fn ip_entries_of(json: &serde_json::Value) -> Vec<IpEntry> {
+    type Row = (i64, String, Option<String>, bool);
+    let rows: Vec<Row> = serde_json::from_value(json.clone()).unwrap_or_default();
+    rows.into_iter()
+        .map(|(id, network, endpoint, report_only)| IpEntry {
+            id,
+            network: IpNetwork::parse(&network).unwrap_or_else(|_| {
+                tracing::warn!(entry = id, "an IP allowlist entry does not parse");
+                IpNetwork::NOWHERE
+            }),
+            endpoint,
+            report_only,
+        })
+        .collect()
+}
+
+/// `[[id, for_member, report_only, [endpoint, …]], …]`
+fn restrictions_of(json: &serde_json::Value) -> Vec<Restriction> {
+    type Row = (i64, bool, bool, Vec<String>);
+    let rows: Vec<Row> = serde_json::from_value(json.clone()).unwrap_or_default();
+    rows.into_iter()
+        .map(|(id, for_member, report_only, endpoints)| Restriction {
+            id,
+            for_member,
+            endpoints,
+            report_only,
+        })
+        .collect()
+}
+
+/// What a usage report did.
+pub enum Reported {
+    /// How many calls were new (the others had been recorded before).
+    Recorded { new: i64 },
+    /// The key is unknown or its secret does not match.
+    UnknownKey,
+    /// A call names an endpoint or model outside the catalogue: nothing was recorded.
+    NotInCatalogue { index: usize, message: String },
+}
+
+/// Records calls made with the presented key. A key revoked or expired since still has its
+/// calls recorded: they were made while it was valid, and the organization used the tokens.
+#[tracing::instrument(skip_all, fields(calls = calls.len()))]
+pub async fn record_usage(
+    conn: &mut AsyncPgConnection,
+    presented: &str,
+    calls: &[NewUsage],
+) -> Result<Reported, AppError> {
+    let Some(key) = PresentedKey::parse(presented) else {
+        return Ok(Reported::UnknownKey);
+    };
+    let Some(row) = api_keys::facts(conn, key.prefix(), "", "").await? else {
+        return Ok(Reported::UnknownKey);
+    };
+    if !key.matches(&row.secret_hash) {
+        return Ok(Reported::UnknownKey);
+    }
+    let endpoints = access_policies::endpoints(conn).await?;
+    let models = ai_models::catalogue(conn).await?;
+    for (index, call) in calls.iter().enumerate() {
+        let message = if !endpoints.iter().any(|(name, _)| *name == call.endpoint) {
+            format!("{:?} is not in the endpoint catalogue.", call.endpoint)
+        } else if !models.iter().any(|m| m.name == call.model) {
+            format!("{:?} is not in the model catalogue.", call.model)
+        } else {
+            continue;
+        };
+        return Ok(Reported::NotInCatalogue { index, message });
+    }
+    let new = usage::record(conn, row.id, calls).await?;
+    Ok(Reported::Recorded { new })
+}

@@ -1,0 +1,247 @@
+//! `/api/v1`: `authorize` (may this key make this call?) and `usage` (record what calls used).
+
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::api_key::PresentedKey;
+use crate::error::AppError;
+use crate::models::usage::NewUsage;
+use crate::policy::Reason;
+use crate::services::policy::{self as service, Asked, Reported};
+use crate::web::AppState;
+use crate::web::api::{ApiError, bearer, not_taken, read_json};
+use crate::web::kit::client_ip;
+
+/// Calls one usage report may carry.
+pub const MAX_BATCH: usize = 1_000;
+/// Longest endpoint, model or idempotency key accepted.
+const MAX_NAME: usize = 200;
+/// Reports of calls older than this are refused (the month is billed).
+const OLDEST_REPORT: Duration = Duration::days(35);
+/// Clocks disagree a little; a report from further in the future is refused.
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+/// Tokens one call may report.
+const MAX_TOKENS: u64 = 1_000_000_000_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    /// An endpoint of the catalogue, e.g. `chat_completions`.
+    pub endpoint: String,
+    /// A model of the catalogue, e.g. `gpt-4o`.
+    pub model: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuthorizeResponse {
+    pub decision: DecisionKind,
+    /// On deny: why, as a stable code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+    /// On deny: the deciding check's explanation (for key_invalid, nothing that tells an
+    /// unknown key from a revoked one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// On allow: the key's organization (absent for a personal key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    /// On allow with an organization's key: the tokens left of the model's kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<Remaining>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Remaining {
+    pub kind: crate::domain::TokenKind,
+    pub tokens: i64,
+}
+
+/// Checks a name the gateway sends: printable, not empty, not long.
+fn check_name(field: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() || value.len() > MAX_NAME || value.chars().any(char::is_control) {
+        return Err(format!(
+            "`{field}` is 1 to {MAX_NAME} printable characters."
+        ));
+    }
+    Ok(())
+}
+
+/// One call more, if the key's bucket allows; a key is known by its prefix before anything
+/// is looked up (malformed ones share one bucket).
+fn within_rate(state: &AppState, key: &str) -> Result<(), ApiError> {
+    let bucket = PresentedKey::parse(key).map_or("malformed", |k| k.prefix());
+    state
+        .api_rate
+        .take(bucket, Instant::now())
+        .map_err(ApiError::rate_limited)
+}
+
+pub async fn authorize(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let key = bearer(&req).unwrap_or_default();
+    within_rate(&state, key)?;
+    let body: AuthorizeRequest = read_json(&req, payload, 16 * 1024).await?;
+    check_name("endpoint", &body.endpoint)
+        .and_then(|()| check_name("model", &body.model))
+        .map_err(ApiError::malformed)?;
+    let asked = Asked {
+        endpoint: &body.endpoint,
+        model: &body.model,
+        ip: client_ip(&req, &state.settings.trusted_proxies),
+    };
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    let answer = service::authorize(&mut conn, key, &asked, state.clock.now()).await?;
+    let response = match answer.trace.denial() {
+        Some((reason, step)) => AuthorizeResponse {
+            decision: DecisionKind::Deny,
+            reason: Some(reason),
+            message: Some(match reason {
+                Reason::KeyInvalid => "The key is unknown or no longer valid.".to_owned(),
+                _ => step.detail.clone(),
+            }),
+            organization_id: None,
+            user_id: None,
+            remaining: None,
+        },
+        None => AuthorizeResponse {
+            decision: DecisionKind::Allow,
+            reason: None,
+            message: None,
+            organization_id: answer.key.as_ref().and_then(|k| k.org_id).map(|o| o.0),
+            user_id: answer.key.as_ref().map(|k| k.user_id.0),
+            remaining: answer
+                .remaining
+                .map(|(kind, tokens)| Remaining { kind, tokens }),
+        },
+    };
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// One call as reported.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageRecord {
+    /// Unique per key: a report sent again with the same value is counted once.
+    pub idempotency_key: String,
+    pub endpoint: String,
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// When the call was made (default: when the report arrives).
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// Many calls of the key in one report.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageBatch {
+    pub records: Vec<UsageRecord>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UsageResponse {
+    /// Calls recorded now.
+    pub recorded: i64,
+    /// Calls that had been recorded before (retries), counted once.
+    pub duplicates: i64,
+}
+
+pub async fn usage(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let key = bearer(&req).unwrap_or_default();
+    within_rate(&state, key)?;
+    let body: serde_json::Value =
+        read_json(&req, payload, state.settings.body_limits.api_bytes).await?;
+    let records = parse_usage(body)?;
+    let reported = records.len() as i64;
+    let calls = to_calls(records, state.clock.now())?;
+    let mut conn = state.pool.get().await.map_err(AppError::from)?;
+    match service::record_usage(&mut conn, key, &calls).await? {
+        Reported::Recorded { new } => Ok(HttpResponse::Ok().json(UsageResponse {
+            recorded: new,
+            duplicates: reported - new,
+        })),
+        Reported::UnknownKey => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "key_invalid",
+            "The key is unknown or its secret does not match.",
+        )),
+        Reported::NotInCatalogue { index, message } => {
+            Err(ApiError::malformed(format!("Record {index}: {message}")))
+        }
+    }
+}
+
+/// A single record, or `{"records": [...]}` with 1 to `MAX_BATCH` of them.
+fn parse_usage(body: serde_json::Value) -> Result<Vec<UsageRecord>, ApiError> {
+    let records = if body.get("records").is_some() {
+        serde_json::from_value::<UsageBatch>(body)
+            .map_err(not_taken)?
+            .records
+    } else {
+        vec![serde_json::from_value::<UsageRecord>(body).map_err(not_taken)?]
+    };
+    if records.is_empty() || records.len() > MAX_BATCH {
+        return Err(ApiError::malformed(format!(
+            "A report carries 1 to {MAX_BATCH} records."
+        )));
+    }
+    Ok(records)
+}
+
+fn to_calls(records: Vec<UsageRecord>, now: DateTime<Utc>) -> Result<Vec<NewUsage>, ApiError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut calls = Vec::with_capacity(records.len());
+    for (index, record) in records.into_iter().enumerate() {
+        let refuse = |message: &str| ApiError::malformed(format!("Record {index}: {message}"));
+        for (field, value) in [
+            ("idempotency_key", &record.idempotency_key),
+            ("endpoint", &record.endpoint),
+            ("model", &record.model),
+        ] {
+            check_name(field, value).map_err(|message| refuse(&message))?;
+        }
+        if record.input_tokens > MAX_TOKENS || record.output_tokens > MAX_TOKENS {
+            return Err(refuse("a call reports at most 10^12 tokens each way."));
+        }
+        let at = record.at.unwrap_or(now);
+        if at < now - OLDEST_REPORT || at > now + CLOCK_SKEW {
+            return Err(refuse(
+                "`at` is within the last 35 days and not in the future.",
+            ));
+        }
+        // A batch repeating itself counts the call once, as a retry would.
+        if !seen.insert(record.idempotency_key.clone()) {
+            continue;
+        }
+        calls.push(NewUsage {
+            idempotency_key: record.idempotency_key,
+            endpoint: record.endpoint,
+            model: record.model,
+            input_tokens: record.input_tokens as i64,
+            output_tokens: record.output_tokens as i64,
+            at,
+        });
+    }
+    Ok(calls)
+}
