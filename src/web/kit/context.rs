@@ -201,6 +201,19 @@ pub struct Chrome {
 }
 
 impl Chrome {
+    /// Whether the user is an owner or admin of the organization they act in (or a super
+    /// administrator), for the sidebar's management pages.
+    pub fn manages_current_org(&self) -> bool {
+        self.is_super_admin
+            || self.organizations.iter().any(|org| {
+                Some(org.org_id) == self.current_org
+                    && matches!(
+                        org.role,
+                        crate::domain::OrgRole::Owner | crate::domain::OrgRole::Admin
+                    )
+            })
+    }
+
     /// The layout of a signed-in page; `None` for visitors. Takes the flashes waiting to be shown.
     pub fn of(req: &HttpRequest) -> Option<Chrome> {
         // The session first: it borrows the extensions mutably the first time.

@@ -111,6 +111,15 @@ pub const PROVIDER_KEYS: Route = Route::new(ORG, "/keys");
 pub const PROVIDER_KEY_ROTATE: Route = Route::new(ORG, "/keys/{id}/rotate");
 pub const PROVIDER_KEY_REMOVE: Route = Route::new(ORG, "/keys/{id}/remove");
 pub const SECURITY: Route = Route::new(ORG, "/security");
+pub const SECURITY_EXPLAIN: Route = Route::new(ORG, "/security/explain");
+pub const SECURITY_IP: Route = Route::new(ORG, "/security/ip");
+pub const SECURITY_IP_REMOVE: Route = Route::new(ORG, "/security/ip/{id}/remove");
+pub const SECURITY_IP_ENFORCE: Route = Route::new(ORG, "/security/ip/{id}/enforce");
+pub const SECURITY_RESTRICTIONS: Route = Route::new(ORG, "/security/restrictions");
+pub const SECURITY_RESTRICTION_REMOVE: Route =
+    Route::new(ORG, "/security/restrictions/{id}/remove");
+pub const SECURITY_RESTRICTION_ENFORCE: Route =
+    Route::new(ORG, "/security/restrictions/{id}/enforce");
 pub const ORG_API_KEYS: Route = Route::new(ORG, "/keys/api");
 pub const ORG_API_KEY: Route = Route::new(ORG, "/keys/api/{id}");
 pub const ORG_API_KEY_REVOKE: Route = Route::new(ORG, "/keys/api/{id}/revoke");

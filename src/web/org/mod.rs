@@ -5,6 +5,7 @@
 pub mod invitations;
 pub mod keys;
 pub mod members;
+pub mod security;
 pub mod subscription;
 pub mod team;
 pub mod teams;
@@ -125,6 +126,35 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(paths::PROVIDER_KEYS.pattern, web::get().to(keys::page))
         .route(paths::PROVIDER_KEYS.pattern, web::post().to(keys::add))
+        .route(paths::SECURITY.pattern, web::get().to(security::page))
+        .route(
+            paths::SECURITY_EXPLAIN.pattern,
+            web::get().to(security::explain),
+        )
+        .route(
+            paths::SECURITY_IP.pattern,
+            web::post().to(security::add_ip_entry),
+        )
+        .route(
+            paths::SECURITY_IP_REMOVE.pattern,
+            web::post().to(security::remove_ip_entry),
+        )
+        .route(
+            paths::SECURITY_IP_ENFORCE.pattern,
+            web::post().to(security::enforce_ip_entry),
+        )
+        .route(
+            paths::SECURITY_RESTRICTIONS.pattern,
+            web::post().to(security::set_restriction),
+        )
+        .route(
+            paths::SECURITY_RESTRICTION_REMOVE.pattern,
+            web::post().to(security::remove_restriction),
+        )
+        .route(
+            paths::SECURITY_RESTRICTION_ENFORCE.pattern,
+            web::post().to(security::enforce_restriction),
+        )
         .route(
             paths::ORG_API_KEYS.pattern,
             web::post().to(keys::create_api_key),

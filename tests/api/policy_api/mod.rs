@@ -3,6 +3,7 @@
 
 mod authorize;
 mod keys;
+mod security;
 mod usage;
 
 use serde_json::Value;
