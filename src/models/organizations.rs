@@ -32,6 +32,8 @@ pub struct Organization {
     pub inference_assigned: i64,
     pub embedding_purchased: i64,
     pub embedding_assigned: i64,
+    pub inference_used: i64,
+    pub embedding_used: i64,
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Option<Organization>> {

@@ -63,6 +63,18 @@ pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Optio
         .optional()
 }
 
+/// The emails of these users: (id, email).
+pub async fn emails_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[UserId],
+) -> QueryResult<Vec<(UserId, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::email))
+        .load(conn)
+        .await
+}
+
 pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(email))

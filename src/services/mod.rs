@@ -12,3 +12,4 @@ pub mod password_work;
 pub mod policy;
 pub mod rules;
 pub mod secrets;
+pub mod usage;

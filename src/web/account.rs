@@ -15,12 +15,14 @@ use crate::services::account::{
     self, PasswordChange, PasswordOutcome, ProfileChange, UserOrganization,
 };
 use crate::services::api_keys::Scope;
+use crate::services::usage::{self, Range, Report};
 use crate::web::AppState;
 use crate::web::api_keys::{
     self, Created, KeysSection, NewKeyForm, NewKeyInput, PERSONAL_KEYS, RotateInput,
 };
 use crate::web::kit::session::AppSession;
 use crate::web::kit::{self as kit, flash, htmx, paths};
+use crate::web::usage::Chart;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::ACCOUNT_PAGE.pattern, web::get().to(page))
@@ -180,6 +182,28 @@ struct AccountPage {
     organizations: Vec<UserOrganization>,
     new_org: NewOrgForm,
     api: KeysSection,
+    usage: OwnUsage,
+}
+
+/// The person's own usage over the last 30 days, on the Account page.
+struct OwnUsage {
+    report: Report,
+    chart: Chart,
+}
+
+/// The sections of the Account page read from the database: personal keys (with the Create
+/// form as typed) and one's own usage.
+async fn sections(
+    state: &AppState,
+    user: &CurrentUser,
+    form: NewKeyForm,
+) -> Result<(KeysSection, OwnUsage), AppError> {
+    let api = personal_keys(state, user, form).await?;
+    let range =
+        Range::parse("", "", state.clock.now()).map_err(|_| AppError::BadRequest("range"))?;
+    let report = usage::of_user(&mut *state.pool.get().await?, user, range).await?;
+    let chart = Chart::of(&report);
+    Ok((api, OwnUsage { report, chart }))
 }
 
 /// The personal API keys section, with its Create form as typed.
@@ -222,10 +246,12 @@ async fn page(
     user: CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    let (api, usage) = sections(&state, &user, NewKeyForm::default()).await?;
     let page = AccountPage {
         profile: ProfileForm::of(&user),
         password: PasswordForm::default(),
-        api: personal_keys(&state, &user, NewKeyForm::default()).await?,
+        api,
+        usage,
         organizations: user.organizations,
         new_org: NewOrgForm::default(),
     };
@@ -265,7 +291,7 @@ async fn update_profile(
             (StatusCode::UNPROCESSABLE_ENTITY, profile)
         }
     };
-    let api = personal_keys(&state, &user, NewKeyForm::default()).await?;
+    let (api, usage) = sections(&state, &user, NewKeyForm::default()).await?;
     htmx::respond(&req, status, ProfileFragment { profile }, |fragment| {
         AccountPage {
             profile: fragment.profile,
@@ -273,6 +299,7 @@ async fn update_profile(
             organizations: user.organizations.clone(),
             new_org: NewOrgForm::default(),
             api,
+            usage,
         }
     })
 }
@@ -313,7 +340,7 @@ async fn change_password(
         }
         PasswordOutcome::Invalid(errors) => {
             let password = PasswordForm { errors };
-            let api = personal_keys(&state, &user, NewKeyForm::default()).await?;
+            let (api, usage) = sections(&state, &user, NewKeyForm::default()).await?;
             htmx::respond(
                 &req,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -324,6 +351,7 @@ async fn change_password(
                     organizations: user.organizations.clone(),
                     new_org: NewOrgForm::default(),
                     api,
+                    usage,
                 },
             )
         }
@@ -400,6 +428,7 @@ async fn create_organization(
             Ok(htmx::redirect(&req, &paths::ORG_OVERVIEW.path()))
         }
         Err(errors) => {
+            let (api, usage) = sections(&state, &user, NewKeyForm::default()).await?;
             let page = AccountPage {
                 profile: ProfileForm::of(&user),
                 password: PasswordForm::default(),
@@ -409,7 +438,8 @@ async fn create_organization(
                     country,
                     errors,
                 },
-                api: personal_keys(&state, &user, NewKeyForm::default()).await?,
+                api,
+                usage,
             };
             htmx::page(&req, StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
@@ -426,10 +456,12 @@ async fn create_api_key(
     match api_keys::create(&req, &state, scope, PERSONAL_KEYS, input.into_inner()).await? {
         Created::Shown(response) => Ok(response),
         Created::Invalid(form) => {
+            let (api, usage) = sections(&state, &user, form).await?;
             let page = AccountPage {
                 profile: ProfileForm::of(&user),
                 password: PasswordForm::default(),
-                api: personal_keys(&state, &user, form).await?,
+                api,
+                usage,
                 organizations: user.organizations.clone(),
                 new_org: NewOrgForm::default(),
             };

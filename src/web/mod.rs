@@ -16,6 +16,7 @@ pub mod auth;
 pub mod invitations;
 pub mod kit;
 pub mod org;
+pub mod usage;
 
 use actix_session::SessionMiddleware;
 use actix_web::middleware::from_fn;

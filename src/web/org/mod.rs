@@ -9,6 +9,7 @@ pub mod security;
 pub mod subscription;
 pub mod team;
 pub mod teams;
+pub mod usage;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -126,6 +127,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(paths::PROVIDER_KEYS.pattern, web::get().to(keys::page))
         .route(paths::PROVIDER_KEYS.pattern, web::post().to(keys::add))
+        .route(paths::USAGE.pattern, web::get().to(usage::page))
+        .route(paths::USAGE_CSV.pattern, web::get().to(usage::csv))
         .route(paths::SECURITY.pattern, web::get().to(security::page))
         .route(
             paths::SECURITY_EXPLAIN.pattern,

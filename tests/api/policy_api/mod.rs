@@ -5,6 +5,7 @@ mod authorize;
 mod keys;
 mod security;
 mod usage;
+mod usage_page;
 
 use serde_json::Value;
 

@@ -1,0 +1,81 @@
+//! `/settings/org/usage`: the organization's usage over a date range by day (a chart drawn on
+//! the server), endpoint, model and member, against the tokens purchased; and its CSV. Owners
+//! and admins. The range is in the address, so a report can be shared and works without
+//! JavaScript.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::access::OrgContext;
+use crate::domain::FieldErrors;
+use crate::error::AppError;
+use crate::services::usage::{self as service, Range, Report};
+use crate::web::AppState;
+use crate::web::kit::htmx;
+use crate::web::usage::{Chart, as_csv};
+
+#[derive(Deserialize)]
+pub struct RangeQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+}
+
+#[derive(Template)]
+#[template(path = "org/usage/page.html")]
+struct UsagePage {
+    report: Report,
+    chart: Chart,
+    from: String,
+    until: String,
+    errors: FieldErrors,
+}
+
+pub async fn page(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    query: web::Query<RangeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now();
+    let (status, range, errors) = match Range::parse(&query.from, &query.until, now) {
+        Ok(range) => (StatusCode::OK, range, FieldErrors::default()),
+        Err(errors) => {
+            let fallback = Range::parse("", "", now).map_err(|_| AppError::BadRequest("range"))?;
+            (StatusCode::UNPROCESSABLE_ENTITY, fallback, errors)
+        }
+    };
+    let report = service::of_organization(&mut *state.pool.get().await?, &ctx, range).await?;
+    let page = UsagePage {
+        chart: Chart::of(&report),
+        report,
+        from: query.from.clone(),
+        until: query.until.clone(),
+        errors,
+    };
+    htmx::page(&req, status, &page)
+}
+
+pub async fn csv(
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    query: web::Query<RangeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let range = Range::parse(&query.from, &query.until, state.clock.now())
+        .map_err(|_| AppError::Unprocessable("Give the range as YYYY-MM-DD, at most 366 days."))?;
+    let report = service::of_organization(&mut *state.pool.get().await?, &ctx, range).await?;
+    let body = as_csv(&report, "member").map_err(|e| AppError::Internal(e.into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"usage-{}-{}.csv\"",
+                range.from, range.until
+            ),
+        ))
+        .body(body))
+}
