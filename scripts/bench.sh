@@ -26,7 +26,8 @@ if [ "${BENCH_REUSE:-0}" != 1 ]; then
 fi
 "$bin" seed-bench
 
-GUILDHALL_BIND="127.0.0.1:$port" RUST_LOG=warn "$bin" serve &
+# The policy API's per-key rate is lifted: wrk calls with one key as fast as it can.
+GUILDHALL_API_CALLS_PER_KEY_PER_SECOND=100000000 GUILDHALL_BIND="127.0.0.1:$port" RUST_LOG=warn "$bin" serve &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
@@ -53,7 +54,7 @@ for path in "/admin/organizations" "/admin/users?org=1" "/admin/organizations?q=
 done
 # Team 1 of that organization: 2,000 members, owned by the organization's owner.
 team="$(psql -qtA "$server/guildhall_bench" -c "SELECT min(id) FROM teams WHERE org_id = 1")"
-for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team/candidates?add=grace" "/settings/org/subscription" "/settings/org/keys"; do
+for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team/candidates?add=grace" "/settings/org/subscription" "/settings/org/keys" "/settings/org/security" "/settings/org/usage"; do
   wrk -t2 -c16 -d3s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port$path" >/dev/null
 done
 
@@ -106,7 +107,55 @@ run "that team, search \"ada\""                  "/settings/org/teams/$team?q=ad
 run "add-member search \"grace\" (htmx fragment)" "/settings/org/teams/$team/candidates?add=grace" "$owner_cookie" "HX-Request: true"
 run "Subscription tab (6,666 seat holders), as the owner" "/settings/org/subscription" "$owner_cookie"
 run "Subscription, seat holders page 200"        "/settings/org/subscription?seats_page=200" "$owner_cookie"
-run "Provider keys, as the owner"                "/settings/org/keys" "$owner_cookie"
+run "Keys (API and provider keys), as the owner" "/settings/org/keys" "$owner_cookie"
+run "Security page, as the owner"                "/settings/org/security" "$owner_cookie"
+run "Usage, last 30 days (~90,000 daily sums)"   "/settings/org/usage" "$owner_cookie"
+run "Usage, last 90 days (~270,000 daily sums)"  "/settings/org/usage?from=$(date -u -d '89 days ago' +%F)" "$owner_cookie"
+
+# The policy API against a bare endpoint of the same server, in the same run: authorize with
+# the bench's key (organization 1, every check passing) and /healthz.
+bench_key="ghk_bbbbbbbbbbbb_benchbenchbenchbenchbenchbenchbenchbenchben"
+lua="$(mktemp --suffix .lua)"
+cat > "$lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"endpoint":"chat_completions","model":"gpt-4o"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $bench_key"
+LUA
+wrk -t2 -c16 -d3s -s "$lua" "http://127.0.0.1:$port/api/v1/authorize" >/dev/null
+api_run() {
+  local label="$1" path="$2" script="${3:-}" out
+  out="$(wrk -t2 -c16 -d"$duration" --latency ${script:+-s "$script"} "http://127.0.0.1:$port$path")"
+  if echo "$out" | grep -q "Non-2xx"; then echo "$label: non-2xx responses" >&2; echo "$out" >&2; exit 1; fi
+  printf '%-58s %10s %9s %9s\n' "$label" \
+    "$(echo "$out" | awk '/Requests\/sec/ { print $2 }')" \
+    "$(echo "$out" | awk '$1 == "50%" { print $2 }')" \
+    "$(echo "$out" | awk '$1 == "99%" { print $2 }')"
+}
+api_run "bare endpoint (GET /healthz)"              "/healthz"
+api_run "POST /api/v1/authorize (allow)"            "/api/v1/authorize" "$lua"
+curl -fs -X POST -H "Authorization: Bearer $bench_key" -H "Content-Type: application/json" \
+  -d '{"endpoint":"chat_completions","model":"gpt-4o"}' "http://127.0.0.1:$port/api/v1/authorize" | grep -q '"allow"' \
+  || { echo "the bench key is not allowed" >&2; exit 1; }
+
+# Usage ingestion: 20 batches of 1,000 calls (fresh idempotency keys each run), two at a time.
+batches="$(mktemp -d)"
+python3 - "$batches" "$(date +%s)" <<'PY'
+import json, sys
+folder, run = sys.argv[1], sys.argv[2]
+for b in range(20):
+    records = [{"idempotency_key": f"bench-{run}-{b}-{i}", "endpoint": "chat_completions",
+                "model": "gpt-4o", "input_tokens": 120 + i % 50, "output_tokens": 80}
+               for i in range(1000)]
+    with open(f"{folder}/{b}.json", "w") as f:
+        json.dump({"records": records}, f)
+PY
+started="$(date +%s.%N)"
+ls "$batches"/*.json | xargs -P 2 -I{} curl -fs -o /dev/null -X POST -H "Authorization: Bearer $bench_key" \
+  -H "Content-Type: application/json" --data-binary @{} "http://127.0.0.1:$port/api/v1/usage"
+ended="$(date +%s.%N)"
+printf '%-58s %10s\n' "usage: 20 batches of 1,000 calls, 2 at a time" \
+  "$(awk -v s="$started" -v e="$ended" 'BEGIN { printf "%.0f calls/s", 20000 / (e - s) }')"
 
 # Inviting 100 people in one request, as the owner (fresh addresses each run): server time.
 page="$(curl -s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port/settings/org/users")"
@@ -126,7 +175,14 @@ if [ "${BENCH_STATEMENTS:-1}" = 1 ]; then
   for path in "/admin/organizations" "/admin/organizations?q=robotics" "/admin/users?org=1" "/admin/users?org=1&q=hopper" "/settings/account"; do
     printf '%-58s %10s\n' "$path" "$(statements "$path")"
   done
-  for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team?q=ada" "/settings/org/teams/$team/candidates?add=grace" "/settings/org/subscription" "/settings/org/keys"; do
+  for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team?q=ada" "/settings/org/teams/$team/candidates?add=grace" "/settings/org/subscription" "/settings/org/keys" "/settings/org/security" "/settings/org/usage"; do
     printf '%-58s %10s\n' "$path (owner)" "$(statements "$path" "$owner_cookie")"
   done
+  sleep 11; before="$(transactions)"
+  for _ in $(seq 1 200); do
+    curl -fs -o /dev/null -X POST -H "Authorization: Bearer $bench_key" -H "Content-Type: application/json" \
+      -d '{"endpoint":"chat_completions","model":"gpt-4o"}' "http://127.0.0.1:$port/api/v1/authorize"
+  done
+  sleep 11; after="$(transactions)"
+  printf '%-58s %10s\n' "POST /api/v1/authorize" "$(awk -v d="$((after - before))" 'BEGIN { printf "%.1f", d / 200 }')"
 fi

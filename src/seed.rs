@@ -185,6 +185,7 @@ pub async fn seed_demo(pool: &DbPool) -> anyhow::Result<Vec<(String, String)>> {
                 }
                 subscriptions::record(conn, org.id, ChangeReason::Seats, org.created_at).await?;
                 subscriptions::report_use(conn, org.id, 3, 1_250, 1).await?;
+                demo_usage(conn, org.id, &people, org.created_at).await?;
                 let entry = audit::NewAuditEntry {
                     org_id: Some(org.id),
                     ..actor.audit("organization.created", demo.name)
@@ -195,6 +196,64 @@ pub async fn seed_demo(pool: &DbPool) -> anyhow::Result<Vec<(String, String)>> {
         })
         .await?;
     Ok(created)
+}
+
+/// Every model allowed, and for each person an API key with a month of calls, so the Usage
+/// page and the keys' last use have something to show.
+async fn demo_usage(
+    conn: &mut diesel_async::AsyncPgConnection,
+    org_id: crate::domain::OrgId,
+    people: &[crate::domain::UserId],
+    now: chrono::DateTime<chrono::Utc>,
+) -> diesel::QueryResult<()> {
+    use crate::models::{ai_models, api_keys, org_models, usage};
+    let catalogue: Vec<i64> = ai_models::catalogue(conn)
+        .await?
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    org_models::set_allowed_models(conn, org_id, &catalogue).await?;
+    let calls = [
+        ("chat_completions", "gpt-4o"),
+        ("chat_completions", "claude-sonnet-4"),
+        ("embeddings", "text-embedding-3-large"),
+    ];
+    for (n, user_id) in people.iter().enumerate() {
+        let key = crate::domain::api_key::IssuedKey::generate();
+        let hash = key.hash();
+        let new = api_keys::NewApiKey {
+            org_id: Some(org_id),
+            user_id: *user_id,
+            name: "Demo key",
+            prefix: key.prefix(),
+            secret_hash: &hash,
+            created_by: *user_id,
+            created_at: now - chrono::Duration::days(31),
+            expires_at: None,
+            rotated_from: None,
+        };
+        let key_id = api_keys::insert(conn, &new).await?;
+        let made: Vec<usage::NewUsage> = (0..30i64)
+            .flat_map(|day| (0..(1 + (day + n as i64) % 4)).map(move |i| (day, i)))
+            .map(|(day, i)| {
+                let (endpoint, model) = calls[((day + i) % 3) as usize];
+                usage::NewUsage {
+                    idempotency_key: format!("demo-{day}-{i}"),
+                    endpoint: endpoint.to_owned(),
+                    model: model.to_owned(),
+                    input_tokens: 400 + 37 * ((day * 7 + i) % 20),
+                    output_tokens: if endpoint == "embeddings" {
+                        0
+                    } else {
+                        150 + 11 * (day % 9)
+                    },
+                    at: now - chrono::Duration::days(day) - chrono::Duration::minutes(i * 17),
+                }
+            })
+            .collect();
+        usage::record(conn, key_id, &made).await?;
+    }
+    Ok(())
 }
 
 fn ascii_lower(name: &str) -> String {
@@ -211,6 +270,8 @@ fn ascii_lower(name: &str) -> String {
 /// The super administrator of the benchmark data; every bench account uses `BENCH_PASSWORD`.
 pub const BENCH_SUPER_ADMIN: &str = "bench-admin@bench.example";
 pub const BENCH_PASSWORD: &str = "guildhall-bench";
+/// The API key the benchmark calls the policy API with: held by organization 1's owner.
+pub const BENCH_API_KEY: &str = "ghk_bbbbbbbbbbbb_benchbenchbenchbenchbenchbenchbenchbenchben";
 /// Sizes of the few very large organizations (ids 1 to 5), when there are users enough.
 const LARGE_ORGS: [i64; 5] = [20_000, 5_000, 5_000, 5_000, 5_000];
 
@@ -276,6 +337,8 @@ pub async fn seed_bench(
             "WHEN false THEN 0".to_owned()
         }
     );
+    // Five million calls at the default size, fewer for a small data set.
+    let usage = (users * 25).min(5_000_000);
     let script = format!(
         r#"
         BEGIN;
@@ -354,6 +417,47 @@ pub async fn seed_bench(
         FROM organizations o JOIN plans p ON p.id = o.plan_id;
         UPDATE organizations SET workflows_in_use = id % 8, work_items_in_use = (id * 37) % 9000,
                                  jobs_running = id % 4;
+
+        -- API keys: one for each of the first 1,000 members of organization 1, one for every
+        -- other organization's owner, and the bench's own for organization 1's owner. Every
+        -- organization may call every model of the catalogue.
+        INSERT INTO org_models (org_id, model_id) SELECT o.id, m.id FROM organizations o CROSS JOIN models m;
+        INSERT INTO api_keys (org_id, user_id, name, prefix, secret_hash, created_by, created_at)
+        SELECT org_id, user_id, 'Bench key', lpad(to_hex(row_number() OVER (ORDER BY org_id, user_id)), 12, '0'),
+               sha256(('bench-' || org_id || '-' || user_id)::bytea), user_id, now() - interval '100 days'
+        FROM ((SELECT org_id, user_id FROM memberships WHERE org_id = 1 ORDER BY user_id LIMIT 1000)
+              UNION ALL (SELECT org_id, user_id FROM memberships WHERE role = 'owner' AND org_id <> 1)) holders;
+        INSERT INTO api_keys (org_id, user_id, name, prefix, secret_hash, created_by, created_at)
+        SELECT 1, user_id, 'Bench gateway key', 'bbbbbbbbbbbb', sha256('{BENCH_API_KEY}'::bytea), user_id, now()
+        FROM memberships WHERE org_id = 1 AND role = 'owner';
+
+        -- Usage: {usage} calls over the last 90 days, spread over the keys (organization 1's
+        -- thousand keys take about a tenth), summed per day as the policy API does.
+        CREATE TEMPORARY TABLE bench_keys AS
+            SELECT id, org_id, user_id, row_number() OVER (ORDER BY id) - 1 AS k FROM api_keys;
+        INSERT INTO usage_records (key_id, idempotency_key, org_id, user_id, endpoint, model,
+                                   input_tokens, output_tokens, at)
+        SELECT k.id, 'bench-' || g, k.org_id, k.user_id,
+               (ARRAY['chat_completions', 'chat_completions', 'embeddings'])[1 + g % 3],
+               (ARRAY['gpt-4o', 'claude-sonnet-4', 'text-embedding-3-large'])[1 + g % 3],
+               100 + g % 900, CASE WHEN g % 3 = 2 THEN 0 ELSE 50 + g % 400 END,
+               now() - make_interval(days => (g / 7) % 90, mins => g % 1440)
+        FROM generate_series(0, {usage} - 1) g
+        JOIN bench_keys k ON k.k = g % (SELECT count(*) FROM bench_keys);
+        INSERT INTO usage_daily (key_id, day, endpoint, model, org_id, user_id, requests,
+                                 input_tokens, output_tokens)
+        SELECT key_id, (at AT TIME ZONE 'UTC')::date, endpoint, model, min(org_id), min(user_id),
+               count(*), sum(input_tokens), sum(output_tokens)
+        FROM usage_records GROUP BY 1, 2, 3, 4;
+        UPDATE organizations o SET
+            inference_used = least(u.inference, o.inference_purchased / 2),
+            embedding_used = least(u.embedding, o.embedding_purchased / 2)
+        FROM (SELECT org_id,
+                     sum(input_tokens + output_tokens) FILTER (WHERE endpoint = 'chat_completions') AS inference,
+                     sum(input_tokens + output_tokens) FILTER (WHERE endpoint = 'embeddings') AS embedding
+              FROM usage_daily GROUP BY org_id) u
+        WHERE o.id = u.org_id;
+        -- (Used tokens are capped at half of those bought, so the bench's calls are allowed.)
 
         INSERT INTO users (email, first_name, last_name, password_hash, platform_role)
         VALUES ('{BENCH_SUPER_ADMIN}', 'Bench', 'Admin', '{hash}', 'super_admin');

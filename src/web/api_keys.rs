@@ -282,7 +282,7 @@ pub fn rule_link(rule: &Option<Rule>) -> Option<String> {
 pub fn rule_label(rule: &Option<Rule>) -> &'static str {
     let Some(rule) = rule else { return "" };
     match rule {
-        Rule::Key(_) => "The key",
+        Rule::Key(_) => "",
         Rule::IpEntry(_) => "Edit the IP allowlist",
         Rule::Restriction(_) => "Edit the endpoint restriction",
         Rule::Credits => "Plan and limits",

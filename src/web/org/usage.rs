@@ -49,11 +49,20 @@ pub async fn page(
         }
     };
     let report = service::of_organization(&mut *state.pool.get().await?, &ctx, range).await?;
+    // The fields show the range shown, unless what was typed is refused.
+    let (from, until) = if errors.is_empty() {
+        (
+            report.range.from.to_string(),
+            report.range.until.to_string(),
+        )
+    } else {
+        (query.from.clone(), query.until.clone())
+    };
     let page = UsagePage {
         chart: Chart::of(&report),
         report,
-        from: query.from.clone(),
-        until: query.until.clone(),
+        from,
+        until,
         errors,
     };
     htmx::page(&req, status, &page)

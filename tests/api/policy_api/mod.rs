@@ -2,6 +2,7 @@
 //! people make them: through the Keys and Account pages.
 
 mod authorize;
+mod browser;
 mod keys;
 mod security;
 mod usage;
