@@ -277,6 +277,62 @@ pub async fn used_since(
         .await
 }
 
+/// A key about to expire, with whom to warn.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Expiring {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub prefix: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub org_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub org_name: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub holder_email: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Keys in use that expire before `until` and whose holder was not warned, not replaced by a
+/// rotation (whose overlap is meant to end): locked, skipping those another instance holds.
+pub async fn claim_expiring(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Expiring>> {
+    diesel::sql_query(
+        "SELECT k.id, k.name, k.prefix, k.org_id, o.name AS org_name, u.email AS holder_email, \
+                k.expires_at \
+         FROM api_keys k JOIN users u ON u.id = k.user_id \
+         LEFT JOIN organizations o ON o.id = k.org_id \
+         WHERE k.expires_at IS NOT NULL AND k.revoked_at IS NULL AND k.expiry_warned_at IS NULL \
+           AND k.expires_at > $1 AND k.expires_at <= $2 \
+           AND NOT EXISTS (SELECT 1 FROM api_keys n WHERE n.rotated_from = k.id) \
+         ORDER BY k.expires_at LIMIT $3 FOR UPDATE OF k SKIP LOCKED",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(until)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+pub async fn mark_warned(
+    conn: &mut AsyncPgConnection,
+    key_id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(key_id))
+        .set(api_keys::expiry_warned_at.eq(at))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Everything a decision about a key reads, in one statement.
 #[derive(Debug, Clone, Queryable)]
 pub struct FactsRow {

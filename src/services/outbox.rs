@@ -15,9 +15,10 @@ use tokio::sync::Notify;
 use crate::clock::Clock;
 use crate::crypto;
 use crate::db::DbPool;
+use crate::domain::api_key::shown_prefix;
 use crate::domain::{InvitationId, OrgRole};
 use crate::email::{MailSender, OutgoingEmail};
-use crate::models::{invitations, outbox};
+use crate::models::{api_keys, invitations, outbox};
 
 /// How the worker paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,8 @@ impl Default for OutboxPace {
 }
 
 const LONGEST_RETRY_MS: u64 = 60 * 60 * 1000;
+/// A key's holder is warned this long before it expires.
+const KEY_WARNING: chrono::Duration = chrono::Duration::days(7);
 /// Rows one worker claims at a time.
 const BATCH: i64 = 20;
 
@@ -80,6 +83,39 @@ struct InvitationHtml<'a> {
     role_article: &'a str,
     link: &'a str,
     expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/key_expiry.txt")]
+struct KeyExpiryText<'a> {
+    name: &'a str,
+    prefix: &'a str,
+    scope: &'a str,
+    expires: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/key_expiry.html")]
+struct KeyExpiryHtml<'a> {
+    name: &'a str,
+    prefix: &'a str,
+    scope: &'a str,
+    expires: &'a str,
+    link: &'a str,
+}
+
+/// What a key's expiry warning says.
+pub struct KeyExpiryEmail<'a> {
+    pub to: &'a str,
+    pub name: &'a str,
+    /// As the pages show it (`ghk_…`).
+    pub prefix: &'a str,
+    /// The organization's name, or `None` for a personal key.
+    pub org_name: Option<&'a str>,
+    /// The key's page, from the site's root.
+    pub path: &'a str,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// What an invitation email says.
@@ -148,6 +184,43 @@ impl Postbox {
         let sealed =
             crypto::seal(&self.master_key, &plain, &context(email.to)).map_err(rendering)?;
         outbox::enqueue(conn, Some(email.invitation_id), email.to, sealed).await?;
+        Ok(())
+    }
+
+    /// Renders and queues a warning that a key expires soon, in the caller's transaction.
+    pub async fn queue_key_expiry(
+        &self,
+        conn: &mut AsyncPgConnection,
+        email: &KeyExpiryEmail<'_>,
+    ) -> diesel::QueryResult<()> {
+        let link = format!("{}{}", self.base_url, email.path);
+        let expires = email.expires_at.format("%-d %B %Y, %H:%M UTC").to_string();
+        let scope = email
+            .org_name
+            .map_or_else(|| "your personal account".to_owned(), str::to_owned);
+        let text = KeyExpiryText {
+            name: email.name,
+            prefix: email.prefix,
+            scope: &scope,
+            expires: &expires,
+            link: &link,
+        };
+        let html = KeyExpiryHtml {
+            name: email.name,
+            prefix: email.prefix,
+            scope: &scope,
+            expires: &expires,
+            link: &link,
+        };
+        let message = SealedMessage {
+            subject: format!("Your API key “{}” expires on {expires}", email.name),
+            text: text.render().map_err(rendering)?,
+            html: html.render().map_err(rendering)?,
+        };
+        let plain = serde_json::to_vec(&message).map_err(rendering)?;
+        let sealed =
+            crypto::seal(&self.master_key, &plain, &context(email.to)).map_err(rendering)?;
+        outbox::enqueue(conn, None, email.to, sealed).await?;
         Ok(())
     }
 
@@ -228,6 +301,50 @@ pub async fn deliver_due(
     Ok(sent)
 }
 
+/// A key's page, where it is rotated. Written out like the invitation link (this layer does not
+/// know the web's routes; a test in `web::kit::paths` holds the two together).
+pub fn key_page_path(organizations: bool, key_id: i64) -> String {
+    if organizations {
+        format!("/settings/org/keys/api/{key_id}")
+    } else {
+        format!("/settings/account/keys/{key_id}")
+    }
+}
+
+/// Queues a warning for each key that expires within a week and whose holder was not warned
+/// yet: once per key, whichever instance gets there first.
+pub async fn warn_of_expiring_keys(
+    pool: &DbPool,
+    postbox: &Postbox,
+    clock: &Clock,
+) -> anyhow::Result<usize> {
+    let now = clock.now();
+    let mut conn = pool.get().await?;
+    let warned = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let due = api_keys::claim_expiring(conn, now, now + KEY_WARNING, BATCH).await?;
+            for key in &due {
+                let path = key_page_path(key.org_id.is_some(), key.id);
+                let email = KeyExpiryEmail {
+                    to: &key.holder_email,
+                    name: &key.name,
+                    prefix: &shown_prefix(&key.prefix),
+                    org_name: key.org_name.as_deref(),
+                    path: &path,
+                    expires_at: key.expires_at,
+                };
+                postbox.queue_key_expiry(conn, &email).await?;
+                api_keys::mark_warned(conn, key.id, now).await?;
+            }
+            Ok(due.len())
+        })
+        .await?;
+    if warned > 0 {
+        postbox.wake();
+    }
+    Ok(warned)
+}
+
 /// The background worker: sends due emails when woken or every `poll_ms`.
 pub fn spawn_worker(
     pool: DbPool,
@@ -238,6 +355,9 @@ pub fn spawn_worker(
 ) {
     tokio::spawn(async move {
         loop {
+            if let Err(e) = warn_of_expiring_keys(&pool, &postbox, &clock).await {
+                tracing::warn!(error = %e, "warning of expiring keys");
+            }
             match deliver_due(&pool, &postbox, &sender, pace, &clock).await {
                 // A full batch: there may be more.
                 Ok(sent) if sent as i64 >= BATCH => continue,

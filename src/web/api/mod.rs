@@ -17,15 +17,16 @@ pub use rate::KeyRate;
 use crate::web::kit::paths;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("")
-            .wrap(from_fn(bearer_key_fence))
-            .route(paths::API_AUTHORIZE.pattern, web::post().to(v1::authorize))
-            .route(paths::API_USAGE.pattern, web::post().to(v1::usage))
-            .default_service(web::to(|| async {
-                json_error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
-            })),
-    );
+    cfg.route(paths::API_OPENAPI.pattern, web::get().to(v1::openapi))
+        .service(
+            web::scope("")
+                .wrap(from_fn(bearer_key_fence))
+                .route(paths::API_AUTHORIZE.pattern, web::post().to(v1::authorize))
+                .route(paths::API_USAGE.pattern, web::post().to(v1::usage))
+                .default_service(web::to(|| async {
+                    json_error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
+                })),
+        );
 }
 
 /// `{"error": {"code": …, "message": …}}` with a code programs can rely on.

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::domain::api_key::PresentedKey;
 use crate::error::AppError;
@@ -27,7 +28,7 @@ const CLOCK_SKEW: Duration = Duration::minutes(5);
 /// Tokens one call may report.
 const MAX_TOKENS: u64 = 1_000_000_000_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizeRequest {
     /// An endpoint of the catalogue, e.g. `chat_completions`.
@@ -36,18 +37,20 @@ pub struct AuthorizeRequest {
     pub model: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionKind {
     Allow,
     Deny,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuthorizeResponse {
     pub decision: DecisionKind,
-    /// On deny: why, as a stable code.
+    /// On deny: why, as a stable code: key_invalid (unknown and revoked alike), key_expired,
+    /// org_inactive, ip_not_allowed, endpoint_not_allowed, model_not_allowed, limit_exceeded.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "ip_not_allowed")]
     pub reason: Option<Reason>,
     /// On deny: the deciding check's explanation (for key_invalid, nothing that tells an
     /// unknown key from a revoked one).
@@ -63,8 +66,10 @@ pub struct AuthorizeResponse {
     pub remaining: Option<Remaining>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Remaining {
+    /// `inference` or `embedding`: the model's kind.
+    #[schema(value_type = String, example = "inference")]
     pub kind: crate::domain::TokenKind,
     pub tokens: i64,
 }
@@ -89,6 +94,21 @@ fn within_rate(state: &AppState, key: &str) -> Result<(), ApiError> {
         .map_err(ApiError::rate_limited)
 }
 
+/// May this key make this call? The checks run in order (key, organization, IP allowlist,
+/// endpoint restrictions, model access, limits); the first that fails decides.
+#[utoipa::path(
+    post,
+    path = "/api/v1/authorize",
+    request_body = AuthorizeRequest,
+    responses(
+        (status = 200, description = "The decision: allow, or deny with a reason", body = AuthorizeResponse),
+        (status = 400, description = "A body this endpoint does not take (code malformed)", body = ErrorBody),
+        (status = 401, description = "No `Authorization: Bearer` header (code unauthenticated)", body = ErrorBody),
+        (status = 413, description = "A body over 16 KiB (code too_large)", body = ErrorBody),
+        (status = 429, description = "The key calls faster than allowed (code rate_limited, with Retry-After)", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn authorize(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -134,7 +154,7 @@ pub async fn authorize(
 }
 
 /// One call as reported.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageRecord {
     /// Unique per key: a report sent again with the same value is counted once.
@@ -148,14 +168,23 @@ pub struct UsageRecord {
     pub at: Option<DateTime<Utc>>,
 }
 
-/// Many calls of the key in one report.
-#[derive(Debug, Deserialize)]
+/// Many calls of the key in one report (1 to 1,000).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageBatch {
     pub records: Vec<UsageRecord>,
 }
 
-#[derive(Debug, Serialize)]
+/// A usage report: one call, or a batch. (`usage` tells them apart by the `records` field,
+/// to name the field a malformed body gets wrong.)
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum UsageReport {
+    One(UsageRecord),
+    Batch(UsageBatch),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UsageResponse {
     /// Calls recorded now.
     pub recorded: i64,
@@ -163,6 +192,22 @@ pub struct UsageResponse {
     pub duplicates: i64,
 }
 
+/// Records what calls made with the key used. Each call carries an idempotency key: a report
+/// sent again counts nothing twice. A key revoked or expired since still has its calls
+/// recorded; an unknown key is refused.
+#[utoipa::path(
+    post,
+    path = "/api/v1/usage",
+    request_body = UsageReport,
+    responses(
+        (status = 200, description = "Recorded (and repeats counted once)", body = UsageResponse),
+        (status = 400, description = "A malformed report, or a call outside the catalogue: nothing recorded (code malformed)", body = ErrorBody),
+        (status = 401, description = "No bearer key (code unauthenticated), or an unknown key (code key_invalid)", body = ErrorBody),
+        (status = 413, description = "A body over the limit (1 MiB by default; code too_large)", body = ErrorBody),
+        (status = 429, description = "The key calls faster than allowed (code rate_limited, with Retry-After)", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
 pub async fn usage(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -244,4 +289,47 @@ fn to_calls(records: Vec<UsageRecord>, now: DateTime<Utc>) -> Result<Vec<NewUsag
         });
     }
     Ok(calls)
+}
+
+/// Every error: `{"error": {"code", "message"}}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// Stable: malformed, unauthenticated, key_invalid, too_large, rate_limited, not_found,
+    /// unavailable, internal.
+    code: String,
+    message: String,
+}
+
+/// The OpenAPI 3 document of `/api/v1`, generated from the types above.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Guildhall policy API", version = "1"),
+    paths(authorize, usage),
+    modifiers(&BearerKey)
+)]
+pub struct ApiDocument;
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`: no key needed to read how to call.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDocument::openapi())
 }

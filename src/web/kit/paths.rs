@@ -55,6 +55,7 @@ pub const STATIC: Route = Route::new("", "/static/{path:.*}");
 
 pub const API_AUTHORIZE: Route = Route::new(API, "/v1/authorize");
 pub const API_USAGE: Route = Route::new(API, "/v1/usage");
+pub const API_OPENAPI: Route = Route::new(API, "/v1/openapi.json");
 
 pub const HOME: Route = Route::new("", "/");
 pub const LOGIN: Route = Route::new("", "/login");
@@ -184,6 +185,16 @@ pub mod events {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_links_in_emails_are_the_keys_pages() {
+        use crate::services::outbox::key_page_path;
+        assert_eq!(key_page_path(true, 7), ORG_API_KEY.with_id(7).to_string());
+        assert_eq!(
+            key_page_path(false, 7),
+            ACCOUNT_API_KEY.with_id(7).to_string()
+        );
+    }
 
     #[test]
     fn addresses_join_scope_and_pattern() {

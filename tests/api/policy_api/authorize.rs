@@ -337,3 +337,123 @@ async fn bad_requests_get_json_errors_with_stable_codes_never_a_500() {
     }
     assert_eq!(statuses, [200, 200, 200, 200, 429]);
 }
+
+#[tokio::test]
+async fn a_change_in_the_console_is_obeyed_by_the_next_call_on_another_instance() {
+    let app = spawn_app().await;
+    // A second instance on the same database, with the same keys: the gateway may ask either.
+    let mut settings = crate::support::test_settings(app.db.url());
+    settings.master_key = app.master_key.clone().into();
+    let second = guildhall::startup::Application::build(settings)
+        .await
+        .expect("second instance");
+    let elsewhere = crate::support::Visitor::new(&format!("http://127.0.0.1:{}", second.port()));
+    tokio::spawn(second.run_until_stopped());
+    let acme = acme(&app).await;
+    open_for_calls(&app, acme.org).await;
+    let mia = signed_in(&app, &acme.member).await;
+    let key = create_key(&mia, ORG_KEYS, "CI", "none").await;
+    let max = signed_in(&app, &acme.other_member).await;
+    let maxs = create_key(&max, ORG_KEYS, "CI", "none").await;
+    let ask = async |key: &str, model: &str| {
+        let answer = elsewhere
+            .send(
+                elsewhere
+                    .client
+                    .post(elsewhere.url("/api/v1/authorize"))
+                    .bearer_auth(key)
+                    .json(&json!({ "endpoint": "chat_completions", "model": model })),
+            )
+            .await;
+        verdict(&serde_json::from_str(answer.text()).expect("JSON"))
+    };
+    assert_eq!(ask(&key, "gpt-4o").await, "allow");
+
+    // An IP entry added on the first instance, then removed.
+    let ada = signed_in(&app, &acme.admin).await;
+    ada.get("/settings/org/security").await;
+    let added = ada
+        .post_form(
+            "/settings/org/security/ip",
+            &[
+                ("network", "203.0.113.0/24"),
+                ("label", "Office"),
+                ("confirmed", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), 303);
+    assert_eq!(ask(&key, "gpt-4o").await, "ip_not_allowed");
+    let entry = app.number("SELECT id FROM ip_allow_entries").await;
+    let removed = ada
+        .post_form(&format!("/settings/org/security/ip/{entry}/remove"), &[])
+        .await;
+    assert_eq!(removed.status(), 303);
+    assert_eq!(ask(&key, "gpt-4o").await, "allow");
+
+    // A model unticked by a super administrator.
+    let root = app.signed_in_as(crate::support::Role::SuperAdmin).await;
+    root.get(&format!("/admin/organizations/{}?tab=models", acme.org))
+        .await;
+    let embedding = app
+        .number("SELECT id FROM models WHERE name = 'text-embedding-3-large'")
+        .await
+        .to_string();
+    let saved = root
+        .post_form(
+            &format!("/admin/organizations/{}/models", acme.org),
+            &[("model", &embedding)],
+        )
+        .await;
+    assert_eq!(saved.status(), 303, "{}", saved.text());
+    assert_eq!(ask(&key, "gpt-4o").await, "model_not_allowed");
+    assert_eq!(ask(&key, "text-embedding-3-large").await, "allow");
+
+    // A member removed, and a key revoked.
+    app.login(&acme.owner).await;
+    app.get("/settings/org/users").await;
+    app.post_form(
+        "/settings/org/removal",
+        &[("user", &acme.other_member.id.to_string())],
+    )
+    .await;
+    assert_eq!(ask(&maxs, "text-embedding-3-large").await, "key_invalid");
+    let id = app
+        .number(&format!(
+            "SELECT id FROM api_keys WHERE user_id = {}",
+            acme.member.id
+        ))
+        .await;
+    mia.get(&format!("{ORG_KEYS}/{id}")).await;
+    mia.post_form(&format!("{ORG_KEYS}/{id}/revoke"), &[]).await;
+    assert_eq!(ask(&key, "text-embedding-3-large").await, "key_invalid");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_both_endpoints_without_a_key() {
+    let app = spawn_app().await;
+    let response = app.get("/api/v1/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    let document: serde_json::Value = serde_json::from_str(response.text()).expect("JSON");
+    assert!(
+        document["openapi"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.")
+    );
+    for path in ["/api/v1/authorize", "/api/v1/usage"] {
+        let post = &document["paths"][path]["post"];
+        assert!(post.is_object(), "{path}");
+        assert!(
+            post["responses"]["429"].is_object(),
+            "{path} documents the rate limit"
+        );
+    }
+    let schemas = &document["components"]["schemas"];
+    assert!(schemas["AuthorizeRequest"]["properties"]["endpoint"].is_object());
+    assert!(schemas["UsageRecord"]["properties"]["idempotency_key"].is_object());
+    assert_eq!(
+        document["components"]["securitySchemes"]["api_key"]["scheme"],
+        json!("bearer")
+    );
+}

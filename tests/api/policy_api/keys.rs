@@ -268,3 +268,43 @@ async fn a_personal_key_never_reaches_an_organization() {
         "key_invalid"
     );
 }
+
+#[tokio::test]
+async fn the_holder_is_warned_once_by_email_a_week_before_a_key_expires() {
+    let sink = crate::support::smtp::SmtpSink::start().await;
+    let url = sink.url();
+    let app = crate::support::spawn_app_with(|s| s.smtp_url = Some(url.clone())).await;
+    let acme = acme(&app).await;
+    let mia = signed_in(&app, &acme.member).await;
+    create_key(&mia, ORG_KEYS, "Nightly export", "30d").await;
+    create_key(&mia, ORG_KEYS, "Forever", "none").await;
+    assert!(sink.received().is_empty());
+
+    // 24 days later the 30-day key has less than a week left.
+    app.clock.advance(Duration::days(24));
+    let mails = sink.wait_for(1).await;
+    assert_eq!(mails[0].to, ["member@acme.test".to_owned()]);
+    assert!(
+        mails[0].data.contains("Nightly export"),
+        "{}",
+        mails[0].data
+    );
+    let id = app
+        .number("SELECT id FROM api_keys WHERE name = 'Nightly export'")
+        .await;
+    assert!(
+        mails[0]
+            .data
+            .replace("=\r\n", "")
+            .contains(&format!("/settings/org/keys/api/{id}")),
+        "the email links to the key's page"
+    );
+    // Once only, however long the worker keeps looking.
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    assert_eq!(sink.received().len(), 1);
+    assert_eq!(
+        app.number("SELECT count(*) FROM api_keys WHERE expiry_warned_at IS NOT NULL")
+            .await,
+        1
+    );
+}
