@@ -449,6 +449,12 @@ pub async fn seed_bench(
         SELECT key_id, (at AT TIME ZONE 'UTC')::date, endpoint, model, min(org_id), min(user_id),
                count(*), sum(input_tokens), sum(output_tokens)
         FROM usage_records GROUP BY 1, 2, 3, 4;
+        INSERT INTO usage_org_daily
+        SELECT org_id, day, endpoint, model, sum(requests), sum(input_tokens), sum(output_tokens)
+        FROM usage_daily WHERE org_id IS NOT NULL GROUP BY 1, 2, 3, 4;
+        INSERT INTO usage_member_daily
+        SELECT org_id, day, user_id, sum(requests), sum(input_tokens), sum(output_tokens)
+        FROM usage_daily WHERE org_id IS NOT NULL GROUP BY 1, 2, 3;
         UPDATE organizations o SET
             inference_used = least(u.inference, o.inference_purchased / 2),
             embedding_used = least(u.embedding, o.embedding_purchased / 2)

@@ -72,6 +72,7 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamptz>,
         inference_used -> Int8,
         embedding_used -> Int8,
+        alert_thresholds -> Array<Int2>,
     }
 }
 
@@ -426,6 +427,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    usage_alerts_sent (org_id, limit_name, threshold, period) {
+        org_id -> Int8,
+        limit_name -> Text,
+        threshold -> Int2,
+        period -> Date,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    usage_org_daily (org_id, day, endpoint, model) {
+        org_id -> Int8,
+        day -> Date,
+        endpoint -> Text,
+        model -> Text,
+        requests -> Int8,
+        input_tokens -> Int8,
+        output_tokens -> Int8,
+    }
+}
+
+diesel::table! {
+    usage_member_daily (org_id, day, user_id) {
+        org_id -> Int8,
+        day -> Date,
+        user_id -> Int8,
+        requests -> Int8,
+        input_tokens -> Int8,
+        output_tokens -> Int8,
+    }
+}
+
 diesel::joinable!(endpoint_restriction_allows -> endpoint_restrictions (restriction_id));
 diesel::joinable!(key_denials -> api_keys (key_id));
 diesel::joinable!(policy_reports -> api_keys (key_id));
@@ -451,7 +485,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     ip_allow_entries,
     key_denials,
     policy_reports,
+    usage_alerts_sent,
     usage_daily,
+    usage_member_daily,
+    usage_org_daily,
     usage_records,
     invitation_teams,
     invitations,

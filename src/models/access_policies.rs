@@ -19,6 +19,26 @@ pub async fn endpoints(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String,
         .await
 }
 
+/// Adds an endpoint at the end of the catalogue; `false` when the name is taken.
+pub async fn insert_endpoint(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    label: &str,
+) -> QueryResult<bool> {
+    diesel::insert_into(api_endpoints::table)
+        .values((
+            api_endpoints::name.eq(name),
+            api_endpoints::label.eq(label),
+            api_endpoints::position.eq(diesel::dsl::sql::<diesel::sql_types::Integer>(
+                "(SELECT coalesce(max(position), 0) + 1 FROM api_endpoints)",
+            )),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(|n| n == 1)
+}
+
 #[derive(Debug, Clone, Queryable)]
 pub struct IpEntryRow {
     pub id: i64,

@@ -81,13 +81,14 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewApiKey<'_>) -> QueryR
         .await
 }
 
-/// Keys in use (not revoked, not expired at `now`): an organization's (all of them, or one
-/// holder's) or a user's personal ones, newest first.
+/// A page of the keys in use (not revoked, not expired at `now`): an organization's (all of
+/// them, or one holder's) or a user's personal ones, newest first.
 pub async fn in_use(
     conn: &mut AsyncPgConnection,
     org_id: Option<OrgId>,
     holder: Option<UserId>,
     now: DateTime<Utc>,
+    offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ApiKey>> {
     let mut query = api_keys::table
@@ -99,6 +100,7 @@ pub async fn in_use(
                 .or(api_keys::expires_at.gt(now)),
         )
         .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .offset(offset)
         .limit(limit)
         .select(API_KEY_COLUMNS)
         .into_boxed();
@@ -425,17 +427,31 @@ pub async fn count_would_deny(
         .map(|_| ())
 }
 
-/// The would-deny counts of an organization's keys: (key id, rule, count, last at).
+/// What report-only rules would have denied, per key of the organization, most first.
+#[derive(Debug, Clone, Queryable)]
+pub struct WouldDeny {
+    pub key_id: i64,
+    pub key_name: String,
+    pub holder_email: String,
+    pub rule: String,
+    pub would_deny: i64,
+    pub last_at: DateTime<Utc>,
+}
+
 pub async fn would_deny_counts(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
-) -> QueryResult<Vec<(i64, String, i64, DateTime<Utc>)>> {
+    limit: i64,
+) -> QueryResult<Vec<WouldDeny>> {
     policy_reports::table
-        .inner_join(api_keys::table)
+        .inner_join(api_keys::table.inner_join(users::table.on(users::id.eq(api_keys::user_id))))
         .filter(api_keys::org_id.eq(org_id))
         .order((policy_reports::would_deny.desc(), policy_reports::key_id))
+        .limit(limit)
         .select((
             policy_reports::key_id,
+            api_keys::name,
+            users::email,
             policy_reports::rule,
             policy_reports::would_deny,
             policy_reports::last_at,
@@ -463,23 +479,26 @@ pub async fn clear_would_deny(
     .map(|_| ())
 }
 
+/// Records a denial and forgets all but the key's latest `keep`, in one statement: a key
+/// denied over and over keeps a bounded history.
 pub async fn record_denial(
     conn: &mut AsyncPgConnection,
     key_id: i64,
     at: DateTime<Utc>,
     reason: &str,
     trace: serde_json::Value,
+    keep: i64,
 ) -> QueryResult<()> {
-    diesel::insert_into(key_denials::table)
-        .values((
-            key_denials::key_id.eq(key_id),
-            key_denials::at.eq(at),
-            key_denials::reason.eq(reason),
-            key_denials::trace.eq(trace),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    DenialQuery {
+        key_id,
+        at,
+        reason,
+        trace,
+        older_than: keep - 1,
+    }
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// A key's latest denials, newest first: (when, reason, trace).
@@ -495,6 +514,43 @@ pub async fn recent_denials(
         .select((key_denials::at, key_denials::reason, key_denials::trace))
         .load(conn)
         .await
+}
+
+/// The statement of `record_denial` (the new row is not visible to the DELETE, which keeps
+/// the latest `older_than` before it).
+struct DenialQuery<'a> {
+    key_id: i64,
+    at: DateTime<Utc>,
+    reason: &'a str,
+    trace: serde_json::Value,
+    older_than: i64,
+}
+
+impl diesel::query_builder::QueryId for DenialQuery<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for DenialQuery<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql("WITH added AS (INSERT INTO key_denials (key_id, at, reason, trace) VALUES (");
+        out.push_bind_param::<BigInt, _>(&self.key_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamptz, _>(&self.at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.reason)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Jsonb, _>(&self.trace)?;
+        out.push_sql(") RETURNING id) DELETE FROM key_denials WHERE id IN (SELECT id FROM key_denials WHERE key_id = ");
+        out.push_bind_param::<BigInt, _>(&self.key_id)?;
+        out.push_sql(" ORDER BY at DESC, id DESC OFFSET ");
+        out.push_bind_param::<BigInt, _>(&self.older_than)?;
+        out.push_sql(")");
+        Ok(())
+    }
 }
 
 // The facts are a query fragment, not `sql_query` text, so each connection prepares the

@@ -249,3 +249,19 @@ pub async fn delete_many(
     .await?;
     Ok(seats.into_iter().filter(|seat| *seat).count())
 }
+
+/// The emails of the organization's owner and admins whose accounts are active.
+pub async fn manager_emails(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> QueryResult<Vec<String>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::role.eq_any([OrgRole::Owner, OrgRole::Admin]))
+        .filter(users::status.eq("active"))
+        .order(users::email)
+        .select(users::email)
+        .load(conn)
+        .await
+}

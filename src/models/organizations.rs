@@ -34,6 +34,44 @@ pub struct Organization {
     pub embedding_assigned: i64,
     pub inference_used: i64,
     pub embedding_used: i64,
+    /// Percentages of a limit at which owners and admins are emailed (soft alerts).
+    pub alert_thresholds: Vec<i16>,
+}
+
+pub async fn set_alert_thresholds(
+    conn: &mut AsyncPgConnection,
+    id: OrgId,
+    thresholds: &[i16],
+) -> QueryResult<Vec<i16>> {
+    diesel::update(organizations::table.find(id))
+        .set(organizations::alert_thresholds.eq(thresholds))
+        .returning(organizations::alert_thresholds)
+        .get_result(conn)
+        .await
+}
+
+/// Records that an alert went out; `false` when it had already, this period.
+pub async fn mark_alert_sent(
+    conn: &mut AsyncPgConnection,
+    id: OrgId,
+    limit_name: &str,
+    threshold: i16,
+    period: chrono::NaiveDate,
+    at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    use crate::db::schema::usage_alerts_sent;
+    diesel::insert_into(usage_alerts_sent::table)
+        .values((
+            usage_alerts_sent::org_id.eq(id),
+            usage_alerts_sent::limit_name.eq(limit_name),
+            usage_alerts_sent::threshold.eq(threshold),
+            usage_alerts_sent::period.eq(period),
+            usage_alerts_sent::sent_at.eq(at),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(|n| n == 1)
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: OrgId) -> QueryResult<Option<Organization>> {

@@ -58,6 +58,26 @@ pub async fn record(
                  requests = usage_daily.requests + excluded.requests, \
                  input_tokens = usage_daily.input_tokens + excluded.input_tokens, \
                  output_tokens = usage_daily.output_tokens + excluded.output_tokens), \
+         org_daily AS ( \
+             INSERT INTO usage_org_daily (org_id, day, endpoint, model, requests, \
+                                          input_tokens, output_tokens) \
+             SELECT min(org_id), (at AT TIME ZONE 'UTC')::date, endpoint, model, count(*), \
+                    sum(input_tokens), sum(output_tokens) \
+             FROM inserted WHERE org_id IS NOT NULL GROUP BY 2, 3, 4 \
+             ON CONFLICT (org_id, day, endpoint, model) DO UPDATE SET \
+                 requests = usage_org_daily.requests + excluded.requests, \
+                 input_tokens = usage_org_daily.input_tokens + excluded.input_tokens, \
+                 output_tokens = usage_org_daily.output_tokens + excluded.output_tokens), \
+         member_daily AS ( \
+             INSERT INTO usage_member_daily (org_id, day, user_id, requests, input_tokens, \
+                                             output_tokens) \
+             SELECT min(org_id), (at AT TIME ZONE 'UTC')::date, min(user_id), count(*), \
+                    sum(input_tokens), sum(output_tokens) \
+             FROM inserted WHERE org_id IS NOT NULL GROUP BY 2 \
+             ON CONFLICT (org_id, day, user_id) DO UPDATE SET \
+                 requests = usage_member_daily.requests + excluded.requests, \
+                 input_tokens = usage_member_daily.input_tokens + excluded.input_tokens, \
+                 output_tokens = usage_member_daily.output_tokens + excluded.output_tokens), \
          used AS ( \
              UPDATE organizations o SET \
                  inference_used = o.inference_used + t.inference, \
@@ -133,31 +153,49 @@ impl UsageSum {
 }
 
 /// Usage from `from` to `until` (inclusive days, UTC) summed by day, endpoint, model and
-/// holder, from the daily sums, in one pass.
+/// holder, from the daily sums, in one statement.
 pub async fn sums(
     conn: &mut AsyncPgConnection,
     of: UsageOf,
     from: NaiveDate,
     until: NaiveDate,
 ) -> QueryResult<Vec<UsageSum>> {
-    let (filter, holder, id) = match of {
-        UsageOf::Organization(org) => ("org_id", "user_id::text", org.0),
-        UsageOf::User(user) => ("user_id", "coalesce(org_id::text, '')", user.0),
+    let (query, id) = match of {
+        // The organization's rollups: a few rows a day, and one a member a day.
+        UsageOf::Organization(org) => (
+            "SELECT 'day' AS dimension, day::text AS value, sum(requests)::bigint AS requests, \
+                    sum(input_tokens)::bigint AS input_tokens, \
+                    sum(output_tokens)::bigint AS output_tokens \
+             FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day \
+             UNION ALL SELECT 'endpoint', endpoint, sum(requests)::bigint, \
+                    sum(input_tokens)::bigint, sum(output_tokens)::bigint \
+             FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY endpoint \
+             UNION ALL SELECT 'model', model, sum(requests)::bigint, sum(input_tokens)::bigint, \
+                    sum(output_tokens)::bigint \
+             FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY model \
+             UNION ALL SELECT 'holder', user_id::text, sum(requests)::bigint, \
+                    sum(input_tokens)::bigint, sum(output_tokens)::bigint \
+             FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 \
+             GROUP BY user_id",
+            org.0,
+        ),
+        // One person's keys: a handful, summed per key and day.
+        UsageOf::User(user) => (
+            "SELECT CASE WHEN grouping(day) = 0 THEN 'day' WHEN grouping(endpoint) = 0 \
+                         THEN 'endpoint' WHEN grouping(model) = 0 THEN 'model' ELSE 'holder' \
+                    END AS dimension, \
+                    coalesce(day::text, endpoint, model, coalesce(org_id::text, '')) AS value, \
+                    sum(requests)::bigint AS requests, sum(input_tokens)::bigint AS input_tokens, \
+                    sum(output_tokens)::bigint AS output_tokens \
+             FROM usage_daily WHERE user_id = $1 AND day BETWEEN $2 AND $3 \
+             GROUP BY GROUPING SETS ((day), (endpoint), (model), (coalesce(org_id::text, '')))",
+            user.0,
+        ),
     };
-    diesel::sql_query(format!(
-        "SELECT CASE WHEN grouping(day) = 0 THEN 'day' WHEN grouping(endpoint) = 0 \
-                     THEN 'endpoint' WHEN grouping(model) = 0 THEN 'model' ELSE 'holder' END \
-                     AS dimension, \
-                coalesce(day::text, endpoint, model, {holder}) AS value, \
-                sum(requests)::bigint AS requests, sum(input_tokens)::bigint AS input_tokens, \
-                sum(output_tokens)::bigint AS output_tokens \
-         FROM usage_daily WHERE {filter} = $1 AND day BETWEEN $2 AND $3 \
-         GROUP BY GROUPING SETS ((day), (endpoint), (model), ({holder})) \
-         ORDER BY 1, 2"
-    ))
-    .bind::<BigInt, _>(id)
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(until)
-    .load(conn)
-    .await
+    diesel::sql_query(query)
+        .bind::<BigInt, _>(id)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(until)
+        .load(conn)
+        .await
 }

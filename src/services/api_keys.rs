@@ -16,8 +16,8 @@ pub use crate::models::api_keys::ApiKey;
 use crate::models::{api_keys, audit};
 use crate::services::org::current_actor;
 
-/// Keys a page lists at most.
-const LISTED: i64 = 200;
+/// Keys a page lists.
+pub const PER_PAGE: i64 = 25;
 /// Denials a key's page shows.
 const DENIALS_SHOWN: i64 = 20;
 
@@ -99,23 +99,34 @@ impl KeyRow {
 
 pub struct KeysView {
     pub keys: Vec<KeyRow>,
+    /// The page shown (from 1), and whether more keys follow it.
+    pub page: i64,
+    pub more: bool,
     /// Owners and admins see every member's keys.
     pub everyones: bool,
 }
 
-/// The keys in use the viewer may see, newest first.
+/// A page of the keys in use the viewer may see, newest first.
 #[tracing::instrument(skip_all)]
 pub async fn list(
     conn: &mut AsyncPgConnection,
     scope: Scope<'_>,
+    page: i64,
     now: DateTime<Utc>,
 ) -> Result<KeysView, AppError> {
     if let Scope::Organization(ctx) = scope {
         require(ctx, Permission::ViewOrganization)?;
     }
     let holder = scope.holder_filter();
-    let keys = api_keys::in_use(conn, scope.org_id(), holder, now, LISTED).await?;
+    let page = page.clamp(1, 10_000);
+    let offset = (page - 1) * PER_PAGE;
+    let mut keys =
+        api_keys::in_use(conn, scope.org_id(), holder, now, offset, PER_PAGE + 1).await?;
+    let more = keys.len() as i64 > PER_PAGE;
+    keys.truncate(PER_PAGE as usize);
     Ok(KeysView {
+        page,
+        more,
         everyones: holder.is_none(),
         keys: keys
             .into_iter()

@@ -118,6 +118,38 @@ pub struct KeyExpiryEmail<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+#[derive(Template)]
+#[template(path = "emails/usage_alert.txt")]
+struct UsageAlertText<'a> {
+    org_name: &'a str,
+    kind: &'a str,
+    percent: i16,
+    used: String,
+    purchased: String,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/usage_alert.html")]
+struct UsageAlertHtml<'a> {
+    org_name: &'a str,
+    kind: &'a str,
+    percent: i16,
+    used: String,
+    purchased: String,
+    link: &'a str,
+}
+
+/// What a soft alert says: an organization's use of a kind of token reached a threshold.
+pub struct UsageAlertEmail<'a> {
+    pub to: &'a str,
+    pub org_name: &'a str,
+    pub kind: &'a str,
+    pub percent: i16,
+    pub used: i64,
+    pub purchased: i64,
+}
+
 /// What an invitation email says.
 pub struct InvitationEmail<'a> {
     pub invitation_id: InvitationId,
@@ -214,6 +246,55 @@ impl Postbox {
         };
         let message = SealedMessage {
             subject: format!("Your API key “{}” expires on {expires}", email.name),
+            text: text.render().map_err(rendering)?,
+            html: html.render().map_err(rendering)?,
+        };
+        let plain = serde_json::to_vec(&message).map_err(rendering)?;
+        let sealed =
+            crypto::seal(&self.master_key, &plain, &context(email.to)).map_err(rendering)?;
+        outbox::enqueue(conn, None, email.to, sealed).await?;
+        Ok(())
+    }
+
+    /// Renders and queues a soft alert, in the caller's transaction.
+    pub async fn queue_usage_alert(
+        &self,
+        conn: &mut AsyncPgConnection,
+        email: &UsageAlertEmail<'_>,
+    ) -> diesel::QueryResult<()> {
+        let link = format!("{}/settings/org/usage", self.base_url);
+        let grouped = |n: i64| {
+            let digits = n.to_string();
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        };
+        let text = UsageAlertText {
+            org_name: email.org_name,
+            kind: email.kind,
+            percent: email.percent,
+            used: grouped(email.used),
+            purchased: grouped(email.purchased),
+            link: &link,
+        };
+        let html = UsageAlertHtml {
+            org_name: email.org_name,
+            kind: email.kind,
+            percent: email.percent,
+            used: grouped(email.used),
+            purchased: grouped(email.purchased),
+            link: &link,
+        };
+        let message = SealedMessage {
+            subject: format!(
+                "{} has used {}% of its {} tokens",
+                email.org_name, email.percent, email.kind
+            ),
             text: text.render().map_err(rendering)?,
             html: html.render().map_err(rendering)?,
         };

@@ -16,7 +16,11 @@ use crate::models::{access_policies, ai_models};
 use crate::policy::{
     self, Call, Check, Facts, IpEntry, KeyFacts, ModelFacts, OrgFacts, Restriction, Secret, Trace,
 };
+use crate::services::alerts;
+use crate::services::outbox::Postbox;
 
+/// Denials kept per key (its page shows the latest).
+const DENIALS_KEPT: i64 = 50;
 /// A key's last use is written at most this often, or when the call differs from the last.
 const NOTE_USE_EVERY: Duration = Duration::seconds(60);
 
@@ -105,7 +109,7 @@ async fn leave_traces(
 ) -> Result<(), AppError> {
     if let Some((reason, _)) = trace.denial() {
         let trace_json = serde_json::to_value(trace).map_err(anyhow::Error::from)?;
-        api_keys::record_denial(conn, row.id, now, reason.code(), trace_json).await?;
+        api_keys::record_denial(conn, row.id, now, reason.code(), trace_json, DENIALS_KEPT).await?;
         return Ok(());
     }
     for check in trace.would_deny() {
@@ -238,8 +242,10 @@ pub enum Reported {
 #[tracing::instrument(skip_all, fields(calls = calls.len()))]
 pub async fn record_usage(
     conn: &mut AsyncPgConnection,
+    postbox: &Postbox,
     presented: &str,
     calls: &[NewUsage],
+    now: DateTime<Utc>,
 ) -> Result<Reported, AppError> {
     let Some(key) = PresentedKey::parse(presented) else {
         return Ok(Reported::UnknownKey);
@@ -263,5 +269,8 @@ pub async fn record_usage(
         return Ok(Reported::NotInCatalogue { index, message });
     }
     let new = usage::record(conn, row.id, calls).await?;
+    if let Some(org_id) = row.org_id.filter(|_| new > 0) {
+        alerts::after_usage(conn, postbox, OrgId(org_id), now).await?;
+    }
     Ok(Reported::Recorded { new })
 }

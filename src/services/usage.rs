@@ -89,12 +89,14 @@ impl Line {
 }
 
 /// Purchased and used tokens of each kind (an organization's report).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Credits {
     pub inference_purchased: i64,
     pub inference_used: i64,
     pub embedding_purchased: i64,
     pub embedding_used: i64,
+    /// The soft alerts' thresholds (percent of the purchased tokens).
+    pub alert_thresholds: Vec<i16>,
 }
 
 pub struct Report {
@@ -150,6 +152,7 @@ pub async fn of_organization(
         inference_used: org.inference_used,
         embedding_purchased: org.embedding_purchased,
         embedding_used: org.embedding_used,
+        alert_thresholds: org.alert_thresholds,
     });
     Ok(report)
 }

@@ -18,7 +18,7 @@ use crate::services::api_keys::Scope;
 use crate::services::usage::{self, Range, Report};
 use crate::web::AppState;
 use crate::web::api_keys::{
-    self, Created, KeysSection, NewKeyForm, NewKeyInput, PERSONAL_KEYS, RotateInput,
+    self, Created, KeysPageQuery, KeysSection, NewKeyForm, NewKeyInput, PERSONAL_KEYS, RotateInput,
 };
 use crate::web::kit::session::AppSession;
 use crate::web::kit::{self as kit, flash, htmx, paths};
@@ -197,22 +197,15 @@ async fn sections(
     state: &AppState,
     user: &CurrentUser,
     form: NewKeyForm,
+    keys_page: i64,
 ) -> Result<(KeysSection, OwnUsage), AppError> {
-    let api = personal_keys(state, user, form).await?;
+    let api =
+        KeysSection::load(state, Scope::Personal(user), PERSONAL_KEYS, form, keys_page).await?;
     let range =
         Range::parse("", "", state.clock.now()).map_err(|_| AppError::BadRequest("range"))?;
     let report = usage::of_user(&mut *state.pool.get().await?, user, range).await?;
     let chart = Chart::of(&report);
     Ok((api, OwnUsage { report, chart }))
-}
-
-/// The personal API keys section, with its Create form as typed.
-async fn personal_keys(
-    state: &AppState,
-    user: &CurrentUser,
-    form: NewKeyForm,
-) -> Result<KeysSection, AppError> {
-    KeysSection::load(state, Scope::Personal(user), PERSONAL_KEYS, form).await
 }
 
 /// Create an organization: name and country as typed, with their errors.
@@ -245,8 +238,9 @@ async fn page(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
+    query: web::Query<KeysPageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (api, usage) = sections(&state, &user, NewKeyForm::default()).await?;
+    let (api, usage) = sections(&state, &user, NewKeyForm::default(), query.page()).await?;
     let page = AccountPage {
         profile: ProfileForm::of(&user),
         password: PasswordForm::default(),
@@ -291,7 +285,7 @@ async fn update_profile(
             (StatusCode::UNPROCESSABLE_ENTITY, profile)
         }
     };
-    let (api, usage) = sections(&state, &user, NewKeyForm::default()).await?;
+    let (api, usage) = sections(&state, &user, NewKeyForm::default(), 1).await?;
     htmx::respond(&req, status, ProfileFragment { profile }, |fragment| {
         AccountPage {
             profile: fragment.profile,
@@ -340,7 +334,7 @@ async fn change_password(
         }
         PasswordOutcome::Invalid(errors) => {
             let password = PasswordForm { errors };
-            let (api, usage) = sections(&state, &user, NewKeyForm::default()).await?;
+            let (api, usage) = sections(&state, &user, NewKeyForm::default(), 1).await?;
             htmx::respond(
                 &req,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -428,7 +422,7 @@ async fn create_organization(
             Ok(htmx::redirect(&req, &paths::ORG_OVERVIEW.path()))
         }
         Err(errors) => {
-            let (api, usage) = sections(&state, &user, NewKeyForm::default()).await?;
+            let (api, usage) = sections(&state, &user, NewKeyForm::default(), 1).await?;
             let page = AccountPage {
                 profile: ProfileForm::of(&user),
                 password: PasswordForm::default(),
@@ -456,7 +450,7 @@ async fn create_api_key(
     match api_keys::create(&req, &state, scope, PERSONAL_KEYS, input.into_inner()).await? {
         Created::Shown(response) => Ok(response),
         Created::Invalid(form) => {
-            let (api, usage) = sections(&state, &user, form).await?;
+            let (api, usage) = sections(&state, &user, form, 1).await?;
             let page = AccountPage {
                 profile: ProfileForm::of(&user),
                 password: PasswordForm::default(),

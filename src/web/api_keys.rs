@@ -62,6 +62,23 @@ impl NewKeyForm {
     }
 }
 
+/// Which page of the keys list (`?keys_page=`).
+#[derive(Debug, Default, Deserialize)]
+pub struct KeysPageQuery {
+    #[serde(default)]
+    keys_page: Option<String>,
+}
+
+impl KeysPageQuery {
+    /// The page asked for; anything that is not a page number is the first.
+    pub fn page(&self) -> i64 {
+        self.keys_page
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1)
+    }
+}
+
 /// The keys list and the Create form, as a page section.
 pub struct KeysSection {
     pub view: KeysView,
@@ -77,8 +94,10 @@ impl KeysSection {
         scope: Scope<'_>,
         paths: KeyPaths,
         form: NewKeyForm,
+        page: i64,
     ) -> Result<KeysSection, AppError> {
-        let view = service::list(&mut *state.pool.get().await?, scope, state.clock.now()).await?;
+        let now = state.clock.now();
+        let view = service::list(&mut *state.pool.get().await?, scope, page, now).await?;
         Ok(KeysSection {
             view,
             form,

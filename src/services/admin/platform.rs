@@ -1,11 +1,11 @@
-//! Platform settings, the plan catalogue and the model catalogue.
+//! Platform settings, the plan catalogue, the model catalogue and the endpoint catalogue.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::access::SuperAdmin;
 use crate::domain::{FieldErrors, TokenKind};
 use crate::error::AppError;
-use crate::models::{ai_models, audit, plans, platform_settings};
+use crate::models::{access_policies, ai_models, audit, plans, platform_settings};
 
 pub use crate::models::ai_models::AiModel;
 pub use crate::models::plans::{NewPlan, Plan};
@@ -16,6 +16,8 @@ pub struct PlatformOverview {
     pub settings: PlatformSettings,
     pub plans: Vec<Plan>,
     pub models: Vec<AiModel>,
+    /// The endpoints access policies name and the policy API checks: (name, label).
+    pub endpoints: Vec<(String, String)>,
 }
 
 #[tracing::instrument(skip_all)]
@@ -27,6 +29,7 @@ pub async fn overview(
         settings: platform_settings::settings(conn).await?,
         plans: plans::plans(conn).await?,
         models: ai_models::catalogue(conn).await?,
+        endpoints: access_policies::endpoints(conn).await?,
     })
 }
 
@@ -122,6 +125,44 @@ pub async fn add_model(
     errors.add(
         "model_name",
         "This provider already has a model with this name.",
+    );
+    Ok(Outcome::Invalid(errors))
+}
+
+/// An endpoint of the policy API's catalogue: a name the gateway sends and a label people read.
+#[derive(Debug)]
+pub struct NewEndpoint {
+    pub name: String,
+    pub label: String,
+}
+
+/// Adds an endpoint to the catalogue (restrictions and IP entries can then name it).
+#[tracing::instrument(skip(conn, admin))]
+pub async fn add_endpoint(
+    conn: &mut AsyncPgConnection,
+    admin: &SuperAdmin,
+    endpoint: &NewEndpoint,
+) -> Result<Outcome, AppError> {
+    let added = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            if !access_policies::insert_endpoint(conn, &endpoint.name, &endpoint.label).await? {
+                return Ok(false);
+            }
+            let entry = audit::NewAuditEntry {
+                after: Some(serde_json::json!({ "label": endpoint.label })),
+                ..admin.actor().audit("endpoint.added", &endpoint.name)
+            };
+            audit::record(conn, &entry).await?;
+            Ok(true)
+        })
+        .await?;
+    if added {
+        return Ok(Outcome::Saved);
+    }
+    let mut errors = FieldErrors::default();
+    errors.add(
+        "endpoint_name",
+        "The catalogue already has an endpoint with this name.",
     );
     Ok(Outcome::Invalid(errors))
 }

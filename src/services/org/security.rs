@@ -26,6 +26,8 @@ use crate::services::policy::{self as gateway, Asked};
 const ACTIVE_WITHIN: Duration = Duration::days(7);
 /// At most this many of them.
 const ACTIVE_TRIED: i64 = 5_000;
+/// Keys listed with what report-only rules would have denied.
+const REPORTS_SHOWN: i64 = 50;
 
 pub struct SecurityView {
     /// The endpoint catalogue: (name, label).
@@ -36,12 +38,7 @@ pub struct SecurityView {
     pub reports: Vec<Report>,
 }
 
-pub struct Report {
-    pub key: Option<ApiKey>,
-    pub rule: String,
-    pub would_deny: i64,
-    pub last_at: DateTime<Utc>,
-}
+pub use crate::models::api_keys::WouldDeny as Report;
 
 #[tracing::instrument(skip_all, fields(org_id = %ctx.org_id))]
 pub async fn view(
@@ -49,16 +46,7 @@ pub async fn view(
     ctx: &OrgContext,
 ) -> Result<SecurityView, AppError> {
     require(ctx, Permission::ManageAccessPolicies)?;
-    let counts = api_keys::would_deny_counts(conn, ctx.org_id).await?;
-    let mut reports = Vec::with_capacity(counts.len());
-    for (key_id, rule, would_deny, last_at) in counts.into_iter().take(50) {
-        reports.push(Report {
-            key: api_keys::find(conn, ctx.org_id, key_id).await?,
-            rule,
-            would_deny,
-            last_at,
-        });
-    }
+    let reports = api_keys::would_deny_counts(conn, ctx.org_id, REPORTS_SHOWN).await?;
     Ok(SecurityView {
         endpoints: access_policies::endpoints(conn).await?,
         ip_entries: access_policies::ip_entries(conn, ctx.org_id).await?,

@@ -56,5 +56,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         paths::SETTINGS_MODELS.pattern,
         web::post().to(settings::add_model),
+    )
+    .route(
+        paths::SETTINGS_ENDPOINTS.pattern,
+        web::post().to(settings::add_endpoint),
     );
 }

@@ -10,7 +10,7 @@ use crate::domain::purchase::parse_amount;
 use crate::domain::{FieldErrors, RequiredText, parse_kind};
 use crate::error::AppError;
 use crate::services::admin::platform::{
-    self as service, AiModel, NewModel, NewPlan, Outcome, Plan, PlatformSettings,
+    self as service, AiModel, NewEndpoint, NewModel, NewPlan, Outcome, Plan, PlatformSettings,
 };
 use crate::web::AppState;
 use crate::web::kit::context::PasswordConfirmed;
@@ -156,6 +156,48 @@ struct SettingsPage {
     models: Vec<AiModel>,
     model: ModelInput,
     model_errors: FieldErrors,
+    endpoints: Vec<(String, String)>,
+    endpoint: EndpointInput,
+    endpoint_errors: FieldErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EndpointInput {
+    #[serde(default)]
+    pub endpoint_name: String,
+    #[serde(default)]
+    pub endpoint_label: String,
+}
+
+impl TryFrom<&EndpointInput> for NewEndpoint {
+    type Error = FieldErrors;
+
+    fn try_from(input: &EndpointInput) -> Result<NewEndpoint, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = input.endpoint_name.trim();
+        let well_formed = name.len() <= 40
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !well_formed {
+            errors.add(
+                "endpoint_name",
+                "Use lower-case letters, digits and _ (at most 40, starting with a letter), as the gateway sends it.",
+            );
+        }
+        let label = errors.check(
+            "endpoint_label",
+            RequiredText::parse(&input.endpoint_label, 100),
+        );
+        match label {
+            Some(label) if errors.is_empty() => Ok(NewEndpoint {
+                name: name.to_owned(),
+                label: label.into_inner(),
+            }),
+            _ => Err(errors),
+        }
+    }
 }
 
 /// A form of the page that was refused, to show again with its input and errors.
@@ -164,6 +206,7 @@ enum Rejected {
     Settings(SettingsInput, FieldErrors),
     Plan(PlanInput, FieldErrors),
     Model(ModelInput, FieldErrors),
+    Endpoint(EndpointInput, FieldErrors),
 }
 
 async fn page(
@@ -185,6 +228,9 @@ async fn page(
             ..Default::default()
         },
         model_errors: FieldErrors::default(),
+        endpoints: overview.endpoints,
+        endpoint: EndpointInput::default(),
+        endpoint_errors: FieldErrors::default(),
     };
     match rejected {
         Rejected::None => {}
@@ -196,6 +242,9 @@ async fn page(
         }
         Rejected::Plan(input, errors) => (page.plan, page.plan_errors) = (input, errors),
         Rejected::Model(input, errors) => (page.model, page.model_errors) = (input, errors),
+        Rejected::Endpoint(input, errors) => {
+            (page.endpoint, page.endpoint_errors) = (input, errors);
+        }
     }
     Ok(page)
 }
@@ -282,6 +331,27 @@ pub async fn add_model(
     let result = match outcome {
         Outcome::Saved => Ok("The model was added to the catalogue."),
         Outcome::Invalid(errors) => Err(Rejected::Model(input, errors)),
+    };
+    finish(&req, &state, &admin, result).await
+}
+
+pub async fn add_endpoint(
+    req: HttpRequest,
+    admin: SuperAdmin,
+    _confirmed: PasswordConfirmed,
+    state: web::Data<AppState>,
+    form: web::Form<EndpointInput>,
+) -> Result<HttpResponse, AppError> {
+    let input = form.into_inner();
+    let outcome = match NewEndpoint::try_from(&input) {
+        Ok(endpoint) => {
+            service::add_endpoint(&mut *state.pool.get().await?, &admin, &endpoint).await?
+        }
+        Err(errors) => Outcome::Invalid(errors),
+    };
+    let result = match outcome {
+        Outcome::Saved => Ok("The endpoint was added to the catalogue."),
+        Outcome::Invalid(errors) => Err(Rejected::Endpoint(input, errors)),
     };
     finish(&req, &state, &admin, result).await
 }

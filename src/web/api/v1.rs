@@ -221,7 +221,8 @@ pub async fn usage(
     let reported = records.len() as i64;
     let calls = to_calls(records, state.clock.now())?;
     let mut conn = state.pool.get().await.map_err(AppError::from)?;
-    match service::record_usage(&mut conn, key, &calls).await? {
+    let now = state.clock.now();
+    match service::record_usage(&mut conn, &state.postbox, key, &calls, now).await? {
         Reported::Recorded { new } => Ok(HttpResponse::Ok().json(UsageResponse {
             recorded: new,
             duplicates: reported - new,

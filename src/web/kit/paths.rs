@@ -113,6 +113,7 @@ pub const PROVIDER_KEY_ROTATE: Route = Route::new(ORG, "/keys/{id}/rotate");
 pub const PROVIDER_KEY_REMOVE: Route = Route::new(ORG, "/keys/{id}/remove");
 pub const USAGE: Route = Route::new(ORG, "/usage");
 pub const USAGE_CSV: Route = Route::new(ORG, "/usage.csv");
+pub const USAGE_ALERTS: Route = Route::new(ORG, "/usage/alerts");
 pub const SECURITY: Route = Route::new(ORG, "/security");
 pub const SECURITY_EXPLAIN: Route = Route::new(ORG, "/security/explain");
 pub const SECURITY_IP: Route = Route::new(ORG, "/security/ip");
@@ -152,6 +153,7 @@ pub const USER_STATUS: Route = Route::new(ADMIN, "/users/{id}/status");
 pub const SETTINGS: Route = Route::new(ADMIN, "/settings");
 pub const SETTINGS_PLANS: Route = Route::new(ADMIN, "/settings/plans");
 pub const SETTINGS_MODELS: Route = Route::new(ADMIN, "/settings/models");
+pub const SETTINGS_ENDPOINTS: Route = Route::new(ADMIN, "/settings/endpoints");
 
 /// Ids of the regions htmx swaps (`id="…"` in templates, `#…` in `hx-target`).
 pub mod targets {

@@ -16,7 +16,8 @@ use crate::services::api_keys::Scope;
 use crate::services::org::provider_keys::{self as service, KeyOutcome, KeyRow, KeysView};
 use crate::web::AppState;
 use crate::web::api_keys::{
-    self, Created, KeysSection, NewKeyForm, NewKeyInput, ORG_KEYS, RotateInput as RotateApiKey,
+    self, Created, KeysPageQuery, KeysSection, NewKeyForm, NewKeyInput, ORG_KEYS,
+    RotateInput as RotateApiKey,
 };
 use crate::web::kit::{flash, htmx, paths};
 
@@ -52,9 +53,11 @@ async fn keys_page(
     status: StatusCode,
     form: AddForm,
     api_form: NewKeyForm,
+    keys_page: i64,
 ) -> Result<HttpResponse, AppError> {
     let view = service::view(&mut *state.pool.get().await?, ctx).await?;
-    let api = KeysSection::load(state, Scope::Organization(ctx), ORG_KEYS, api_form).await?;
+    let scope = Scope::Organization(ctx);
+    let api = KeysSection::load(state, scope, ORG_KEYS, api_form, keys_page).await?;
     htmx::page(req, status, &KeysPage { view, form, api })
 }
 
@@ -62,6 +65,7 @@ pub async fn page(
     req: HttpRequest,
     ctx: OrgContext,
     state: web::Data<AppState>,
+    query: web::Query<KeysPageQuery>,
 ) -> Result<HttpResponse, AppError> {
     keys_page(
         &req,
@@ -70,6 +74,7 @@ pub async fn page(
         StatusCode::OK,
         AddForm::default(),
         NewKeyForm::default(),
+        query.page(),
     )
     .await
 }
@@ -85,7 +90,7 @@ pub async fn create_api_key(
         Created::Shown(response) => Ok(response),
         Created::Invalid(form) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            keys_page(&req, &ctx, &state, status, AddForm::default(), form).await
+            keys_page(&req, &ctx, &state, status, AddForm::default(), form, 1).await
         }
     }
 }
@@ -155,7 +160,7 @@ pub async fn add(
                 errors,
             };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            keys_page(&req, &ctx, &state, status, form, NewKeyForm::default()).await
+            keys_page(&req, &ctx, &state, status, form, NewKeyForm::default(), 1).await
         }
     }
 }

@@ -129,6 +129,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::PROVIDER_KEYS.pattern, web::post().to(keys::add))
         .route(paths::USAGE.pattern, web::get().to(usage::page))
         .route(paths::USAGE_CSV.pattern, web::get().to(usage::csv))
+        .route(
+            paths::USAGE_ALERTS.pattern,
+            web::post().to(usage::set_alerts),
+        )
         .route(paths::SECURITY.pattern, web::get().to(security::page))
         .route(
             paths::SECURITY_EXPLAIN.pattern,

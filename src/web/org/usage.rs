@@ -11,9 +11,10 @@ use serde::Deserialize;
 use crate::access::OrgContext;
 use crate::domain::FieldErrors;
 use crate::error::AppError;
+use crate::services::alerts;
 use crate::services::usage::{self as service, Range, Report};
 use crate::web::AppState;
-use crate::web::kit::htmx;
+use crate::web::kit::{flash, htmx, paths};
 use crate::web::usage::{Chart, as_csv};
 
 #[derive(Deserialize)]
@@ -32,6 +33,27 @@ struct UsagePage {
     from: String,
     until: String,
     errors: FieldErrors,
+    /// The alerts form as typed, when it was refused.
+    alerts: Option<(String, String)>,
+}
+
+impl UsagePage {
+    fn thresholds(&self) -> String {
+        match (&self.alerts, &self.report.credits) {
+            (Some((typed, _)), _) => typed.clone(),
+            (None, Some(credits)) => credits
+                .alert_thresholds
+                .iter()
+                .map(i16::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            (None, None) => String::new(),
+        }
+    }
+
+    fn alerts_error(&self) -> Option<&str> {
+        self.alerts.as_ref().map(|(_, error)| error.as_str())
+    }
 }
 
 pub async fn page(
@@ -39,6 +61,16 @@ pub async fn page(
     ctx: OrgContext,
     state: web::Data<AppState>,
     query: web::Query<RangeQuery>,
+) -> Result<HttpResponse, AppError> {
+    usage_page(&req, &ctx, &state, &query, None).await
+}
+
+async fn usage_page(
+    req: &HttpRequest,
+    ctx: &OrgContext,
+    state: &AppState,
+    query: &RangeQuery,
+    alerts: Option<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
     let (status, range, errors) = match Range::parse(&query.from, &query.until, now) {
@@ -48,7 +80,12 @@ pub async fn page(
             (StatusCode::UNPROCESSABLE_ENTITY, fallback, errors)
         }
     };
-    let report = service::of_organization(&mut *state.pool.get().await?, &ctx, range).await?;
+    let report = service::of_organization(&mut *state.pool.get().await?, ctx, range).await?;
+    let status = if alerts.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        status
+    };
     // The fields show the range shown, unless what was typed is refused.
     let (from, until) = if errors.is_empty() {
         (
@@ -64,8 +101,45 @@ pub async fn page(
         from,
         until,
         errors,
+        alerts,
     };
-    htmx::page(&req, status, &page)
+    htmx::page(req, status, &page)
+}
+
+#[derive(Deserialize)]
+pub struct AlertsInput {
+    #[serde(default)]
+    thresholds: String,
+}
+
+pub async fn set_alerts(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    input: web::Form<AlertsInput>,
+) -> Result<HttpResponse, AppError> {
+    match alerts::parse_thresholds(&input.thresholds) {
+        Ok(thresholds) => {
+            alerts::set_thresholds(&mut *state.pool.get().await?, &ctx, &thresholds).await?;
+            flash(
+                &req,
+                if thresholds.is_empty() {
+                    "Usage alerts are off.".to_owned()
+                } else {
+                    "The usage alerts were saved.".to_owned()
+                },
+            )?;
+            Ok(htmx::redirect(&req, &paths::USAGE.path()))
+        }
+        Err(message) => {
+            let query = RangeQuery {
+                from: String::new(),
+                until: String::new(),
+            };
+            let typed = (input.thresholds.clone(), message.to_owned());
+            usage_page(&req, &ctx, &state, &query, Some(typed)).await
+        }
+    }
 }
 
 pub async fn csv(

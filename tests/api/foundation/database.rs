@@ -215,6 +215,18 @@ async fn schema_rs_matches_the_migrations() {
             declared(policy_reports::table.select(policy_reports::table::all_columns())),
         ),
         (
+            "usage_alerts_sent",
+            declared(usage_alerts_sent::table.select(usage_alerts_sent::table::all_columns())),
+        ),
+        (
+            "usage_member_daily",
+            declared(usage_member_daily::table.select(usage_member_daily::table::all_columns())),
+        ),
+        (
+            "usage_org_daily",
+            declared(usage_org_daily::table.select(usage_org_daily::table::all_columns())),
+        ),
+        (
             "usage_daily",
             declared(usage_daily::table.select(usage_daily::table::all_columns())),
         ),

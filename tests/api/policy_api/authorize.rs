@@ -457,3 +457,31 @@ async fn the_openapi_document_describes_both_endpoints_without_a_key() {
         json!("bearer")
     );
 }
+
+#[tokio::test]
+async fn a_key_denied_over_and_over_keeps_only_its_latest_fifty_denials() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    open_for_calls(&app, acme.org).await;
+    let mia = signed_in(&app, &acme.member).await;
+    let key = create_key(&mia, ORG_KEYS, "CI", "none").await;
+    for n in 0..55 {
+        let model = format!("no-such-model-{n}");
+        assert_eq!(
+            verdict(&authorize(&app, &key, "chat_completions", &model).await),
+            "model_not_allowed"
+        );
+    }
+    assert_eq!(app.number("SELECT count(*) FROM key_denials").await, 50);
+    // The newest are the ones kept.
+    assert_eq!(
+        app.number("SELECT count(*) FROM key_denials WHERE trace::text LIKE '%no-such-model-54%'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM key_denials WHERE trace::text LIKE '%no-such-model-4\"%'")
+            .await,
+        0
+    );
+}

@@ -404,3 +404,70 @@ async fn members_are_refused_and_another_organizations_rules_are_not_found() {
         0
     );
 }
+
+#[tokio::test]
+async fn super_admins_extend_the_endpoint_catalogue_that_restrictions_choose_from() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    open_for_calls(&app, acme.org).await;
+    let mia = signed_in(&app, &acme.member).await;
+    let key = create_key(&mia, ORG_KEYS, "CI", "none").await;
+    assert_eq!(
+        verdict(&authorize(&app, &key, "moderations", "gpt-4o").await),
+        "endpoint_not_allowed",
+        "not in the catalogue yet"
+    );
+
+    let root = app.signed_in_as(crate::support::Role::SuperAdmin).await;
+    root.get("/admin/settings").await;
+    for (name, label) in [("Moderations", "Moderations"), ("moderations", "")] {
+        let refused = root
+            .post_form(
+                "/admin/settings/endpoints",
+                &[("endpoint_name", name), ("endpoint_label", label)],
+            )
+            .await;
+        assert_eq!(refused.status(), 422, "{name:?} {label:?}");
+    }
+    let added = root
+        .post_form(
+            "/admin/settings/endpoints",
+            &[
+                ("endpoint_name", "moderations"),
+                ("endpoint_label", "Moderations"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status(), 303, "{}", added.text());
+    assert!(
+        root.get("/admin/settings")
+            .await
+            .html()
+            .text("#endpoint-catalogue")
+            .contains("moderations")
+    );
+    assert_eq!(
+        verdict(&authorize(&app, &key, "moderations", "gpt-4o").await),
+        "allow"
+    );
+
+    // Organizations restrict with it; an admin of an organization cannot add one.
+    let ada = on_page(&app, &acme.admin).await;
+    assert!(
+        ada.get(PAGE)
+            .await
+            .html()
+            .has("#restrict-endpoint-moderations")
+    );
+    let forbidden = ada
+        .post_form(
+            "/admin/settings/endpoints",
+            &[
+                ("endpoint_name", "teleport"),
+                ("endpoint_label", "Teleport"),
+            ],
+        )
+        .await;
+    assert_eq!(forbidden.status(), 403);
+    assert_eq!(app.number("SELECT count(*) FROM api_endpoints").await, 8);
+}

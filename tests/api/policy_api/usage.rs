@@ -129,3 +129,66 @@ async fn a_bad_report_is_refused_whole_and_changes_nothing() {
         0
     );
 }
+
+#[tokio::test]
+async fn owners_and_admins_are_emailed_once_as_usage_reaches_each_threshold() {
+    let sink = crate::support::smtp::SmtpSink::start().await;
+    let url = sink.url();
+    let app = crate::support::spawn_app_with(|s| s.smtp_url = Some(url.clone())).await;
+    let acme = acme(&app).await;
+    open_for_calls(&app, acme.org).await;
+    let mia = signed_in(&app, &acme.member).await;
+    let key = create_key(&mia, ORG_KEYS, "CI", "none").await;
+
+    // 790 of 1,000 inference tokens: below 80 %, nobody is told.
+    let first = call(&app, "/api/v1/usage", &key, &record("a", 790, 0)).await;
+    assert_eq!(first.status(), 200);
+    // 810: the owner and both admins hear of 80 %, once, whatever comes next this month.
+    call(&app, "/api/v1/usage", &key, &record("b", 20, 0)).await;
+    call(&app, "/api/v1/usage", &key, &record("c", 10, 0)).await;
+    call(&app, "/api/v1/usage", &key, &record("b", 20, 0)).await;
+    let mails = sink.wait_for(3).await;
+    let mut to: Vec<String> = mails.iter().map(|m| m.to[0].clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        [
+            "admin@acme.test",
+            "other-admin@acme.test",
+            "owner@acme.test"
+        ]
+    );
+    assert!(mails[0].data.contains("80%"), "{}", mails[0].data);
+
+    // An admin raises the first threshold; bad input is refused with the value kept.
+    let ada = signed_in(&app, &acme.admin).await;
+    ada.get("/settings/org/usage").await;
+    let refused = ada
+        .post_form("/settings/org/usage/alerts", &[("thresholds", "90, 150")])
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .html()
+            .field_error("usage-alerts-thresholds")
+            .is_some()
+    );
+    assert_eq!(refused.html().value("#usage-alerts-thresholds"), "90, 150");
+    let saved = ada
+        .post_form("/settings/org/usage/alerts", &[("thresholds", "100")])
+        .await;
+    assert_eq!(saved.status(), 303);
+    // The rest of the tokens: 100 % reached, three more emails, then none.
+    call(&app, "/api/v1/usage", &key, &record("d", 180, 0)).await;
+    call(&app, "/api/v1/usage", &key, &record("e", 5, 0)).await;
+    let mails = sink.wait_for(6).await;
+    assert!(mails[5].data.contains("100%"), "{}", mails[5].data);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(sink.received().len(), 6);
+    // A member may not change the thresholds.
+    mia.get("/settings/org/keys").await;
+    let forbidden = mia
+        .post_form("/settings/org/usage/alerts", &[("thresholds", "50")])
+        .await;
+    assert_eq!(forbidden.status(), 403);
+}

@@ -1,0 +1,159 @@
+//! Soft alerts: owners and admins choose percentages of the organization's purchased tokens
+//! (80 % and 100 % unless they change them); the first time use reaches one in a month, each
+//! of them gets one email, through the outbox, whichever instance recorded the usage.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::access::{OrgContext, Permission, require};
+use crate::domain::{OrgId, TokenKind};
+use crate::error::{AppError, Denied, TxError};
+use crate::models::{audit, memberships, organizations};
+use crate::services::org::{current_actor, rejected};
+use crate::services::outbox::{Postbox, UsageAlertEmail};
+
+/// Thresholds an organization may keep at most.
+const MOST_THRESHOLDS: usize = 5;
+
+/// Percentages as typed ("80, 100"): 1 to 100, at most five, each once, in order.
+pub fn parse_thresholds(raw: &str) -> Result<Vec<i16>, &'static str> {
+    let mut thresholds = Vec::new();
+    for part in raw
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let value: i16 = part
+            .trim_end_matches('%')
+            .parse()
+            .ok()
+            .filter(|v| (1..=100).contains(v))
+            .ok_or("Give whole percentages from 1 to 100, separated by commas.")?;
+        if !thresholds.contains(&value) {
+            thresholds.push(value);
+        }
+    }
+    if thresholds.len() > MOST_THRESHOLDS {
+        return Err("Choose at most five thresholds.");
+    }
+    thresholds.sort_unstable();
+    Ok(thresholds)
+}
+
+/// Saves the organization's thresholds (none: no alerts).
+#[tracing::instrument(skip_all, fields(org_id = %ctx.org_id))]
+pub async fn set_thresholds(
+    conn: &mut AsyncPgConnection,
+    ctx: &OrgContext,
+    thresholds: &[i16],
+) -> Result<(), AppError> {
+    require(ctx, Permission::ManagePlan)?;
+    conn.transaction::<_, TxError<Denied>, _>(async |conn| {
+        let actor = current_actor(conn, ctx).await?;
+        require(&actor, Permission::ManagePlan).map_err(TxError::Rejected)?;
+        let before = organizations::find(conn, ctx.org_id)
+            .await?
+            .map(|org| org.alert_thresholds)
+            .unwrap_or_default();
+        organizations::set_alert_thresholds(conn, ctx.org_id, thresholds).await?;
+        let who = actor.actor();
+        let entry = audit::NewAuditEntry {
+            before: Some(serde_json::json!(before)),
+            after: Some(serde_json::json!(thresholds)),
+            ..who.audit_org("usage.alerts_changed", ctx.org_id, &ctx.org_name)
+        };
+        audit::record(conn, &entry).await?;
+        Ok(())
+    })
+    .await
+    .map_err(rejected)
+}
+
+/// After usage was recorded for the organization: queues the alerts its use now calls for,
+/// each once per month. Returns how many emails were queued.
+pub async fn after_usage(
+    conn: &mut AsyncPgConnection,
+    postbox: &Postbox,
+    org_id: OrgId,
+    now: DateTime<Utc>,
+) -> Result<usize, AppError> {
+    let period = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default();
+    let queued = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let Some(org) = organizations::find(conn, org_id).await? else {
+                return Ok(0);
+            };
+            let mut queued = 0;
+            for (kind, used, purchased) in [
+                (
+                    TokenKind::Inference,
+                    org.inference_used,
+                    org.inference_purchased,
+                ),
+                (
+                    TokenKind::Embedding,
+                    org.embedding_used,
+                    org.embedding_purchased,
+                ),
+            ] {
+                if purchased <= 0 {
+                    continue;
+                }
+                let percent = used.saturating_mul(100) / purchased;
+                let limit_name = format!("{}_tokens", kind.as_str());
+                let reached = org
+                    .alert_thresholds
+                    .iter()
+                    .filter(|t| i64::from(**t) <= percent);
+                for threshold in reached {
+                    if !organizations::mark_alert_sent(
+                        conn,
+                        org_id,
+                        &limit_name,
+                        *threshold,
+                        period,
+                        now,
+                    )
+                    .await?
+                    {
+                        continue;
+                    }
+                    let kind_name = kind.label().to_lowercase();
+                    for to in memberships::manager_emails(conn, org_id).await? {
+                        let email = UsageAlertEmail {
+                            to: &to,
+                            org_name: &org.name,
+                            kind: &kind_name,
+                            percent: *threshold,
+                            used,
+                            purchased,
+                        };
+                        postbox.queue_usage_alert(conn, &email).await?;
+                        queued += 1;
+                    }
+                }
+            }
+            Ok(queued)
+        })
+        .await?;
+    if queued > 0 {
+        postbox.wake();
+    }
+    Ok(queued)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_are_whole_percentages_each_once_in_order() {
+        assert_eq!(parse_thresholds("100, 80"), Ok(vec![80, 100]));
+        assert_eq!(parse_thresholds("50% 75 75"), Ok(vec![50, 75]));
+        assert_eq!(parse_thresholds(""), Ok(vec![]));
+        assert!(parse_thresholds("0").is_err());
+        assert!(parse_thresholds("101").is_err());
+        assert!(parse_thresholds("eighty").is_err());
+        assert!(parse_thresholds("10,20,30,40,50,60").is_err());
+    }
+}
