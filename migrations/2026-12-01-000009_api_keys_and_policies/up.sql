@@ -38,8 +38,8 @@ CREATE TABLE api_keys (
     last_endpoint       TEXT,
     last_model          TEXT
 );
-CREATE INDEX api_keys_org ON api_keys (org_id, created_at DESC, id) WHERE org_id IS NOT NULL;
-CREATE INDEX api_keys_user ON api_keys (user_id, created_at DESC, id);
+CREATE INDEX api_keys_org ON api_keys (org_id, created_at DESC, id DESC) WHERE org_id IS NOT NULL;
+CREATE INDEX api_keys_user ON api_keys (user_id, created_at DESC, id DESC);
 CREATE INDEX api_keys_expiring ON api_keys (expires_at)
     WHERE expires_at IS NOT NULL AND revoked_at IS NULL AND expiry_warned_at IS NULL;
 

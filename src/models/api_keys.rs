@@ -59,6 +59,27 @@ const API_KEY_COLUMNS: ApiKeyColumns = (
     api_keys::last_model,
 );
 
+type Listed<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<
+        diesel::dsl::InnerJoinOn<
+            api_keys::table,
+            users::table,
+            diesel::dsl::Eq<users::id, api_keys::user_id>,
+        >,
+        ApiKeyColumns,
+    >,
+    diesel::pg::Pg,
+>;
+
+/// Keys with their holders, as the pages list them; each query adds its filters.
+fn listed<'a>() -> Listed<'a> {
+    api_keys::table
+        .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
+        .select(API_KEY_COLUMNS)
+        .into_boxed()
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = api_keys)]
 pub struct NewApiKey<'a> {
@@ -91,8 +112,7 @@ pub async fn in_use(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<ApiKey>> {
-    let mut query = api_keys::table
-        .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
+    let mut query = listed()
         .filter(api_keys::revoked_at.is_null())
         .filter(
             api_keys::expires_at
@@ -101,9 +121,7 @@ pub async fn in_use(
         )
         .order((api_keys::created_at.desc(), api_keys::id.desc()))
         .offset(offset)
-        .limit(limit)
-        .select(API_KEY_COLUMNS)
-        .into_boxed();
+        .limit(limit);
     query = match org_id {
         Some(org_id) => query.filter(api_keys::org_id.eq(org_id)),
         None => query.filter(api_keys::org_id.is_null()),
@@ -134,10 +152,8 @@ pub async fn lock(
     let Some((id, _)) = locked.filter(|(_, user)| holder.is_none_or(|h| h == *user)) else {
         return Ok(None);
     };
-    api_keys::table
-        .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
+    listed()
         .filter(api_keys::id.eq(id))
-        .select(API_KEY_COLUMNS)
         .first(conn)
         .await
         .optional()
@@ -149,11 +165,9 @@ pub async fn find_by_prefix(
     org_id: OrgId,
     prefix: &str,
 ) -> QueryResult<Option<ApiKey>> {
-    api_keys::table
-        .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
+    listed()
         .filter(api_keys::org_id.eq(org_id))
         .filter(api_keys::prefix.eq(prefix))
-        .select(API_KEY_COLUMNS)
         .first(conn)
         .await
         .optional()
@@ -164,11 +178,9 @@ pub async fn find(
     org_id: OrgId,
     key_id: i64,
 ) -> QueryResult<Option<ApiKey>> {
-    api_keys::table
-        .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
+    listed()
         .filter(api_keys::org_id.eq(org_id))
         .filter(api_keys::id.eq(key_id))
-        .select(API_KEY_COLUMNS)
         .first(conn)
         .await
         .optional()
@@ -179,12 +191,10 @@ pub async fn find_personal(
     user_id: UserId,
     key_id: i64,
 ) -> QueryResult<Option<ApiKey>> {
-    api_keys::table
-        .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
+    listed()
         .filter(api_keys::org_id.is_null())
         .filter(api_keys::user_id.eq(user_id))
         .filter(api_keys::id.eq(key_id))
-        .select(API_KEY_COLUMNS)
         .first(conn)
         .await
         .optional()
@@ -381,7 +391,8 @@ pub async fn facts(
     .optional()
 }
 
-/// Notes a call: when, from where, to what.
+/// Notes a call: when, from where, to what. Skipped when another call is noting it right now
+/// (the row is locked): calls on one key never queue behind each other for this.
 pub async fn note_use(
     conn: &mut AsyncPgConnection,
     key_id: i64,
@@ -390,16 +401,19 @@ pub async fn note_use(
     endpoint: &str,
     model: &str,
 ) -> QueryResult<()> {
-    diesel::update(api_keys::table.find(key_id))
-        .set((
-            api_keys::last_used_at.eq(at),
-            api_keys::last_ip.eq(ip),
-            api_keys::last_endpoint.eq(endpoint),
-            api_keys::last_model.eq(model),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    diesel::sql_query(
+        "UPDATE api_keys SET last_used_at = $2, last_ip = $3, last_endpoint = $4, \
+             last_model = $5 \
+         WHERE id = (SELECT id FROM api_keys WHERE id = $1 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind::<BigInt, _>(key_id)
+    .bind::<Timestamptz, _>(at)
+    .bind::<Nullable<Text>, _>(ip)
+    .bind::<Text, _>(endpoint)
+    .bind::<Text, _>(model)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Counts a call a report-only rule of this kind (`ip`, `endpoint`) would have denied.
