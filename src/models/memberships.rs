@@ -153,6 +153,23 @@ pub async fn find_shared(
         .optional()
 }
 
+/// The memberships of these users in one organization, held shared (a removal waits) in user
+/// order, the order removals lock them in, so the two cannot deadlock.
+pub async fn share_among(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_ids: &[UserId],
+) -> QueryResult<Vec<Membership>> {
+    memberships::table
+        .filter(memberships::org_id.eq(org_id))
+        .filter(memberships::user_id.eq_any(user_ids))
+        .order(memberships::user_id)
+        .for_share()
+        .select(Membership::as_select())
+        .load(conn)
+        .await
+}
+
 /// The memberships of these users in one organization with their user rows, locked for the
 /// transaction (in user order, so two transactions cannot deadlock on them).
 pub async fn lock_with_users(

@@ -322,12 +322,24 @@ async fn lock_team(
     team_id: TeamId,
     targets: &[UserId],
 ) -> Result<Locked, TxError<Denied>> {
-    let actor = current_actor(conn, ctx).await?;
+    // The actor's and the targets' memberships first, held shared: a removal of any of them
+    // (which locks memberships, then cascades into team rows) waits for this change, or this
+    // change for it, instead of the two meeting halfway in the team's rows.
+    let mut ids = targets.to_vec();
+    ids.push(ctx.user.id);
+    let held = memberships::share_among(conn, ctx.org_id, &ids).await?;
+    let actor = match held.iter().find(|m| m.user_id == ctx.user.id) {
+        Some(mine) => ctx.with_current_membership(mine.role, mine.subscriber_admin),
+        None if ctx.user.is_super_admin() => ctx.clone(),
+        None => {
+            return Err(TxError::Rejected(Denied(
+                "You are no longer a member of this organization.",
+            )));
+        }
+    };
     let team = teams::lock(conn, ctx.org_id, team_id)
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
-    let mut ids = targets.to_vec();
-    ids.push(ctx.user.id);
     let mut rows = teams::members_among(conn, team_id, &ids).await?;
     let my_role = rows
         .iter()
