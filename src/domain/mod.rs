@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod billing;
 mod email;
+mod grouped;
 mod ids;
 mod ip_network;
 mod names;
@@ -14,6 +15,7 @@ pub mod reference;
 mod roles;
 
 pub use email::{EmailAddress, EmailError, normalise_domain};
+pub use grouped::Grouped;
 pub use ids::{InvitationId, OrgId, TeamId, UserId};
 pub use ip_network::IpNetwork;
 pub use names::{OptionalText, PersonName, RequiredText, search_text};

@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::crypto;
 use crate::db::DbPool;
 use crate::domain::api_key::shown_prefix;
-use crate::domain::{InvitationId, OrgRole};
+use crate::domain::{Grouped, InvitationId, OrgRole};
 use crate::email::{MailSender, OutgoingEmail};
 use crate::models::{api_keys, invitations, outbox};
 
@@ -124,8 +124,8 @@ struct UsageAlertText<'a> {
     org_name: &'a str,
     kind: &'a str,
     percent: i16,
-    used: String,
-    purchased: String,
+    used: Grouped,
+    purchased: Grouped,
     link: &'a str,
 }
 
@@ -135,8 +135,8 @@ struct UsageAlertHtml<'a> {
     org_name: &'a str,
     kind: &'a str,
     percent: i16,
-    used: String,
-    purchased: String,
+    used: Grouped,
+    purchased: Grouped,
     link: &'a str,
 }
 
@@ -212,11 +212,8 @@ impl Postbox {
             text: text.render().map_err(rendering)?,
             html: html.render().map_err(rendering)?,
         };
-        let plain = serde_json::to_vec(&message).map_err(rendering)?;
-        let sealed =
-            crypto::seal(&self.master_key, &plain, &context(email.to)).map_err(rendering)?;
-        outbox::enqueue(conn, Some(email.invitation_id), email.to, sealed).await?;
-        Ok(())
+        self.seal_and_queue(conn, Some(email.invitation_id), email.to, &message)
+            .await
     }
 
     /// Renders and queues a warning that a key expires soon, in the caller's transaction.
@@ -249,11 +246,7 @@ impl Postbox {
             text: text.render().map_err(rendering)?,
             html: html.render().map_err(rendering)?,
         };
-        let plain = serde_json::to_vec(&message).map_err(rendering)?;
-        let sealed =
-            crypto::seal(&self.master_key, &plain, &context(email.to)).map_err(rendering)?;
-        outbox::enqueue(conn, None, email.to, sealed).await?;
-        Ok(())
+        self.seal_and_queue(conn, None, email.to, &message).await
     }
 
     /// Renders and queues a soft alert, in the caller's transaction.
@@ -263,31 +256,20 @@ impl Postbox {
         email: &UsageAlertEmail<'_>,
     ) -> diesel::QueryResult<()> {
         let link = format!("{}/settings/org/usage", self.base_url);
-        let grouped = |n: i64| {
-            let digits = n.to_string();
-            let mut out = String::new();
-            for (i, c) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                    out.push(',');
-                }
-                out.push(c);
-            }
-            out
-        };
         let text = UsageAlertText {
             org_name: email.org_name,
             kind: email.kind,
             percent: email.percent,
-            used: grouped(email.used),
-            purchased: grouped(email.purchased),
+            used: Grouped(email.used),
+            purchased: Grouped(email.purchased),
             link: &link,
         };
         let html = UsageAlertHtml {
             org_name: email.org_name,
             kind: email.kind,
             percent: email.percent,
-            used: grouped(email.used),
-            purchased: grouped(email.purchased),
+            used: Grouped(email.used),
+            purchased: Grouped(email.purchased),
             link: &link,
         };
         let message = SealedMessage {
@@ -298,10 +280,20 @@ impl Postbox {
             text: text.render().map_err(rendering)?,
             html: html.render().map_err(rendering)?,
         };
-        let plain = serde_json::to_vec(&message).map_err(rendering)?;
-        let sealed =
-            crypto::seal(&self.master_key, &plain, &context(email.to)).map_err(rendering)?;
-        outbox::enqueue(conn, None, email.to, sealed).await?;
+        self.seal_and_queue(conn, None, email.to, &message).await
+    }
+
+    /// Seals a rendered message to its recipient and writes it into the outbox.
+    async fn seal_and_queue(
+        &self,
+        conn: &mut AsyncPgConnection,
+        invitation_id: Option<InvitationId>,
+        to: &str,
+        message: &SealedMessage,
+    ) -> diesel::QueryResult<()> {
+        let plain = serde_json::to_vec(message).map_err(rendering)?;
+        let sealed = crypto::seal(&self.master_key, &plain, &context(to)).map_err(rendering)?;
+        outbox::enqueue(conn, invitation_id, to, sealed).await?;
         Ok(())
     }
 

@@ -11,7 +11,8 @@ use crate::domain::api_key::PresentedKey;
 use crate::domain::{IpNetwork, OrgId, OrgRole, TokenKind, UserId};
 use crate::error::AppError;
 use crate::models::api_keys::{self, FactsRow};
-use crate::models::usage::{self, NewUsage};
+use crate::models::usage;
+pub use crate::models::usage::NewUsage;
 use crate::models::{access_policies, ai_models};
 use crate::policy::{
     self, Call, Check, Facts, IpEntry, KeyFacts, ModelFacts, OrgFacts, Restriction, Secret, Trace,

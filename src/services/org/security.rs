@@ -86,6 +86,7 @@ pub enum Change {
 }
 
 /// The rules as they stand, in the decision's own terms.
+#[derive(Clone)]
 struct Rules {
     entries: Vec<IpEntry>,
     restrictions: Vec<(Option<UserId>, Restriction)>,
@@ -187,7 +188,7 @@ async fn impact(
     change: impl FnOnce(&mut Rules),
 ) -> Result<Impact, AppError> {
     let before = Rules::load(conn, ctx.org_id).await?;
-    let mut after = Rules::load(conn, ctx.org_id).await?;
+    let mut after = before.clone();
     change(&mut after);
     let keys =
         api_keys::used_since(conn, ctx.org_id, now - ACTIVE_WITHIN, now, ACTIVE_TRIED).await?;

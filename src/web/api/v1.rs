@@ -10,9 +10,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::domain::api_key::PresentedKey;
 use crate::error::AppError;
-use crate::models::usage::NewUsage;
 use crate::policy::Reason;
-use crate::services::policy::{self as service, Asked, Reported};
+use crate::services::policy::{self as service, Asked, NewUsage, Reported};
 use crate::web::AppState;
 use crate::web::api::{ApiError, bearer, not_taken, read_json};
 use crate::web::kit::client_ip;

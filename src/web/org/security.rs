@@ -11,8 +11,8 @@ use serde::Deserialize;
 use crate::access::OrgContext;
 use crate::domain::FieldErrors;
 use crate::error::AppError;
-use crate::models::api_keys::ApiKey;
 use crate::policy::Trace;
+use crate::services::api_keys::ApiKey;
 use crate::services::org::security::{
     self as service, Change, ExplainForm, Explained, Impact, IpEntryForm, RestrictionForm,
     RuleAction, SecurityView,
