@@ -1,6 +1,7 @@
 //! Builds the application: migrations, pool, background work and the HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_session::SessionMiddleware;
@@ -19,6 +20,7 @@ use crate::email::MailSender;
 use crate::services;
 use crate::services::outbox::{self, Postbox};
 use crate::services::password_work::PasswordWork;
+use crate::services::policy_cache::PolicyCache;
 use crate::web::kit::spans::RedactedSpans;
 use crate::web::kit::{SECURITY_HEADERS, STRICT_TRANSPORT_SECURITY, session};
 use crate::web::{self, AppState};
@@ -28,6 +30,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pub pool: DbPool,
+    /// The facts of recent `authorize` calls; tests wait on its sync markers.
+    pub policy_cache: Arc<PolicyCache>,
     /// Held while serving, so a master-key rotation cannot run meanwhile.
     _serving_lock: diesel_async::AsyncPgConnection,
 }
@@ -65,11 +69,21 @@ impl Application {
             settings.outbox,
             clock.clone(),
         );
-        let server = run(listener, pool.clone(), settings, clock, postbox)?;
+        let policy_cache = Arc::new(PolicyCache::new());
+        policy_cache.spawn_listener(settings.database_url.clone());
+        let server = run(
+            listener,
+            pool.clone(),
+            settings,
+            clock,
+            postbox,
+            Arc::clone(&policy_cache),
+        )?;
         Ok(Application {
             port,
             server,
             pool,
+            policy_cache,
             _serving_lock: serving_lock,
         })
     }
@@ -90,6 +104,7 @@ fn run(
     settings: Settings,
     clock: Clock,
     postbox: Postbox,
+    policy_cache: Arc<PolicyCache>,
 ) -> anyhow::Result<Server> {
     let cookie_key = settings.cookie_key();
     let limits = settings.body_limits;
@@ -106,6 +121,7 @@ fn run(
         clock: clock.clone(),
         hashing,
         postbox,
+        policy_cache,
     });
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(

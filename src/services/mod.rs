@@ -11,6 +11,7 @@ pub mod org;
 pub mod outbox;
 pub mod password_work;
 pub mod policy;
+pub mod policy_cache;
 pub mod rules;
 pub mod secrets;
 pub mod usage;

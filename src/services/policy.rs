@@ -3,10 +3,12 @@
 //! console's "Why was this denied?" runs the same (`explain`).
 
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::AsyncPgConnection;
 
+use crate::db::{DbConn, DbPool};
 use crate::domain::api_key::PresentedKey;
 use crate::domain::{IpNetwork, OrgId, OrgRole, TokenKind, UserId};
 use crate::error::AppError;
@@ -19,6 +21,7 @@ use crate::policy::{
 };
 use crate::services::alerts;
 use crate::services::outbox::Postbox;
+use crate::services::policy_cache::{Known, LastUse, PolicyCache};
 
 /// Denials kept per key (its page shows the latest).
 const DENIALS_KEPT: i64 = 50;
@@ -43,28 +46,31 @@ pub struct Asked<'a> {
 
 /// Decides a call with the key as presented, and records what the decision leaves: the last
 /// use on allow, the denial and its trace on deny, what report-only rules would have denied.
+/// The key's facts come from the cache when it holds them: an allowed call whose last use was
+/// noted lately takes no connection at all.
 #[tracing::instrument(skip_all, fields(endpoint = asked.endpoint, model = asked.model))]
 pub async fn authorize(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
+    cache: &PolicyCache,
     presented: &str,
     asked: &Asked<'_>,
     now: DateTime<Utc>,
 ) -> Result<Answer, AppError> {
+    let mut conn = None;
     let found = match PresentedKey::parse(presented) {
-        Some(key) => api_keys::facts(conn, key.prefix(), asked.endpoint, asked.model)
+        Some(key) => known(pool, &mut conn, cache, key.prefix(), asked)
             .await?
-            .map(|row| {
-                let secret = if key.matches(&row.secret_hash) {
+            .map(|known| {
+                let secret = if key.matches(&known.secret_hash) {
                     Secret::Matched
                 } else {
                     Secret::Mismatched
                 };
-                (row, secret)
+                (known, secret)
             }),
         None => None,
     };
     let secret = found.as_ref().map_or(Secret::Mismatched, |(_, s)| *s);
-    let facts = found.as_ref().map(|(row, _)| facts_of(row));
     let call = Call {
         endpoint: asked.endpoint,
         model: asked.model,
@@ -72,8 +78,8 @@ pub async fn authorize(
         now,
         secret,
     };
-    let trace = policy::decide(facts.as_ref(), &call);
-    let Some((row, facts)) = found.as_ref().map(|(row, _)| row).zip(facts) else {
+    let trace = policy::decide(found.as_ref().map(|(known, _)| &known.facts), &call);
+    let Some((known, _)) = found else {
         return Ok(Answer {
             trace,
             key: None,
@@ -82,7 +88,7 @@ pub async fn authorize(
     };
     // A wrong secret for a real prefix is denied like an unknown key, and shown on the key's
     // page: someone holds its prefix.
-    leave_traces(conn, row, &trace, asked, now).await?;
+    leave_traces(pool, &mut conn, &known, &trace, asked, now).await?;
     if secret != Secret::Matched {
         return Ok(Answer {
             trace,
@@ -90,27 +96,79 @@ pub async fn authorize(
             remaining: None,
         });
     }
+    let facts = &known.facts;
     let remaining = match (trace.denial(), &facts.org, facts.model) {
         (None, Some(org), Some(model)) => Some((model.kind, policy::tokens_left(org, model.kind))),
         _ => None,
     };
     Ok(Answer {
         trace,
-        key: Some(facts.key),
+        key: Some(facts.key.clone()),
         remaining,
     })
 }
 
+/// A connection from the pool, taken the first time one is needed.
+async fn connection<'c>(
+    pool: &DbPool,
+    slot: &'c mut Option<DbConn>,
+) -> Result<&'c mut AsyncPgConnection, AppError> {
+    let conn = match slot.take() {
+        Some(conn) => conn,
+        None => pool.get().await?,
+    };
+    Ok(slot.insert(conn))
+}
+
+/// The facts of a call with the key of this prefix: cached, or read and cached.
+async fn known(
+    pool: &DbPool,
+    conn: &mut Option<DbConn>,
+    cache: &PolicyCache,
+    prefix: &str,
+    asked: &Asked<'_>,
+) -> Result<Option<Arc<Known>>, AppError> {
+    if let Some(known) = cache.get(prefix, asked.endpoint, asked.model) {
+        return Ok(Some(known));
+    }
+    let ticket = cache.ticket();
+    let conn = connection(pool, conn).await?;
+    let Some(row) = api_keys::facts(conn, prefix, asked.endpoint, asked.model).await? else {
+        return Ok(None);
+    };
+    let known = Known {
+        facts: facts_of(&row),
+        last_use: Mutex::new(LastUse {
+            at: row.last_used_at,
+            ip: row.last_ip,
+            endpoint: row.last_endpoint,
+            model: row.last_model,
+        }),
+        secret_hash: row.secret_hash,
+    };
+    Ok(Some(cache.put(
+        ticket,
+        prefix,
+        asked.endpoint,
+        asked.model,
+        row.org_id,
+        known,
+    )))
+}
+
 async fn leave_traces(
-    conn: &mut AsyncPgConnection,
-    row: &FactsRow,
+    pool: &DbPool,
+    conn: &mut Option<DbConn>,
+    known: &Known,
     trace: &Trace,
     asked: &Asked<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    let key_id = known.facts.key.id;
     if let Some((reason, _)) = trace.denial() {
         let trace_json = serde_json::to_value(trace).map_err(anyhow::Error::from)?;
-        api_keys::record_denial(conn, row.id, now, reason.code(), trace_json, DENIALS_KEPT).await?;
+        let conn = connection(pool, conn).await?;
+        api_keys::record_denial(conn, key_id, now, reason.code(), trace_json, DENIALS_KEPT).await?;
         return Ok(());
     }
     for check in trace.would_deny() {
@@ -118,24 +176,40 @@ async fn leave_traces(
             Check::Ip => "ip",
             _ => "endpoint",
         };
-        api_keys::count_would_deny(conn, row.id, rule, now).await?;
+        let conn = connection(pool, conn).await?;
+        api_keys::count_would_deny(conn, key_id, rule, now).await?;
     }
-    let ip = asked.ip.map(|ip| ip.to_canonical().to_string());
-    let same_call = row.last_ip == ip
-        && row.last_endpoint.as_deref() == Some(asked.endpoint)
-        && row.last_model.as_deref() == Some(asked.model);
-    let noted_lately = row.last_used_at.is_some_and(|at| now - at < NOTE_USE_EVERY);
-    if !(same_call && noted_lately) {
-        api_keys::note_use(
-            conn,
-            row.id,
-            now,
-            ip.as_deref(),
-            asked.endpoint,
-            asked.model,
-        )
-        .await?;
+    let this_use = LastUse {
+        at: Some(now),
+        ip: asked.ip.map(|ip| ip.to_canonical().to_string()),
+        endpoint: Some(asked.endpoint.to_owned()),
+        model: Some(asked.model.to_owned()),
+    };
+    {
+        let mut last_use = known
+            .last_use
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let same_call = last_use.ip == this_use.ip
+            && last_use.endpoint == this_use.endpoint
+            && last_use.model == this_use.model;
+        let noted_lately = last_use.at.is_some_and(|at| now - at < NOTE_USE_EVERY);
+        if same_call && noted_lately {
+            return Ok(());
+        }
+        // Claimed before writing: the calls alongside this one need not write it too.
+        *last_use = this_use.clone();
     }
+    let conn = connection(pool, conn).await?;
+    api_keys::note_use(
+        conn,
+        key_id,
+        now,
+        this_use.ip.as_deref(),
+        asked.endpoint,
+        asked.model,
+    )
+    .await?;
     Ok(())
 }
 
@@ -243,6 +317,7 @@ pub enum Reported {
 #[tracing::instrument(skip_all, fields(calls = calls.len()))]
 pub async fn record_usage(
     conn: &mut AsyncPgConnection,
+    cache: &PolicyCache,
     postbox: &Postbox,
     presented: &str,
     calls: &[NewUsage],
@@ -271,6 +346,9 @@ pub async fn record_usage(
     }
     let new = usage::record(conn, row.id, calls).await?;
     if let Some(org_id) = row.org_id.filter(|_| new > 0) {
+        // Answered once every instance has heard the tokens used (the next call may reach the
+        // limit on any of them).
+        cache.sync_or_forget(conn).await;
         alerts::after_usage(conn, postbox, OrgId(org_id), now).await?;
     }
     Ok(Reported::Recorded { new })

@@ -18,8 +18,13 @@ pub mod kit;
 pub mod org;
 pub mod usage;
 
+use std::sync::Arc;
+
 use actix_session::SessionMiddleware;
-use actix_web::middleware::from_fn;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::web;
 
 use crate::clock::Clock;
@@ -27,6 +32,7 @@ use crate::config::{BodyLimits, Settings};
 use crate::db::DbPool;
 use crate::services::outbox::Postbox;
 use crate::services::password_work::PasswordWork;
+use crate::services::policy_cache::PolicyCache;
 use crate::web::kit::session::PgSessionStore;
 use crate::web::kit::{assets, context, csrf, errors, health, paths};
 
@@ -39,6 +45,8 @@ pub struct AppState {
     pub postbox: Postbox,
     /// Policy API calls per key (`api::KeyRate`).
     pub api_rate: api::KeyRate,
+    /// The facts of recent `authorize` calls (`services::policy_cache`).
+    pub policy_cache: Arc<PolicyCache>,
 }
 
 /// The route table: the areas that need no session first, then the HTML area.
@@ -71,8 +79,28 @@ pub fn configure(
                         .configure(account::configure),
                 )
                 // Innermost first: CSRF needs the session; errors are rendered after both.
+                .wrap(from_fn(sync_policy_after_changes))
                 .wrap(from_fn(csrf::verify_csrf))
                 .wrap(sessions)
                 .wrap(from_fn(errors::render_error_pages)),
         );
+}
+
+/// A console change is answered only once every instance has heard of it: the triggers'
+/// notifications are delivered at commit, and this instance waits for its own listener to pass
+/// them, so whoever made the change may ask the policy API on any instance straight away.
+async fn sync_policy_after_changes(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(req).await;
+    if let Some(state) = state.filter(|_| changes) {
+        match state.pool.get().await {
+            Ok(mut conn) => state.policy_cache.sync_or_forget(&mut conn).await,
+            Err(_) => state.policy_cache.forget_all(),
+        }
+    }
+    response
 }

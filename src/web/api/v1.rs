@@ -124,8 +124,14 @@ pub async fn authorize(
         model: &body.model,
         ip: client_ip(&req, &state.settings.trusted_proxies),
     };
-    let mut conn = state.pool.get().await.map_err(AppError::from)?;
-    let answer = service::authorize(&mut conn, key, &asked, state.clock.now()).await?;
+    let answer = service::authorize(
+        &state.pool,
+        &state.policy_cache,
+        key,
+        &asked,
+        state.clock.now(),
+    )
+    .await?;
     let response = match answer.trace.denial() {
         Some((reason, step)) => AuthorizeResponse {
             decision: DecisionKind::Deny,
@@ -221,7 +227,16 @@ pub async fn usage(
     let calls = to_calls(records, state.clock.now())?;
     let mut conn = state.pool.get().await.map_err(AppError::from)?;
     let now = state.clock.now();
-    match service::record_usage(&mut conn, &state.postbox, key, &calls, now).await? {
+    match service::record_usage(
+        &mut conn,
+        &state.policy_cache,
+        &state.postbox,
+        key,
+        &calls,
+        now,
+    )
+    .await?
+    {
         Reported::Recorded { new } => Ok(HttpResponse::Ok().json(UsageResponse {
             recorded: new,
             duplicates: reported - new,

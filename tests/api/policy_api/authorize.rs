@@ -409,6 +409,23 @@ async fn a_change_in_the_console_is_obeyed_by_the_next_call_on_another_instance(
     assert_eq!(ask(&key, "gpt-4o").await, "model_not_allowed");
     assert_eq!(ask(&key, "text-embedding-3-large").await, "allow");
 
+    // Usage reported to the first instance uses up the embedding tokens (500).
+    let reported = call(
+        &app,
+        "/api/v1/usage",
+        &key,
+        &json!({ "idempotency_key": "r-1", "endpoint": "embeddings",
+                 "model": "text-embedding-3-large", "input_tokens": 400, "output_tokens": 100 }),
+    )
+    .await;
+    assert_eq!(reported.status(), 200, "{}", reported.text());
+    assert_eq!(ask(&key, "text-embedding-3-large").await, "limit_exceeded");
+    app.sql(&format!(
+        "UPDATE organizations SET embedding_purchased = 1000 WHERE id = {}",
+        acme.org
+    ))
+    .await;
+
     // A member removed, and a key revoked.
     app.login(&acme.owner).await;
     app.get("/settings/org/users").await;

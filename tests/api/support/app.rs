@@ -58,6 +58,8 @@ pub struct TestApp {
     pub visitor: Visitor,
     /// The master key the app seals secrets with (a second instance needs the same).
     pub master_key: Vec<u8>,
+    /// The app's policy cache, to wait until it has heard a change made behind its back.
+    pub policy_cache: std::sync::Arc<guildhall::services::policy_cache::PolicyCache>,
     /// How many people `signed_in_as` has made, so each gets their own email and organization.
     people: AtomicUsize,
 }
@@ -84,9 +86,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool.clone();
+    let policy_cache = app.policy_cache.clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         pool,
+        policy_cache,
         clock,
         db,
         visitor: Visitor::new(&address),
@@ -403,11 +407,17 @@ impl TestApp {
     }
 
     /// Runs SQL against the test database (to set up states no page can reach, like old sessions).
+    /// Runs a statement behind the app's back, then waits until the app has heard the policy
+    /// notifications it caused (as a console change does).
     pub async fn sql(&self, statement: &str) {
         let mut conn = self.conn().await;
         diesel::sql_query(statement)
             .execute(&mut conn)
             .await
             .expect("sql");
+        self.policy_cache
+            .sync(&mut conn)
+            .await
+            .expect("the app hears policy notifications");
     }
 }

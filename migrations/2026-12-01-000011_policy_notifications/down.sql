@@ -1,0 +1,12 @@
+DROP TRIGGER models_policy ON models;
+DROP TRIGGER api_endpoints_policy ON api_endpoints;
+DROP TRIGGER users_policy ON users;
+DROP TRIGGER endpoint_restriction_allows_policy ON endpoint_restriction_allows;
+DROP TRIGGER api_keys_policy ON api_keys;
+DROP TRIGGER endpoint_restrictions_policy ON endpoint_restrictions;
+DROP TRIGGER ip_allow_entries_policy ON ip_allow_entries;
+DROP TRIGGER org_models_policy ON org_models;
+DROP TRIGGER memberships_policy ON memberships;
+DROP TRIGGER organizations_policy ON organizations;
+DROP FUNCTION notify_policy_of_all();
+DROP FUNCTION notify_policy_of_org();

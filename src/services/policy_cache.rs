@@ -1,0 +1,387 @@
+//! The facts of recent `authorize` calls, kept in memory so the gateway's hot path does not
+//! wait on the database.
+//!
+//! Triggers NOTIFY the `guildhall_policy` channel on every change that can alter a decision
+//! (migration 000011), so no code path can forget to. Every instance LISTENs and forgets what a
+//! change touches: `org:<id>` one organization's facts, `all` everything. Facts read while a
+//! change was being forgotten are never kept (each read holds a ticket taken before it). While
+//! the listener is down nothing is cached, and facts older than `MAX_AGE` are read again, which
+//! bounds what one lost notification could cost.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+use crate::policy::Facts;
+
+pub const CHANNEL: &str = "guildhall_policy";
+/// Calls (key, endpoint, model) remembered at most; past this, everything is forgotten.
+const CAPACITY: usize = 100_000;
+const MAX_AGE: Duration = Duration::from_secs(30);
+/// A quiet listener's connection is asked to answer this often: one that died without
+/// closing stops the cache within a few seconds.
+const PING_EVERY: Duration = Duration::from_secs(5);
+const PING_WITHIN: Duration = Duration::from_secs(2);
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// What deciding a call with one key needs, read once and shared by the calls after it.
+pub struct Known {
+    pub facts: Facts,
+    pub secret_hash: Vec<u8>,
+    /// The key's last use as the database holds it, as far as this instance knows.
+    pub last_use: Mutex<LastUse>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastUse {
+    pub at: Option<DateTime<Utc>>,
+    pub ip: Option<String>,
+    pub endpoint: Option<String>,
+    pub model: Option<String>,
+}
+
+/// The cache's position when a read began: facts read after a later forgetting are stale.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(u64);
+
+pub struct PolicyCache {
+    listening: AtomicBool,
+    /// Tells this instance's sync markers from other instances'.
+    instance: u64,
+    markers_sent: AtomicU64,
+    /// The latest of this instance's sync markers the listener has passed.
+    synced: watch::Sender<u64>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Advanced by every forgetting.
+    clock: u64,
+    /// Facts read before these ticks are stale: everything, or one organization's.
+    all_since: u64,
+    org_since: HashMap<i64, u64>,
+    entries: HashMap<String, Entry>,
+}
+
+struct Entry {
+    known: Arc<Known>,
+    org_id: Option<i64>,
+    ticket: u64,
+    read_at: Instant,
+}
+
+/// Names are printable (checked before any lookup), so a newline cannot be part of one.
+fn entry_key(prefix: &str, endpoint: &str, model: &str) -> String {
+    format!("{prefix}\n{endpoint}\n{model}")
+}
+
+impl Default for PolicyCache {
+    fn default() -> Self {
+        PolicyCache::new()
+    }
+}
+
+impl PolicyCache {
+    pub fn new() -> PolicyCache {
+        let mut instance = [0; 8];
+        // Without randomness two instances could share markers: syncs would end early.
+        getrandom::fill(&mut instance).expect("the system's random source");
+        PolicyCache {
+            listening: AtomicBool::new(false),
+            instance: u64::from_le_bytes(instance),
+            markers_sent: AtomicU64::new(0),
+            synced: watch::channel(0).0,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state is consistent after any single statement: a panic elsewhere leaves it usable.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Taken before reading facts, to keep them; `None` while the listener is down.
+    pub fn ticket(&self) -> Option<Ticket> {
+        if !self.listening.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(Ticket(self.state().clock))
+    }
+
+    pub fn get(&self, prefix: &str, endpoint: &str, model: &str) -> Option<Arc<Known>> {
+        if !self.listening.load(Ordering::Acquire) {
+            return None;
+        }
+        let key = entry_key(prefix, endpoint, model);
+        let mut state = self.state();
+        let entry = state.entries.get(&key)?;
+        let org_since = entry
+            .org_id
+            .and_then(|org| state.org_since.get(&org).copied())
+            .unwrap_or(0);
+        if entry.ticket >= state.all_since
+            && entry.ticket >= org_since
+            && entry.read_at.elapsed() < MAX_AGE
+        {
+            return Some(Arc::clone(&entry.known));
+        }
+        state.entries.remove(&key);
+        None
+    }
+
+    /// Keeps facts read under `ticket`, unless something was forgotten since it was taken.
+    pub fn put(
+        &self,
+        ticket: Option<Ticket>,
+        prefix: &str,
+        endpoint: &str,
+        model: &str,
+        org_id: Option<i64>,
+        known: Known,
+    ) -> Arc<Known> {
+        let known = Arc::new(known);
+        let Some(Ticket(ticket)) = ticket else {
+            return known;
+        };
+        let mut state = self.state();
+        let stale = ticket < state.all_since
+            || org_id.is_some_and(|org| state.org_since.get(&org).is_some_and(|&t| ticket < t));
+        if !stale {
+            if state.entries.len() >= CAPACITY {
+                state.entries.clear();
+            }
+            state.entries.insert(
+                entry_key(prefix, endpoint, model),
+                Entry {
+                    known: Arc::clone(&known),
+                    org_id,
+                    ticket,
+                    read_at: Instant::now(),
+                },
+            );
+        }
+        known
+    }
+
+    /// Forgets one organization's facts (its keys, members, rules, models, tokens).
+    pub fn forget_org(&self, org_id: i64) {
+        let mut state = self.state();
+        state.clock += 1;
+        let now = state.clock;
+        state.org_since.insert(org_id, now);
+    }
+
+    pub fn forget_all(&self) {
+        let mut state = self.state();
+        state.clock += 1;
+        state.all_since = state.clock;
+        state.org_since.clear();
+        state.entries.clear();
+    }
+
+    /// Returns once this instance's listener has heard every notification committed before
+    /// the call: a NOTIFY of its own goes through the channel, after them (PostgreSQL delivers
+    /// in commit order). Every other instance heard them at the same moment. Waits at most
+    /// `PING_WITHIN`; while nobody listens there is nothing to wait for.
+    pub async fn sync(&self, conn: &mut AsyncPgConnection) -> Result<(), anyhow::Error> {
+        use diesel::sql_types::Text;
+        if !self.listening.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let marker = self.markers_sent.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut synced = self.synced.subscribe();
+        let notify = diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<Text, _>(CHANNEL)
+            .bind::<Text, _>(format!("sync:{}:{marker}", self.instance));
+        diesel_async::RunQueryDsl::execute(notify, conn).await?;
+        tokio::time::timeout(PING_WITHIN, synced.wait_for(|&heard| heard >= marker)).await??;
+        Ok(())
+    }
+
+    /// `sync`, or, when the listener cannot confirm, forgets everything: this instance at least
+    /// answers from the database (the others hold the notifications, delivered at commit).
+    pub async fn sync_or_forget(&self, conn: &mut AsyncPgConnection) {
+        if let Err(error) = self.sync(conn).await {
+            tracing::warn!(error = %error, "policy notifications not confirmed after a change");
+            self.forget_all();
+        }
+    }
+
+    fn apply(&self, payload: &str) {
+        if let Some(org) = payload.strip_prefix("org:") {
+            match org.parse() {
+                Ok(org_id) => self.forget_org(org_id),
+                Err(_) => self.forget_all(),
+            }
+        } else if let Some(marker) = payload.strip_prefix("sync:") {
+            // Another instance's markers are not this one's to count.
+            let ours = marker
+                .split_once(':')
+                .filter(|(instance, _)| instance.parse() == Ok(self.instance))
+                .and_then(|(_, marker)| marker.parse::<u64>().ok());
+            if let Some(marker) = ours {
+                self.synced.send_if_modified(|heard| {
+                    let newer = marker > *heard;
+                    *heard = (*heard).max(marker);
+                    newer
+                });
+            }
+        } else {
+            self.forget_all();
+        }
+    }
+
+    /// Listens for changes for as long as the runtime runs, reconnecting after a failure;
+    /// meanwhile the cache is off.
+    pub fn spawn_listener(self: &Arc<Self>, database_url: String) {
+        let cache = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                let Err(error) = cache.listen(&database_url).await;
+                cache.listening.store(false, Ordering::Release);
+                cache.forget_all();
+                tracing::warn!(error = %error, "the policy listener stopped; calls read the database until it is back");
+                tokio::time::sleep(RECONNECT_AFTER).await;
+            }
+        });
+    }
+
+    async fn listen(&self, database_url: &str) -> Result<std::convert::Infallible, anyhow::Error> {
+        use diesel_async::RunQueryDsl;
+        let mut conn = AsyncPgConnection::establish(database_url).await?;
+        diesel::sql_query(format!("LISTEN {CHANNEL}"))
+            .execute(&mut conn)
+            .await?;
+        // Whatever changed while nobody listened is unknown: start from nothing.
+        self.forget_all();
+        self.listening.store(true, Ordering::Release);
+        loop {
+            let next = {
+                let mut notifications = std::pin::pin!(conn.notifications_stream());
+                tokio::time::timeout(PING_EVERY, notifications.next()).await
+            };
+            match next {
+                Ok(Some(notification)) => self.apply(&notification?.payload),
+                Ok(None) => anyhow::bail!("the connection closed"),
+                Err(_quiet) => {
+                    tokio::time::timeout(
+                        PING_WITHIN,
+                        diesel::sql_query("SELECT 1").execute(&mut conn),
+                    )
+                    .await??;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UserId;
+    use crate::policy::KeyFacts;
+
+    fn known() -> Known {
+        Known {
+            facts: Facts {
+                key: KeyFacts {
+                    id: 1,
+                    name: "CI".into(),
+                    org_id: None,
+                    user_id: UserId(1),
+                    revoked_at: None,
+                    expires_at: None,
+                    user_active: true,
+                    role: None,
+                },
+                org: None,
+                ip_entries: vec![],
+                restrictions: vec![],
+                endpoint_known: true,
+                model: None,
+            },
+            secret_hash: vec![],
+            last_use: Mutex::new(LastUse {
+                at: None,
+                ip: None,
+                endpoint: None,
+                model: None,
+            }),
+        }
+    }
+
+    fn listening() -> PolicyCache {
+        let cache = PolicyCache::new();
+        cache.listening.store(true, Ordering::Release);
+        cache
+    }
+
+    #[test]
+    fn nothing_is_kept_while_nobody_listens() {
+        let cache = PolicyCache::new();
+        assert!(cache.ticket().is_none());
+        cache.put(cache.ticket(), "p", "e", "m", Some(7), known());
+        cache.listening.store(true, Ordering::Release);
+        assert!(cache.get("p", "e", "m").is_none());
+    }
+
+    #[test]
+    fn a_change_to_the_organization_forgets_its_facts_only() {
+        let cache = listening();
+        cache.put(cache.ticket(), "a", "e", "m", Some(7), known());
+        cache.put(cache.ticket(), "b", "e", "m", Some(8), known());
+        cache.put(cache.ticket(), "c", "e", "m", None, known());
+        cache.apply("org:7");
+        assert!(cache.get("a", "e", "m").is_none());
+        assert!(cache.get("b", "e", "m").is_some());
+        assert!(cache.get("c", "e", "m").is_some());
+        cache.apply("all");
+        assert!(cache.get("b", "e", "m").is_none());
+        assert!(cache.get("c", "e", "m").is_none());
+    }
+
+    #[test]
+    fn facts_read_while_a_change_was_forgotten_are_not_kept() {
+        let cache = listening();
+        let ticket = cache.ticket();
+        // The change lands while the facts are being read: what was read may predate it.
+        cache.apply("org:7");
+        cache.put(ticket, "a", "e", "m", Some(7), known());
+        assert!(cache.get("a", "e", "m").is_none());
+        let ticket = cache.ticket();
+        cache.apply("all");
+        cache.put(ticket, "c", "e", "m", None, known());
+        assert!(cache.get("c", "e", "m").is_none());
+        // Read after the change: kept.
+        cache.put(cache.ticket(), "a", "e", "m", Some(7), known());
+        assert!(cache.get("a", "e", "m").is_some());
+    }
+
+    #[test]
+    fn an_unreadable_payload_forgets_everything() {
+        let cache = listening();
+        cache.put(cache.ticket(), "a", "e", "m", Some(7), known());
+        cache.apply("org:seven");
+        assert!(cache.get("a", "e", "m").is_none());
+    }
+
+    #[test]
+    fn only_this_instances_sync_markers_count_and_they_only_advance() {
+        let cache = listening();
+        let other = cache.instance.wrapping_add(1);
+        cache.apply(&format!("sync:{other}:9"));
+        assert_eq!(*cache.synced.borrow(), 0);
+        cache.apply(&format!("sync:{}:5", cache.instance));
+        cache.apply(&format!("sync:{}:3", cache.instance));
+        assert_eq!(*cache.synced.borrow(), 5);
+    }
+}
