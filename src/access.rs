@@ -275,10 +275,12 @@ pub enum Permission {
     LeaveOrganization,
     /// Consume credits with one's own organization API key.
     UseOrgApiKey,
+    /// Create and remove service accounts, and issue and rotate their keys.
+    ManageServiceAccounts,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ViewOrganization,
         Permission::ManageInvitations,
         Permission::RemoveMembers,
@@ -290,6 +292,7 @@ impl Permission {
         Permission::ManageBilling,
         Permission::LeaveOrganization,
         Permission::UseOrgApiKey,
+        Permission::ManageServiceAccounts,
     ];
 
     /// SPEC §3: the roles allowed, and the reason given to the others.
@@ -312,6 +315,9 @@ impl Permission {
                 MANAGERS,
                 "Only owners and admins can manage access policies.",
             ),
+            Permission::ManageServiceAccounts => {
+                (MANAGERS, "Only owners and admins manage service accounts.")
+            }
             Permission::ManagePlan => (MANAGERS, "Only owners and admins can change the plan."),
             Permission::ManageBilling => (&[Owner], "Only the owner can manage billing."),
             Permission::LeaveOrganization => (
@@ -330,6 +336,7 @@ impl Permission {
                 | Permission::ChangeMembers
                 | Permission::CreateTeams
                 | Permission::ManagePlan
+                | Permission::ManageServiceAccounts
         )
     }
 
@@ -419,10 +426,13 @@ pub fn can_revoke_api_key(ctx: &OrgContext, holder: UserId) -> Decision {
     }
 }
 
-/// Rotating a key: its holder only, as the new secret is shown to whoever rotates it.
-pub fn can_rotate_api_key(ctx: &OrgContext, holder: UserId) -> Decision {
-    if holder == ctx.user.id {
+/// Rotating a key: its holder only, as the new secret is shown to whoever rotates it; a
+/// service account's keys, by the owners and admins who manage it.
+pub fn can_rotate_api_key(ctx: &OrgContext, holder: UserId, holder_is_service: bool) -> Decision {
+    if holder == ctx.user.id || (holder_is_service && sees_every_api_key(ctx)) {
         Decision::Allowed
+    } else if holder_is_service {
+        Decision::Refused("Only owners and admins rotate a service account's keys.")
     } else {
         Decision::Refused("Only the key's holder rotates it: the new key is shown to them alone.")
     }
@@ -502,14 +512,26 @@ pub fn can_invite_as(actor: &OrgContext, role: OrgRole) -> Result<(), Denied> {
 
 /// May the actor hand the organization over? Only its owner (or a super administrator), and
 /// only to another member.
-pub fn can_transfer_to(actor: &OrgContext, target: OrgRole) -> Decision {
+pub fn can_transfer_to(actor: &OrgContext, target: OrgRole, target_is_service: bool) -> Decision {
     if actor.authority() != OrgRole::Owner {
         return Decision::Refused("Only the owner can transfer ownership.");
     }
     if target == OrgRole::Owner {
         return Decision::Refused("This member already owns the organization.");
     }
+    if target_is_service {
+        return Decision::Refused("A service account cannot own the organization.");
+    }
     Decision::Allowed
+}
+
+/// A seat (or the subscription admin's flag) for a member: people only.
+pub fn can_hold_seat(target_is_service: bool) -> Decision {
+    if target_is_service {
+        Decision::Refused("A service account holds no seat: it counts in usage, not in seats.")
+    } else {
+        Decision::Allowed
+    }
 }
 
 /// Where the acting member stands in one team (SPEC §3, team rules; seed 002): their team role,
@@ -705,7 +727,7 @@ mod tests {
     }
 
     /// SPEC §3, written out by hand: (permission, owner, admin, member).
-    const EXPECTED: [(Permission, bool, bool, bool); 11] = [
+    const EXPECTED: [(Permission, bool, bool, bool); 12] = [
         (Permission::ViewOrganization, true, true, true),
         (Permission::ManageInvitations, true, true, false),
         (Permission::RemoveMembers, true, true, false),
@@ -717,6 +739,7 @@ mod tests {
         (Permission::ManageBilling, true, false, false),
         (Permission::LeaveOrganization, false, true, true),
         (Permission::UseOrgApiKey, true, true, true),
+        (Permission::ManageServiceAccounts, true, true, false),
     ];
 
     #[test]
@@ -783,9 +806,10 @@ mod tests {
         assert!(can_invite_as(&admin, Member).is_ok());
         assert!(can_invite_as(&admin, Admin).is_err());
         assert!(can_invite_as(&member, Member).is_err());
-        assert!(can_transfer_to(&owner, Member).is_allowed());
-        assert!(!can_transfer_to(&admin, Member).is_allowed());
-        assert!(!can_transfer_to(&owner, Owner).is_allowed());
+        assert!(can_transfer_to(&owner, Member, false).is_allowed());
+        assert!(!can_transfer_to(&owner, Member, true).is_allowed());
+        assert!(!can_transfer_to(&admin, Member, false).is_allowed());
+        assert!(!can_transfer_to(&owner, Owner, false).is_allowed());
     }
 
     fn standing(role: Option<TeamRole>) -> TeamStanding {
@@ -918,6 +942,7 @@ mod tests {
                     | Permission::ChangeMembers
                     | Permission::CreateTeams
                     | Permission::ManagePlan
+                    | Permission::ManageServiceAccounts
                     | Permission::LeaveOrganization
             );
             assert_eq!(

@@ -96,6 +96,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         last_login_at -> Nullable<Timestamptz>,
+        service_of -> Nullable<Int8>,
         // Generated from NOT NULL columns, so never null.
         email_key -> Text,
         first_name_key -> Text,

@@ -16,6 +16,9 @@ pub struct ApiKey {
     pub org_id: Option<OrgId>,
     pub user_id: UserId,
     pub holder_email: String,
+    /// A service account is shown by its name (its address is made up).
+    pub holder_name: String,
+    pub holder_service_of: Option<OrgId>,
     pub name: String,
     pub prefix: String,
     pub created_at: DateTime<Utc>,
@@ -27,11 +30,28 @@ pub struct ApiKey {
     pub last_model: Option<String>,
 }
 
+impl ApiKey {
+    pub fn held_by_service_account(&self) -> bool {
+        self.holder_service_of.is_some()
+    }
+
+    /// Who holds the key, as the pages name them.
+    pub fn holder(&self) -> String {
+        if self.held_by_service_account() {
+            format!("{} (service account)", self.holder_name)
+        } else {
+            self.holder_email.clone()
+        }
+    }
+}
+
 type ApiKeyColumns = (
     api_keys::id,
     api_keys::org_id,
     api_keys::user_id,
     users::email,
+    users::first_name,
+    users::service_of,
     api_keys::name,
     api_keys::prefix,
     api_keys::created_at,
@@ -48,6 +68,8 @@ const API_KEY_COLUMNS: ApiKeyColumns = (
     api_keys::org_id,
     api_keys::user_id,
     users::email,
+    users::first_name,
+    users::service_of,
     api_keys::name,
     api_keys::prefix,
     api_keys::created_at,
@@ -304,6 +326,9 @@ pub struct Expiring {
     pub org_name: Option<String>,
     #[diesel(sql_type = Text)]
     pub holder_email: String,
+    /// A service account's key: its organization's owners and admins are warned instead.
+    #[diesel(sql_type = Bool)]
+    pub held_by_service_account: bool,
     #[diesel(sql_type = Timestamptz)]
     pub expires_at: DateTime<Utc>,
 }
@@ -318,7 +343,7 @@ pub async fn claim_expiring(
 ) -> QueryResult<Vec<Expiring>> {
     diesel::sql_query(
         "SELECT k.id, k.name, k.prefix, k.org_id, o.name AS org_name, u.email AS holder_email, \
-                k.expires_at \
+                u.service_of IS NOT NULL AS held_by_service_account, k.expires_at \
          FROM api_keys k JOIN users u ON u.id = k.user_id \
          LEFT JOIN organizations o ON o.id = k.org_id \
          WHERE k.expires_at IS NOT NULL AND k.revoked_at IS NULL AND k.expiry_warned_at IS NULL \

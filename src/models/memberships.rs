@@ -277,6 +277,8 @@ pub async fn manager_emails(
         .filter(memberships::org_id.eq(org_id))
         .filter(memberships::role.eq_any([OrgRole::Owner, OrgRole::Admin]))
         .filter(users::status.eq("active"))
+        // Service accounts read no mail.
+        .filter(users::service_of.is_null())
         .order(users::email)
         .select(users::email)
         .load(conn)

@@ -4,7 +4,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::db::paging::Total;
 use crate::db::schema::users;
-use crate::domain::{PlatformRole, UserId, UserStatus};
+use crate::domain::{OrgId, PlatformRole, UserId, UserStatus};
 
 /// A user as pages show them; the password hash is read only where it is checked.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -18,6 +18,8 @@ pub struct User {
     pub status: UserStatus,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// Set for a service account: the organization that owns it (it never signs in).
+    pub service_of: Option<OrgId>,
 }
 
 impl User {
@@ -64,15 +66,29 @@ pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Optio
 }
 
 /// The emails of these users: (id, email).
-pub async fn emails_of(
+/// How pages name these users: by email, or a service account by its name (its address is
+/// made up).
+pub async fn labels_of(
     conn: &mut AsyncPgConnection,
     ids: &[UserId],
 ) -> QueryResult<Vec<(UserId, String)>> {
-    users::table
+    let rows: Vec<(UserId, String, String, Option<OrgId>)> = users::table
         .filter(users::id.eq_any(ids))
-        .select((users::id, users::email))
+        .select((
+            users::id,
+            users::email,
+            users::first_name,
+            users::service_of,
+        ))
         .load(conn)
-        .await
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, email, name, service_of)| match service_of {
+            Some(_) => (id, format!("{name} (service account)")),
+            None => (id, email),
+        })
+        .collect())
 }
 
 pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
@@ -455,6 +471,48 @@ pub async fn lock_by_emails(
         .order(users::id)
         .for_update()
         .select(User::as_select())
+        .load(conn)
+        .await
+}
+
+/// A new service account of `org_id`: a user with no password (it never signs in), named
+/// `name`, at an address under the reserved `.invalid` domain (no mail reaches it).
+pub async fn insert_service_account(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    name: &str,
+    email: &str,
+) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values((
+            users::email.eq(email),
+            users::first_name.eq(name),
+            users::service_of.eq(Some(org_id)),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// An organization's service accounts that are still its members, with their memberships,
+/// oldest first (a handful: no paging).
+pub async fn service_accounts_of(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> QueryResult<Vec<(User, crate::models::memberships::Membership)>> {
+    use crate::db::schema::memberships;
+    users::table
+        .inner_join(
+            memberships::table.on(memberships::user_id
+                .eq(users::id)
+                .and(memberships::org_id.eq(org_id))),
+        )
+        .filter(users::service_of.eq(org_id))
+        .order(users::id)
+        .select((
+            User::as_select(),
+            crate::models::memberships::Membership::as_select(),
+        ))
         .load(conn)
         .await
 }

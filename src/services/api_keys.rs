@@ -13,7 +13,7 @@ use crate::domain::api_key::{IssuedKey, Lifetime, Overlap, shown_prefix};
 use crate::domain::{FieldErrors, OrgId, RequiredText, UserId};
 use crate::error::{AppError, Denied, TxError};
 pub use crate::models::api_keys::ApiKey;
-use crate::models::{api_keys, audit};
+use crate::models::{api_keys, audit, memberships, users};
 use crate::services::org::current_actor;
 
 /// Keys a page lists.
@@ -60,9 +60,12 @@ impl Scope<'_> {
         }
     }
 
-    fn may_rotate(&self, holder: UserId) -> Decision {
+    fn may_rotate(&self, key: &ApiKey) -> Decision {
+        let holder = key.user_id;
         match self {
-            Scope::Organization(ctx) => can_rotate_api_key(ctx, holder),
+            Scope::Organization(ctx) => {
+                can_rotate_api_key(ctx, holder, key.held_by_service_account())
+            }
             Scope::Personal(user) if user.id == holder => Decision::Allowed,
             Scope::Personal(_) => Decision::Refused("This is not your key."),
         }
@@ -132,11 +135,30 @@ pub async fn list(
             .into_iter()
             .map(|key| KeyRow {
                 revoke: scope.may_revoke(key.user_id),
-                rotate: scope.may_rotate(key.user_id),
+                rotate: scope.may_rotate(&key),
                 key,
             })
             .collect(),
     })
+}
+
+/// The service accounts an owner or admin may issue keys for, as `(id, name)`; nobody else
+/// is offered any.
+pub async fn service_accounts_as_holders(
+    conn: &mut AsyncPgConnection,
+    scope: Scope<'_>,
+) -> Result<Vec<(String, String)>, AppError> {
+    let Scope::Organization(ctx) = scope else {
+        return Ok(Vec::new());
+    };
+    if require(ctx, Permission::ManageServiceAccounts).is_err() {
+        return Ok(Vec::new());
+    }
+    Ok(users::service_accounts_of(conn, ctx.org_id)
+        .await?
+        .into_iter()
+        .map(|(user, _)| (user.id.0.to_string(), user.first_name))
+        .collect())
 }
 
 /// A key just issued: the only time its whole value exists outside the caller's hands.
@@ -151,17 +173,22 @@ pub enum IssueOutcome {
     Invalid(FieldErrors),
 }
 
-/// Issues a key for the acting user.
+/// Issues a key for the acting user, or, in an organization, for one of its service accounts
+/// (`holder`, by owners and admins).
 #[tracing::instrument(skip_all)]
 pub async fn create(
     conn: &mut AsyncPgConnection,
     scope: Scope<'_>,
     name: &str,
     lifetime: &str,
+    holder: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<IssueOutcome, AppError> {
     if let Scope::Organization(ctx) = scope {
         require(ctx, Permission::UseOrgApiKey)?;
+        if holder.is_some() {
+            require(ctx, Permission::ManageServiceAccounts)?;
+        }
     }
     let mut errors = FieldErrors::default();
     let name = errors.check("name", RequiredText::parse(name, 100));
@@ -172,9 +199,27 @@ pub async fn create(
     let name = name.into_inner();
     let key = IssuedKey::generate();
     let expires_at = lifetime.expires_at(now);
-    let user_id = scope.user().id;
+    let creator = scope.user().id;
     conn.transaction::<_, TxError<Denied>, _>(async |conn| {
-        let (actor, _) = scope.standing(conn).await?;
+        let (actor, standing) = scope.standing(conn).await?;
+        let user_id = match (holder, scope.org_id()) {
+            (None, _) => creator,
+            (Some(holder), Some(org_id)) => {
+                // Checked again as the member stands now; another organization's account, or
+                // a person, is not found.
+                if let Some(standing) = &standing {
+                    require(standing, Permission::ManageServiceAccounts)
+                        .map_err(TxError::Rejected)?;
+                }
+                let found = memberships::with_users(conn, org_id, &[holder]).await?;
+                found
+                    .iter()
+                    .find(|(_, user)| user.service_of == Some(org_id))
+                    .ok_or(diesel::result::Error::NotFound)?;
+                holder
+            }
+            (Some(_), None) => return Err(diesel::result::Error::NotFound.into()),
+        };
         let hash = key.hash();
         let new = api_keys::NewApiKey {
             org_id: scope.org_id(),
@@ -182,7 +227,7 @@ pub async fn create(
             name: &name,
             prefix: key.prefix(),
             secret_hash: &hash,
-            created_by: user_id,
+            created_by: creator,
             created_at: now,
             expires_at,
             rotated_from: None,
@@ -237,7 +282,7 @@ pub async fn find(
     Ok(KeyDetail {
         row: KeyRow {
             revoke: scope.may_revoke(key.user_id),
-            rotate: scope.may_rotate(key.user_id),
+            rotate: scope.may_rotate(&key),
             key,
         },
         denials,
@@ -329,7 +374,7 @@ pub async fn rotate(
             let (actor, _) = scope.standing(conn).await?;
             let old = locked(conn, scope, key_id).await?;
             scope
-                .may_rotate(old.user_id)
+                .may_rotate(&old)
                 .into_result()
                 .map_err(TxError::Rejected)?;
             if old.expires_at.is_some_and(|at| at <= now) {

@@ -16,9 +16,9 @@ use crate::clock::Clock;
 use crate::crypto;
 use crate::db::DbPool;
 use crate::domain::api_key::shown_prefix;
-use crate::domain::{Grouped, InvitationId, OrgRole};
+use crate::domain::{Grouped, InvitationId, OrgId, OrgRole};
 use crate::email::{MailSender, OutgoingEmail};
-use crate::models::{api_keys, invitations, outbox};
+use crate::models::{api_keys, invitations, memberships, outbox};
 
 /// How the worker paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,15 +398,24 @@ pub async fn warn_of_expiring_keys(
             let due = api_keys::claim_expiring(conn, now, now + KEY_WARNING, BATCH).await?;
             for key in &due {
                 let path = key_page_path(key.org_id.is_some(), key.id);
-                let email = KeyExpiryEmail {
-                    to: &key.holder_email,
-                    name: &key.name,
-                    prefix: &shown_prefix(&key.prefix),
-                    org_name: key.org_name.as_deref(),
-                    path: &path,
-                    expires_at: key.expires_at,
+                // A service account reads no mail: the people who manage it are told.
+                let recipients = match key.org_id {
+                    Some(org_id) if key.held_by_service_account => {
+                        memberships::manager_emails(conn, OrgId(org_id)).await?
+                    }
+                    _ => vec![key.holder_email.clone()],
                 };
-                postbox.queue_key_expiry(conn, &email).await?;
+                for to in &recipients {
+                    let email = KeyExpiryEmail {
+                        to,
+                        name: &key.name,
+                        prefix: &shown_prefix(&key.prefix),
+                        org_name: key.org_name.as_deref(),
+                        path: &path,
+                        expires_at: key.expires_at,
+                    };
+                    postbox.queue_key_expiry(conn, &email).await?;
+                }
                 api_keys::mark_warned(conn, key.id, now).await?;
             }
             Ok(due.len())

@@ -25,9 +25,10 @@ pub const CHANNEL: &str = "guildhall_policy";
 const CAPACITY: usize = 100_000;
 const MAX_AGE: Duration = Duration::from_secs(30);
 /// A quiet listener's connection is asked to answer this often: one that died without
-/// closing stops the cache within a few seconds.
+/// closing stops the cache within seconds. The answer may be slow on a saturated machine
+/// (a false alarm costs only a reconnection).
 const PING_EVERY: Duration = Duration::from_secs(5);
-const PING_WITHIN: Duration = Duration::from_secs(2);
+const PING_WITHIN: Duration = Duration::from_secs(10);
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
 /// What deciding a call with one key needs, read once and shared by the calls after it.
@@ -90,12 +91,13 @@ impl Default for PolicyCache {
 
 impl PolicyCache {
     pub fn new() -> PolicyCache {
-        let mut instance = [0; 8];
-        // Without randomness two instances could share markers: syncs would end early.
-        getrandom::fill(&mut instance).expect("the system's random source");
+        // Random, so two instances never share markers (a sync would end early).
+        let instance = crate::domain::random_bytes(8)
+            .iter()
+            .fold(0u64, |n, b| n << 8 | u64::from(*b));
         PolicyCache {
             listening: AtomicBool::new(false),
-            instance: u64::from_le_bytes(instance),
+            instance,
             markers_sent: AtomicU64::new(0),
             synced: watch::channel(0).0,
             state: Mutex::new(State::default()),

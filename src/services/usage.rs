@@ -131,7 +131,7 @@ pub async fn of_organization(
         .await?
         .ok_or(AppError::NotFound)?;
     let ids = top_holders(&sums);
-    let emails: HashMap<String, String> = crate::models::users::emails_of(
+    let labels: HashMap<String, String> = crate::models::users::labels_of(
         conn,
         &ids.iter()
             .filter_map(|id| id.parse().ok().map(UserId))
@@ -142,7 +142,7 @@ pub async fn of_organization(
     .map(|(id, email)| (id.0.to_string(), email))
     .collect();
     let mut report = build(range, &sums, |id| {
-        emails
+        labels
             .get(id)
             .cloned()
             .unwrap_or_else(|| "A former member".to_owned())

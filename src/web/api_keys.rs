@@ -7,8 +7,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::FieldErrors;
 use crate::domain::api_key::{Lifetime, Overlap};
+use crate::domain::{FieldErrors, UserId};
 use crate::error::AppError;
 use crate::policy::{Rule, Verdict};
 use crate::services::api_keys::{
@@ -50,6 +50,11 @@ pub const PERSONAL_KEYS: KeyPaths = KeyPaths {
 pub struct NewKeyForm {
     pub name: String,
     pub lifetime: String,
+    /// Whose key: empty for the one creating it, or a service account's id.
+    pub holder: String,
+    /// For owners and admins of an organization with service accounts: `(id, name)` of each,
+    /// offered as holders besides themselves.
+    pub holders: Vec<(String, String)>,
     pub errors: FieldErrors,
 }
 
@@ -67,6 +72,9 @@ impl NewKeyForm {
 pub struct KeysPageQuery {
     #[serde(default)]
     keys_page: Option<String>,
+    /// The holder to choose in the Create form (a service account just created).
+    #[serde(default)]
+    pub holder: Option<String>,
 }
 
 impl KeysPageQuery {
@@ -97,10 +105,12 @@ impl KeysSection {
         page: i64,
     ) -> Result<KeysSection, AppError> {
         let now = state.clock.now();
-        let view = service::list(&mut *state.pool.get().await?, scope, page, now).await?;
+        let mut conn = state.pool.get().await?;
+        let view = service::list(&mut conn, scope, page, now).await?;
+        let holders = service::service_accounts_as_holders(&mut conn, scope).await?;
         Ok(KeysSection {
             view,
-            form,
+            form: NewKeyForm { holders, ..form },
             paths,
             personal: matches!(scope, Scope::Personal(_)),
         })
@@ -113,6 +123,8 @@ pub struct NewKeyInput {
     name: String,
     #[serde(default)]
     lifetime: String,
+    #[serde(default)]
+    holder: String,
 }
 
 /// What the Create form's POST came to: the new key's page, or the form to show again.
@@ -128,12 +140,18 @@ pub async fn create(
     paths: KeyPaths,
     input: NewKeyInput,
 ) -> Result<Created, AppError> {
+    // Anything but empty or a number is a forged holder: nobody to find.
+    let holder = match input.holder.as_str() {
+        "" => None,
+        id => Some(UserId(id.parse().map_err(|_| AppError::NotFound)?)),
+    };
     let mut conn = state.pool.get().await?;
     let outcome = service::create(
         &mut conn,
         scope,
         &input.name,
         &input.lifetime,
+        holder,
         state.clock.now(),
     )
     .await?;
@@ -142,6 +160,8 @@ pub async fn create(
         IssueOutcome::Invalid(errors) => Ok(Created::Invalid(NewKeyForm {
             name: input.name,
             lifetime: input.lifetime,
+            holder: input.holder,
+            holders: Vec::new(),
             errors,
         })),
     }

@@ -453,7 +453,7 @@ pub async fn transfer_ownership(
                     "Ownership changed meanwhile; reload the page.",
                 )));
             }
-            can_transfer_to(&actor, membership.role)
+            can_transfer_to(&actor, membership.role, user.service_of.is_some())
                 .into_result()
                 .map_err(TxError::Rejected)?;
             // Demote first: the one-owner index allows no moment with two.

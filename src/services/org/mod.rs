@@ -5,6 +5,7 @@ pub mod invitations;
 pub mod members;
 pub mod provider_keys;
 pub mod security;
+pub mod service_accounts;
 pub mod subscription;
 pub mod teams;
 

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::access::{
-    Decision, OrgContext, Permission, can_cancel_subscription, can_manage_seats, can_see_billing,
-    require,
+    Decision, OrgContext, Permission, can_cancel_subscription, can_hold_seat, can_manage_seats,
+    can_see_billing, require,
 };
 use crate::db::paging::{Paging, Total};
 use crate::domain::billing::{self, SeatPricing, Statement};
@@ -305,6 +305,9 @@ pub async fn set_seat(
         };
         refuse(can_manage_seats(&actor))?;
         let (_, user) = target.pop().ok_or(diesel::result::Error::NotFound)?;
+        if grant {
+            refuse(can_hold_seat(user.service_of.is_some()))?;
+        }
         if subscriptions::set_seat(conn, ctx.org_id, user_id, grant).await? {
             subscriptions::record(conn, ctx.org_id, ChangeReason::Seats, now).await?;
             let action = if grant {
@@ -335,6 +338,9 @@ pub async fn set_subscription_admin(
         let (actor, mut target) = lock_members(conn, ctx, &[user_id]).await?;
         require(&actor, Permission::ManageBilling).map_err(TxError::Rejected)?;
         let (_, user) = target.pop().ok_or(diesel::result::Error::NotFound)?;
+        if admin {
+            refuse(can_hold_seat(user.service_of.is_some()))?;
+        }
         subscriptions::set_subscriber_admin(conn, ctx.org_id, user_id, admin).await?;
         let action = if admin {
             "subscription.admin_named"

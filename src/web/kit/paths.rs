@@ -124,6 +124,7 @@ pub const SECURITY_RESTRICTION_REMOVE: Route =
     Route::new(ORG, "/security/restrictions/{id}/remove");
 pub const SECURITY_RESTRICTION_ENFORCE: Route =
     Route::new(ORG, "/security/restrictions/{id}/enforce");
+pub const SERVICE_ACCOUNTS: Route = Route::new(ORG, "/service-accounts");
 pub const ORG_API_KEYS: Route = Route::new(ORG, "/keys/api");
 pub const ORG_API_KEY: Route = Route::new(ORG, "/keys/api/{id}");
 pub const ORG_API_KEY_REVOKE: Route = Route::new(ORG, "/keys/api/{id}/revoke");

@@ -67,13 +67,17 @@ pub async fn page(
     state: web::Data<AppState>,
     query: web::Query<KeysPageQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let api_form = NewKeyForm {
+        holder: query.holder.clone().unwrap_or_default(),
+        ..NewKeyForm::default()
+    };
     keys_page(
         &req,
         &ctx,
         &state,
         StatusCode::OK,
         AddForm::default(),
-        NewKeyForm::default(),
+        api_form,
         query.page(),
     )
     .await

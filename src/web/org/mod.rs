@@ -6,6 +6,7 @@ pub mod invitations;
 pub mod keys;
 pub mod members;
 pub mod security;
+pub mod service_accounts;
 pub mod subscription;
 pub mod team;
 pub mod teams;
@@ -132,6 +133,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::USAGE_ALERTS.pattern,
             web::post().to(usage::set_alerts),
+        )
+        .route(
+            paths::SERVICE_ACCOUNTS.pattern,
+            web::get().to(service_accounts::page),
+        )
+        .route(
+            paths::SERVICE_ACCOUNTS.pattern,
+            web::post().to(service_accounts::create),
         )
         .route(paths::SECURITY.pattern, web::get().to(security::page))
         .route(

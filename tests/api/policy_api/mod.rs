@@ -5,6 +5,7 @@ mod authorize;
 mod browser;
 mod keys;
 mod security;
+mod service_accounts;
 mod usage;
 mod usage_page;
 

@@ -391,6 +391,21 @@ impl TestApp {
         self.pool.get().await.expect("a connection")
     }
 
+    /// A single text from SQL (an address the app made up, say).
+    pub async fn string(&self, query: &str) -> String {
+        #[derive(QueryableByName)]
+        struct Text {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+        }
+        let mut conn = self.conn().await;
+        let rows: Vec<Text> = diesel::sql_query(format!("SELECT ({query})::text AS t"))
+            .load(&mut conn)
+            .await
+            .expect("text query");
+        rows[0].t.clone()
+    }
+
     /// A single number from SQL (counts, totals), to check what a request changed.
     pub async fn number(&self, query: &str) -> i64 {
         #[derive(QueryableByName)]
@@ -406,9 +421,9 @@ impl TestApp {
         rows[0].n
     }
 
-    /// Runs SQL against the test database (to set up states no page can reach, like old sessions).
-    /// Runs a statement behind the app's back, then waits until the app has heard the policy
-    /// notifications it caused (as a console change does).
+    /// Runs SQL against the test database (to set up states no page can reach, like old
+    /// sessions), then waits until the app has heard the policy notifications it caused, as a
+    /// console change does.
     pub async fn sql(&self, statement: &str) {
         let mut conn = self.conn().await;
         diesel::sql_query(statement)
