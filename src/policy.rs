@@ -23,6 +23,8 @@ pub enum Reason {
     EndpointNotAllowed,
     ModelNotAllowed,
     LimitExceeded,
+    /// The call names a team that is not one of the key holder's active teams.
+    TeamNotAllowed,
 }
 
 impl Reason {
@@ -35,6 +37,7 @@ impl Reason {
             Reason::EndpointNotAllowed => "endpoint_not_allowed",
             Reason::ModelNotAllowed => "model_not_allowed",
             Reason::LimitExceeded => "limit_exceeded",
+            Reason::TeamNotAllowed => "team_not_allowed",
         }
     }
 }
@@ -93,6 +96,7 @@ pub enum Rule {
     Restriction(i64),
     ModelAccess,
     Credits,
+    TeamBudget(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,11 +178,35 @@ pub struct ModelFacts {
     pub allowed: bool,
 }
 
+/// The team a call is made for, as the key's holder stands in it.
+#[derive(Debug, Clone)]
+pub struct TeamFacts {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    pub holder_is_member: bool,
+    /// Tokens of each kind assigned to the team and not yet used; `None`: none assigned, so
+    /// only the organization's limit applies.
+    pub inference_left: Option<i64>,
+    pub embedding_left: Option<i64>,
+}
+
+impl TeamFacts {
+    pub fn tokens_left(&self, kind: TokenKind) -> Option<i64> {
+        match kind {
+            TokenKind::Inference => self.inference_left,
+            TokenKind::Embedding => self.embedding_left,
+        }
+    }
+}
+
 /// Everything a decision reads, in one load.
 #[derive(Debug, Clone)]
 pub struct Facts {
     pub key: KeyFacts,
     pub org: Option<OrgFacts>,
+    /// The team the call names, if it is one of the key's organization's.
+    pub team: Option<TeamFacts>,
     pub ip_entries: Vec<IpEntry>,
     pub restrictions: Vec<Restriction>,
     pub endpoint_known: bool,
@@ -200,6 +228,8 @@ pub enum Secret {
 pub struct Call<'a> {
     pub endpoint: &'a str,
     pub model: &'a str,
+    /// The team the call is made for, when the gateway names one.
+    pub team: Option<i64>,
     pub ip: Option<IpAddr>,
     pub now: DateTime<Utc>,
     pub secret: Secret,
@@ -226,7 +256,7 @@ pub fn decide(facts: Option<&Facts>, call: &Call) -> Trace {
             (Check::Ip, Some(f)) => ip_check(f, call),
             (Check::Endpoint, Some(f)) => endpoint_check(f, call),
             (Check::Model, Some(f)) => model_check(f, call),
-            (Check::Limits, Some(f)) => limits_check(f),
+            (Check::Limits, Some(f)) => limits_check(f, call),
         };
         decided = matches!(step.verdict, Verdict::Failed(_));
         steps.push(step);
@@ -498,7 +528,24 @@ fn model_check(facts: &Facts, call: &Call) -> Step {
     }
 }
 
-fn limits_check(facts: &Facts) -> Step {
+fn limits_check(facts: &Facts, call: &Call) -> Step {
+    let team = match (call.team, &facts.team) {
+        (None, _) => None,
+        (Some(_), Some(team)) if team.active && team.holder_is_member => Some(team),
+        (Some(id), team) => {
+            let detail = match team {
+                None => format!("Team {id} is not a team of the key's organization."),
+                Some(team) if !team.active => format!("{} is deactivated.", team.name),
+                Some(team) => format!("The key's holder is not a member of {}.", team.name),
+            };
+            return step(
+                Check::Limits,
+                Verdict::Failed(Reason::TeamNotAllowed),
+                detail,
+                team.as_ref().map(|t| Rule::TeamBudget(t.id)),
+            );
+        }
+    };
     let (Some(org), Some(model)) = (&facts.org, facts.model) else {
         return step(
             Check::Limits,
@@ -507,8 +554,8 @@ fn limits_check(facts: &Facts) -> Step {
             None,
         );
     };
-    let left = tokens_left(org, model.kind);
     let kind = model.kind.label().to_lowercase();
+    let left = tokens_left(org, model.kind);
     if left <= 0 {
         return step(
             Check::Limits,
@@ -517,12 +564,42 @@ fn limits_check(facts: &Facts) -> Step {
             Some(Rule::Credits),
         );
     }
+    let Some((team, team_left)) = team.and_then(|t| Some((t, t.tokens_left(model.kind)?))) else {
+        return step(
+            Check::Limits,
+            Verdict::Passed,
+            format!("{left} {kind} tokens left."),
+            Some(Rule::Credits),
+        );
+    };
+    if team_left <= 0 {
+        return step(
+            Check::Limits,
+            Verdict::Failed(Reason::LimitExceeded),
+            format!("{}'s budget of {kind} tokens is used up.", team.name),
+            Some(Rule::TeamBudget(team.id)),
+        );
+    }
     step(
         Check::Limits,
         Verdict::Passed,
-        format!("{left} {kind} tokens left."),
-        Some(Rule::Credits),
+        format!(
+            "{team_left} {kind} tokens left of {}'s budget, {left} of the organization's.",
+            team.name
+        ),
+        Some(Rule::TeamBudget(team.id)),
     )
+}
+
+/// What a call may still use of this kind: the organization's tokens left, and the team's
+/// budget left when the call names a team with one.
+pub fn remaining(facts: &Facts, call: &Call, kind: TokenKind) -> Option<i64> {
+    let org = tokens_left(facts.org.as_ref()?, kind);
+    let team = call
+        .team
+        .and(facts.team.as_ref())
+        .and_then(|team| team.tokens_left(kind));
+    Some(team.map_or(org, |team| team.min(org)))
 }
 
 /// The organization's tokens of this kind not yet used.
@@ -562,6 +639,7 @@ mod tests {
                 inference_left: 100,
                 embedding_left: 0,
             }),
+            team: None,
             ip_entries: Vec::new(),
             restrictions: Vec::new(),
             endpoint_known: true,
@@ -576,6 +654,7 @@ mod tests {
         Call {
             endpoint: "chat_completions",
             model: "gpt-4o",
+            team: None,
             ip: Some(ip.parse().expect("ip")),
             now: now(),
             secret: Secret::Matched,
@@ -639,6 +718,64 @@ mod tests {
             reason(&facts(OrgRole::Owner), &mismatched),
             Some(Reason::KeyInvalid)
         );
+    }
+
+    #[test]
+    fn a_call_for_a_team_needs_its_holder_in_it_and_its_budget_left() {
+        let mut f = facts(OrgRole::Member);
+        let for_team = Call {
+            team: Some(4),
+            ..call("10.0.0.1")
+        };
+        assert_eq!(
+            reason(&f, &for_team),
+            Some(Reason::TeamNotAllowed),
+            "another organization's team"
+        );
+        let team = TeamFacts {
+            id: 4,
+            name: "Data".to_owned(),
+            active: true,
+            holder_is_member: true,
+            inference_left: Some(10),
+            embedding_left: None,
+        };
+        f.team = Some(TeamFacts {
+            holder_is_member: false,
+            ..team.clone()
+        });
+        assert_eq!(reason(&f, &for_team), Some(Reason::TeamNotAllowed));
+        f.team = Some(TeamFacts {
+            active: false,
+            ..team.clone()
+        });
+        assert_eq!(reason(&f, &for_team), Some(Reason::TeamNotAllowed));
+        f.team = Some(team.clone());
+        assert_eq!(reason(&f, &for_team), None);
+        assert_eq!(remaining(&f, &for_team, TokenKind::Inference), Some(10));
+        assert_eq!(
+            remaining(&f, &call("10.0.0.1"), TokenKind::Inference),
+            Some(100)
+        );
+        f.team = Some(TeamFacts {
+            inference_left: Some(0),
+            ..team.clone()
+        });
+        let denied = decide(Some(&f), &for_team);
+        let (reason, step) = denied.denial().expect("denied");
+        assert_eq!(reason, Reason::LimitExceeded);
+        assert_eq!(step.rule, Some(Rule::TeamBudget(4)));
+        assert_eq!(
+            self::reason(&f, &call("10.0.0.1")),
+            None,
+            "the team's budget holds only calls made for it"
+        );
+        // No budget of the kind assigned: the organization's limit alone applies.
+        f.team = Some(TeamFacts {
+            inference_left: None,
+            ..team
+        });
+        assert_eq!(remaining(&f, &for_team, TokenKind::Inference), Some(100));
     }
 
     #[test]

@@ -248,6 +248,7 @@ async fn demo_usage(
                         150 + 11 * (day % 9)
                     },
                     at: now - chrono::Duration::days(day) - chrono::Duration::minutes(i * 17),
+                    team_id: None,
                 }
             })
             .collect();

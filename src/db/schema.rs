@@ -96,11 +96,11 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         last_login_at -> Nullable<Timestamptz>,
-        service_of -> Nullable<Int8>,
         // Generated from NOT NULL columns, so never null.
         email_key -> Text,
         first_name_key -> Text,
         last_name_key -> Text,
+        service_of -> Nullable<Int8>,
     }
 }
 
@@ -221,6 +221,8 @@ diesel::table! {
         member_count -> Int4,
         deactivated_at -> Nullable<Timestamptz>,
         name_key -> Text,
+        inference_used -> Int8,
+        embedding_used -> Int8,
     }
 }
 
@@ -411,6 +413,7 @@ diesel::table! {
         input_tokens -> Int8,
         output_tokens -> Int8,
         at -> Timestamptz,
+        team_id -> Nullable<Int8>,
     }
 }
 

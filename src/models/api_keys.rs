@@ -398,6 +398,14 @@ pub struct FactsRow {
     pub last_ip: Option<String>,
     pub last_endpoint: Option<String>,
     pub last_model: Option<String>,
+    /// The team asked about, when it is one of the key's organization's.
+    pub team_id: Option<i64>,
+    pub team_name: Option<String>,
+    pub team_active: Option<bool>,
+    pub team_has_holder: bool,
+    /// Assigned minus used; `None` when nothing of the kind is assigned to the team.
+    pub team_inference_left: Option<i64>,
+    pub team_embedding_left: Option<i64>,
 }
 
 pub async fn facts(
@@ -405,11 +413,13 @@ pub async fn facts(
     prefix: &str,
     endpoint: &str,
     model: &str,
+    team: Option<i64>,
 ) -> QueryResult<Option<FactsRow>> {
     FactsQuery {
         prefix,
         endpoint,
         model,
+        team,
     }
     .get_result(conn)
     .await
@@ -599,6 +609,7 @@ struct FactsQuery<'a> {
     prefix: &'a str,
     endpoint: &'a str,
     model: &'a str,
+    team: Option<i64>,
 }
 
 impl diesel::query_builder::QueryId for FactsQuery<'_> {
@@ -631,6 +642,12 @@ impl diesel::query_builder::Query for FactsQuery<'_> {
         Nullable<Text>,
         Nullable<Text>,
         Nullable<Text>,
+        Nullable<BigInt>,
+        Nullable<Text>,
+        Nullable<Bool>,
+        Bool,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
     );
 }
 
@@ -667,12 +684,21 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for FactsQuery<'_> {
         );
         out.push_bind_param::<Text, _>(self.model)?;
         out.push_sql(
-            "), k.last_used_at, k.last_ip, k.last_endpoint, k.last_model \
+            "), k.last_used_at, k.last_ip, k.last_endpoint, k.last_model, \
+             t.id, t.name, t.status = 'active', \
+             EXISTS (SELECT 1 FROM team_members tm \
+                     WHERE tm.team_id = t.id AND tm.user_id = k.user_id), \
+             (SELECT sum(a.tokens) FROM token_assignments a \
+              WHERE a.team_id = t.id AND a.kind = 'inference')::bigint - t.inference_used, \
+             (SELECT sum(a.tokens) FROM token_assignments a \
+              WHERE a.team_id = t.id AND a.kind = 'embedding')::bigint - t.embedding_used \
              FROM api_keys k JOIN users u ON u.id = k.user_id \
              LEFT JOIN organizations o ON o.id = k.org_id \
              LEFT JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.user_id \
-             WHERE k.prefix = ",
+             LEFT JOIN teams t ON t.org_id = k.org_id AND t.id = ",
         );
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.team)?;
+        out.push_sql(" WHERE k.prefix = ");
         out.push_bind_param::<Text, _>(self.prefix)?;
         Ok(())
     }

@@ -25,9 +25,19 @@ pub struct Team {
     pub member_count: i32,
     pub created_at: DateTime<Utc>,
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// Tokens used by calls made for the team (the policy API's usage reports).
+    pub inference_used: i64,
+    pub embedding_used: i64,
 }
 
 impl Team {
+    pub fn used(&self, kind: TokenKind) -> i64 {
+        match kind {
+            TokenKind::Inference => self.inference_used,
+            TokenKind::Embedding => self.embedding_used,
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         self.status == TeamStatus::Active
     }
@@ -563,4 +573,75 @@ pub async fn withdraw(
     .get_result(conn)
     .await
     .optional()
+}
+
+/// Of these teams, the ones of the organization that `user_id` is a member of.
+pub async fn joined_among(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    user_id: UserId,
+    team_ids: &[i64],
+) -> QueryResult<Vec<i64>> {
+    team_members::table
+        .filter(team_members::org_id.eq(org_id))
+        .filter(team_members::user_id.eq(user_id))
+        .filter(team_members::team_id.eq_any(team_ids))
+        .select(team_members::team_id)
+        .load(conn)
+        .await
+}
+
+/// A team's budget as the usage alerts read it: its name, and per kind the tokens assigned
+/// and used.
+pub struct BudgetUse {
+    pub name: String,
+    pub assigned: [(TokenKind, i64, i64); 2],
+}
+
+pub async fn budget_use(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    team_id: i64,
+) -> QueryResult<Option<BudgetUse>> {
+    let team: Option<(String, i64, i64)> = teams::table
+        .filter(teams::org_id.eq(org_id))
+        .filter(teams::id.eq(team_id))
+        .select((teams::name, teams::inference_used, teams::embedding_used))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((name, inference_used, embedding_used)) = team else {
+        return Ok(None);
+    };
+    let assigned: Vec<(TokenKind, Option<i64>)> = token_assignments::table
+        .filter(token_assignments::team_id.eq(team_id))
+        .group_by(token_assignments::kind)
+        .select((
+            token_assignments::kind,
+            sql::<diesel::sql_types::Nullable<BigInt>>("sum(tokens)::bigint"),
+        ))
+        .load(conn)
+        .await?;
+    let of = |kind| {
+        assigned
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .and_then(|(_, tokens)| *tokens)
+            .unwrap_or(0)
+    };
+    Ok(Some(BudgetUse {
+        name,
+        assigned: [
+            (
+                TokenKind::Inference,
+                of(TokenKind::Inference),
+                inference_used,
+            ),
+            (
+                TokenKind::Embedding,
+                of(TokenKind::Embedding),
+                embedding_used,
+            ),
+        ],
+    }))
 }

@@ -17,6 +17,8 @@ pub struct NewUsage {
     pub input_tokens: i64,
     pub output_tokens: i64,
     pub at: DateTime<Utc>,
+    /// The team the call was made for: its tokens count against the team's budget too.
+    pub team_id: Option<i64>,
 }
 
 #[derive(QueryableByName)]
@@ -26,8 +28,8 @@ struct Recorded {
 }
 
 /// Records the calls of one key that were not recorded before (a retried report adds
-/// nothing), adds them to the daily sums and to the organization's tokens used, in one
-/// statement; returns how many were new.
+/// nothing), adds them to the daily sums and to the tokens used of the organization and of
+/// the teams they were made for, in one statement; returns how many were new.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     key_id: i64,
@@ -37,17 +39,32 @@ pub async fn record(
     let rows: Vec<Recorded> = diesel::sql_query(
         "WITH incoming AS ( \
              SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], \
-                                  $6::bigint[], $7::timestamptz[]) \
-                 AS i (idempotency_key, endpoint, model, input_tokens, output_tokens, at)), \
+                                  $6::bigint[], $7::timestamptz[], $8::bigint[]) \
+                 AS i (idempotency_key, endpoint, model, input_tokens, output_tokens, at, \
+                       team_id)), \
          owner AS (SELECT id, org_id, user_id FROM api_keys WHERE id = $1), \
          inserted AS ( \
              INSERT INTO usage_records (key_id, idempotency_key, org_id, user_id, endpoint, \
-                                        model, input_tokens, output_tokens, at) \
+                                        model, input_tokens, output_tokens, at, team_id) \
              SELECT owner.id, i.idempotency_key, owner.org_id, owner.user_id, i.endpoint, \
-                    i.model, i.input_tokens, i.output_tokens, i.at \
+                    i.model, i.input_tokens, i.output_tokens, i.at, i.team_id \
              FROM incoming i CROSS JOIN owner \
              ON CONFLICT (key_id, idempotency_key) DO NOTHING \
-             RETURNING org_id, user_id, endpoint, model, input_tokens, output_tokens, at), \
+             RETURNING org_id, user_id, endpoint, model, input_tokens, output_tokens, at, \
+                       team_id), \
+         kinds AS ( \
+             SELECT i.team_id, i.org_id, i.input_tokens + i.output_tokens AS tokens, m.kind \
+             FROM inserted i LEFT JOIN LATERAL ( \
+                 SELECT kind FROM models WHERE name = i.model ORDER BY id LIMIT 1) m ON true), \
+         team_used AS ( \
+             UPDATE teams t SET \
+                 inference_used = t.inference_used + s.inference, \
+                 embedding_used = t.embedding_used + s.embedding \
+             FROM (SELECT team_id, min(org_id) AS org_id, \
+                          coalesce(sum(tokens) FILTER (WHERE kind = 'inference'), 0) AS inference, \
+                          coalesce(sum(tokens) FILTER (WHERE kind = 'embedding'), 0) AS embedding \
+                   FROM kinds WHERE team_id IS NOT NULL GROUP BY team_id) s \
+             WHERE t.id = s.team_id AND t.org_id = s.org_id), \
          daily AS ( \
              INSERT INTO usage_daily (key_id, day, endpoint, model, org_id, user_id, \
                                       requests, input_tokens, output_tokens) \
@@ -82,14 +99,10 @@ pub async fn record(
              UPDATE organizations o SET \
                  inference_used = o.inference_used + t.inference, \
                  embedding_used = o.embedding_used + t.embedding \
-             FROM (SELECT min(i.org_id) AS org_id, \
-                          coalesce(sum(i.input_tokens + i.output_tokens) \
-                                   FILTER (WHERE m.kind = 'inference'), 0) AS inference, \
-                          coalesce(sum(i.input_tokens + i.output_tokens) \
-                                   FILTER (WHERE m.kind = 'embedding'), 0) AS embedding \
-                   FROM inserted i LEFT JOIN LATERAL ( \
-                       SELECT kind FROM models WHERE name = i.model ORDER BY id LIMIT 1) m \
-                   ON true) t \
+             FROM (SELECT min(org_id) AS org_id, \
+                          coalesce(sum(tokens) FILTER (WHERE kind = 'inference'), 0) AS inference, \
+                          coalesce(sum(tokens) FILTER (WHERE kind = 'embedding'), 0) AS embedding \
+                   FROM kinds) t \
              WHERE o.id = t.org_id) \
          SELECT count(*) AS recorded FROM inserted",
     )
@@ -100,6 +113,9 @@ pub async fn record(
     .bind::<Array<BigInt>, _>(calls.iter().map(|c| c.input_tokens).collect::<Vec<_>>())
     .bind::<Array<BigInt>, _>(calls.iter().map(|c| c.output_tokens).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(calls.iter().map(|c| c.at).collect::<Vec<_>>())
+    .bind::<Array<diesel::sql_types::Nullable<BigInt>>, _>(
+        calls.iter().map(|c| c.team_id).collect::<Vec<_>>(),
+    )
     .load(conn)
     .await?;
     Ok(rows.iter().map(|r| r.recorded).sum())

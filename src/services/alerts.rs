@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use crate::access::{OrgContext, Permission, require};
 use crate::domain::{OrgId, TokenKind};
 use crate::error::{AppError, Denied, TxError};
-use crate::models::{audit, memberships, organizations};
+use crate::models::{audit, memberships, organizations, teams};
 use crate::services::org::{current_actor, rejected};
 use crate::services::outbox::{Postbox, UsageAlertEmail};
 
@@ -69,12 +69,24 @@ pub async fn set_thresholds(
     .map_err(rejected)
 }
 
-/// After usage was recorded for the organization: queues the alerts its use now calls for,
-/// each once per month. Returns how many emails were queued.
+/// A limit an alert watches: the organization's purchased tokens of a kind, or a team's
+/// budget of a kind.
+struct Watched<'a> {
+    /// Unique per organization: what `usage_alerts_sent` remembers.
+    limit_name: String,
+    team: Option<&'a str>,
+    kind: TokenKind,
+    used: i64,
+    limit: i64,
+}
+
+/// After usage was recorded for the organization (some of it for `teams`): queues the alerts
+/// its use now calls for, each once per month. Returns how many emails were queued.
 pub async fn after_usage(
     conn: &mut AsyncPgConnection,
     postbox: &Postbox,
     org_id: OrgId,
+    teams: &[i64],
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let period = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default();
@@ -83,50 +95,69 @@ pub async fn after_usage(
             let Some(org) = organizations::find(conn, org_id).await? else {
                 return Ok(0);
             };
-            let mut queued = 0;
-            for (kind, used, purchased) in [
-                (
-                    TokenKind::Inference,
-                    org.inference_used,
-                    org.inference_purchased,
-                ),
-                (
-                    TokenKind::Embedding,
-                    org.embedding_used,
-                    org.embedding_purchased,
-                ),
-            ] {
-                if purchased <= 0 {
-                    continue;
+            let mut budgets = Vec::new();
+            for &team in teams {
+                if let Some(budget) = teams::budget_use(conn, org_id, team).await? {
+                    budgets.push((team, budget));
                 }
-                let percent = used.saturating_mul(100) / purchased;
-                let limit_name = format!("{}_tokens", kind.as_str());
+            }
+            let mut watched = vec![
+                Watched {
+                    limit_name: "inference_tokens".to_owned(),
+                    team: None,
+                    kind: TokenKind::Inference,
+                    used: org.inference_used,
+                    limit: org.inference_purchased,
+                },
+                Watched {
+                    limit_name: "embedding_tokens".to_owned(),
+                    team: None,
+                    kind: TokenKind::Embedding,
+                    used: org.embedding_used,
+                    limit: org.embedding_purchased,
+                },
+            ];
+            for (team, budget) in &budgets {
+                for (kind, assigned, used) in budget.assigned {
+                    watched.push(Watched {
+                        limit_name: format!("team:{team}:{}_tokens", kind.as_str()),
+                        team: Some(&budget.name),
+                        kind,
+                        used,
+                        limit: assigned,
+                    });
+                }
+            }
+            let mut queued = 0;
+            for limit in watched.iter().filter(|w| w.limit > 0) {
+                let percent = limit.used.saturating_mul(100) / limit.limit;
                 let reached = org
                     .alert_thresholds
                     .iter()
                     .filter(|t| i64::from(**t) <= percent);
                 for threshold in reached {
-                    if !organizations::mark_alert_sent(
+                    let first_time = organizations::mark_alert_sent(
                         conn,
                         org_id,
-                        &limit_name,
+                        &limit.limit_name,
                         *threshold,
                         period,
                         now,
                     )
-                    .await?
-                    {
+                    .await?;
+                    if !first_time {
                         continue;
                     }
-                    let kind_name = kind.label().to_lowercase();
+                    let kind_name = limit.kind.label().to_lowercase();
                     for to in memberships::manager_emails(conn, org_id).await? {
                         let email = UsageAlertEmail {
                             to: &to,
                             org_name: &org.name,
+                            team_name: limit.team,
                             kind: &kind_name,
                             percent: *threshold,
-                            used,
-                            purchased,
+                            used: limit.used,
+                            purchased: limit.limit,
                         };
                         postbox.queue_usage_alert(conn, &email).await?;
                         queued += 1;

@@ -122,6 +122,7 @@ pub struct KeyExpiryEmail<'a> {
 #[template(path = "emails/usage_alert.txt")]
 struct UsageAlertText<'a> {
     org_name: &'a str,
+    team_name: Option<&'a str>,
     kind: &'a str,
     percent: i16,
     used: Grouped,
@@ -133,6 +134,7 @@ struct UsageAlertText<'a> {
 #[template(path = "emails/usage_alert.html")]
 struct UsageAlertHtml<'a> {
     org_name: &'a str,
+    team_name: Option<&'a str>,
     kind: &'a str,
     percent: i16,
     used: Grouped,
@@ -140,10 +142,13 @@ struct UsageAlertHtml<'a> {
     link: &'a str,
 }
 
-/// What a soft alert says: an organization's use of a kind of token reached a threshold.
+/// What a soft alert says: an organization's use of a kind of token, or a team's use of its
+/// budget, reached a threshold.
 pub struct UsageAlertEmail<'a> {
     pub to: &'a str,
     pub org_name: &'a str,
+    /// A team's budget, rather than the organization's purchased tokens.
+    pub team_name: Option<&'a str>,
     pub kind: &'a str,
     pub percent: i16,
     pub used: i64,
@@ -258,6 +263,7 @@ impl Postbox {
         let link = format!("{}/settings/org/usage", self.base_url);
         let text = UsageAlertText {
             org_name: email.org_name,
+            team_name: email.team_name,
             kind: email.kind,
             percent: email.percent,
             used: Grouped(email.used),
@@ -266,6 +272,7 @@ impl Postbox {
         };
         let html = UsageAlertHtml {
             org_name: email.org_name,
+            team_name: email.team_name,
             kind: email.kind,
             percent: email.percent,
             used: Grouped(email.used),
@@ -273,10 +280,16 @@ impl Postbox {
             link: &link,
         };
         let message = SealedMessage {
-            subject: format!(
-                "{} has used {}% of its {} tokens",
-                email.org_name, email.percent, email.kind
-            ),
+            subject: match email.team_name {
+                Some(team) => format!(
+                    "Team {team} of {} has used {}% of its {} token budget",
+                    email.org_name, email.percent, email.kind
+                ),
+                None => format!(
+                    "{} has used {}% of its {} tokens",
+                    email.org_name, email.percent, email.kind
+                ),
+            },
             text: text.render().map_err(rendering)?,
             html: html.render().map_err(rendering)?,
         };

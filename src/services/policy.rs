@@ -17,7 +17,8 @@ use crate::models::usage;
 pub use crate::models::usage::NewUsage;
 use crate::models::{access_policies, ai_models};
 use crate::policy::{
-    self, Call, Check, Facts, IpEntry, KeyFacts, ModelFacts, OrgFacts, Restriction, Secret, Trace,
+    self, Call, Check, Facts, IpEntry, KeyFacts, ModelFacts, OrgFacts, Restriction, Secret,
+    TeamFacts, Trace,
 };
 use crate::services::alerts;
 use crate::services::outbox::Postbox;
@@ -41,6 +42,8 @@ pub struct Answer {
 pub struct Asked<'a> {
     pub endpoint: &'a str,
     pub model: &'a str,
+    /// The team the call is made for, when the gateway names one.
+    pub team: Option<i64>,
     pub ip: Option<IpAddr>,
 }
 
@@ -74,6 +77,7 @@ pub async fn authorize(
     let call = Call {
         endpoint: asked.endpoint,
         model: asked.model,
+        team: asked.team,
         ip: asked.ip,
         now,
         secret,
@@ -97,8 +101,10 @@ pub async fn authorize(
         });
     }
     let facts = &known.facts;
-    let remaining = match (trace.denial(), &facts.org, facts.model) {
-        (None, Some(org), Some(model)) => Some((model.kind, policy::tokens_left(org, model.kind))),
+    let remaining = match (trace.denial(), facts.model) {
+        (None, Some(model)) => {
+            policy::remaining(facts, &call, model.kind).map(|left| (model.kind, left))
+        }
         _ => None,
     };
     Ok(Answer {
@@ -128,12 +134,13 @@ async fn known(
     prefix: &str,
     asked: &Asked<'_>,
 ) -> Result<Option<Arc<Known>>, AppError> {
-    if let Some(known) = cache.get(prefix, asked.endpoint, asked.model) {
+    if let Some(known) = cache.get(prefix, asked.endpoint, asked.model, asked.team) {
         return Ok(Some(known));
     }
     let ticket = cache.ticket();
     let conn = connection(pool, conn).await?;
-    let Some(row) = api_keys::facts(conn, prefix, asked.endpoint, asked.model).await? else {
+    let Some(row) = api_keys::facts(conn, prefix, asked.endpoint, asked.model, asked.team).await?
+    else {
         return Ok(None);
     };
     let known = Known {
@@ -148,9 +155,7 @@ async fn known(
     };
     Ok(Some(cache.put(
         ticket,
-        prefix,
-        asked.endpoint,
-        asked.model,
+        (prefix, asked.endpoint, asked.model, asked.team),
         row.org_id,
         known,
     )))
@@ -221,13 +226,15 @@ pub async fn explain(
     asked: &Asked<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<(Facts, Trace)>, AppError> {
-    let Some(row) = api_keys::facts(conn, prefix, asked.endpoint, asked.model).await? else {
+    let Some(row) = api_keys::facts(conn, prefix, asked.endpoint, asked.model, asked.team).await?
+    else {
         return Ok(None);
     };
     let facts = facts_of(&row);
     let call = Call {
         endpoint: asked.endpoint,
         model: asked.model,
+        team: asked.team,
         ip: asked.ip,
         now,
         secret: Secret::NotChecked,
@@ -256,6 +263,14 @@ fn facts_of(row: &FactsRow) -> Facts {
             role: row.role.as_deref().and_then(|r| r.parse::<OrgRole>().ok()),
         },
         org,
+        team: row.team_id.map(|id| TeamFacts {
+            id,
+            name: row.team_name.clone().unwrap_or_default(),
+            active: row.team_active.unwrap_or(false),
+            holder_is_member: row.team_has_holder,
+            inference_left: row.team_inference_left,
+            embedding_left: row.team_embedding_left,
+        }),
         ip_entries: ip_entries_of(&row.ip_entries),
         restrictions: restrictions_of(&row.restrictions),
         endpoint_known: row.endpoint_known,
@@ -308,8 +323,9 @@ pub enum Reported {
     Recorded { new: i64 },
     /// The key is unknown or its secret does not match.
     UnknownKey,
-    /// A call names an endpoint or model outside the catalogue: nothing was recorded.
-    NotInCatalogue { index: usize, message: String },
+    /// A call names an endpoint or model outside the catalogue, or a team that is not the
+    /// key holder's: nothing was recorded.
+    Refused { index: usize, message: String },
 }
 
 /// Records calls made with the presented key. A key revoked or expired since still has its
@@ -326,7 +342,7 @@ pub async fn record_usage(
     let Some(key) = PresentedKey::parse(presented) else {
         return Ok(Reported::UnknownKey);
     };
-    let Some(row) = api_keys::facts(conn, key.prefix(), "", "").await? else {
+    let Some(row) = api_keys::facts(conn, key.prefix(), "", "", None).await? else {
         return Ok(Reported::UnknownKey);
     };
     if !key.matches(&row.secret_hash) {
@@ -334,22 +350,34 @@ pub async fn record_usage(
     }
     let endpoints = access_policies::endpoints(conn).await?;
     let models = ai_models::catalogue(conn).await?;
+    let mut teams: Vec<i64> = calls.iter().filter_map(|c| c.team_id).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    let joined = match row.org_id {
+        Some(org_id) if !teams.is_empty() => {
+            crate::models::teams::joined_among(conn, OrgId(org_id), UserId(row.user_id), &teams)
+                .await?
+        }
+        _ => Vec::new(),
+    };
     for (index, call) in calls.iter().enumerate() {
         let message = if !endpoints.iter().any(|(name, _)| *name == call.endpoint) {
             format!("{:?} is not in the endpoint catalogue.", call.endpoint)
         } else if !models.iter().any(|m| m.name == call.model) {
             format!("{:?} is not in the model catalogue.", call.model)
+        } else if let Some(team) = call.team_id.filter(|t| !joined.contains(t)) {
+            format!("team {team} is not one of the key holder's teams.")
         } else {
             continue;
         };
-        return Ok(Reported::NotInCatalogue { index, message });
+        return Ok(Reported::Refused { index, message });
     }
     let new = usage::record(conn, row.id, calls).await?;
     if let Some(org_id) = row.org_id.filter(|_| new > 0) {
         // Answered once every instance has heard the tokens used (the next call may reach the
         // limit on any of them).
         cache.sync_or_forget(conn).await;
-        alerts::after_usage(conn, postbox, OrgId(org_id), now).await?;
+        alerts::after_usage(conn, postbox, OrgId(org_id), &teams, now).await?;
     }
     Ok(Reported::Recorded { new })
 }

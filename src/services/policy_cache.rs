@@ -78,9 +78,15 @@ struct Entry {
     read_at: Instant,
 }
 
+/// What a call asks about: the key's prefix, the endpoint, the model and the team.
+pub type Asking<'a> = (&'a str, &'a str, &'a str, Option<i64>);
+
 /// Names are printable (checked before any lookup), so a newline cannot be part of one.
-fn entry_key(prefix: &str, endpoint: &str, model: &str) -> String {
-    format!("{prefix}\n{endpoint}\n{model}")
+fn entry_key((prefix, endpoint, model, team): Asking<'_>) -> String {
+    match team {
+        Some(team) => format!("{prefix}\n{endpoint}\n{model}\n{team}"),
+        None => format!("{prefix}\n{endpoint}\n{model}"),
+    }
 }
 
 impl Default for PolicyCache {
@@ -119,11 +125,17 @@ impl PolicyCache {
         Some(Ticket(self.state().clock))
     }
 
-    pub fn get(&self, prefix: &str, endpoint: &str, model: &str) -> Option<Arc<Known>> {
+    pub fn get(
+        &self,
+        prefix: &str,
+        endpoint: &str,
+        model: &str,
+        team: Option<i64>,
+    ) -> Option<Arc<Known>> {
         if !self.listening.load(Ordering::Acquire) {
             return None;
         }
-        let key = entry_key(prefix, endpoint, model);
+        let key = entry_key((prefix, endpoint, model, team));
         let mut state = self.state();
         let entry = state.entries.get(&key)?;
         let org_since = entry
@@ -144,9 +156,7 @@ impl PolicyCache {
     pub fn put(
         &self,
         ticket: Option<Ticket>,
-        prefix: &str,
-        endpoint: &str,
-        model: &str,
+        asking: Asking<'_>,
         org_id: Option<i64>,
         known: Known,
     ) -> Arc<Known> {
@@ -162,7 +172,7 @@ impl PolicyCache {
                 state.entries.clear();
             }
             state.entries.insert(
-                entry_key(prefix, endpoint, model),
+                entry_key(asking),
                 Entry {
                     known: Arc::clone(&known),
                     org_id,
@@ -306,6 +316,7 @@ mod tests {
                     role: None,
                 },
                 org: None,
+                team: None,
                 ip_entries: vec![],
                 restrictions: vec![],
                 endpoint_known: true,
@@ -331,24 +342,24 @@ mod tests {
     fn nothing_is_kept_while_nobody_listens() {
         let cache = PolicyCache::new();
         assert!(cache.ticket().is_none());
-        cache.put(cache.ticket(), "p", "e", "m", Some(7), known());
+        cache.put(cache.ticket(), ("p", "e", "m", None), Some(7), known());
         cache.listening.store(true, Ordering::Release);
-        assert!(cache.get("p", "e", "m").is_none());
+        assert!(cache.get("p", "e", "m", None).is_none());
     }
 
     #[test]
     fn a_change_to_the_organization_forgets_its_facts_only() {
         let cache = listening();
-        cache.put(cache.ticket(), "a", "e", "m", Some(7), known());
-        cache.put(cache.ticket(), "b", "e", "m", Some(8), known());
-        cache.put(cache.ticket(), "c", "e", "m", None, known());
+        cache.put(cache.ticket(), ("a", "e", "m", None), Some(7), known());
+        cache.put(cache.ticket(), ("b", "e", "m", None), Some(8), known());
+        cache.put(cache.ticket(), ("c", "e", "m", None), None, known());
         cache.apply("org:7");
-        assert!(cache.get("a", "e", "m").is_none());
-        assert!(cache.get("b", "e", "m").is_some());
-        assert!(cache.get("c", "e", "m").is_some());
+        assert!(cache.get("a", "e", "m", None).is_none());
+        assert!(cache.get("b", "e", "m", None).is_some());
+        assert!(cache.get("c", "e", "m", None).is_some());
         cache.apply("all");
-        assert!(cache.get("b", "e", "m").is_none());
-        assert!(cache.get("c", "e", "m").is_none());
+        assert!(cache.get("b", "e", "m", None).is_none());
+        assert!(cache.get("c", "e", "m", None).is_none());
     }
 
     #[test]
@@ -357,23 +368,23 @@ mod tests {
         let ticket = cache.ticket();
         // The change lands while the facts are being read: what was read may predate it.
         cache.apply("org:7");
-        cache.put(ticket, "a", "e", "m", Some(7), known());
-        assert!(cache.get("a", "e", "m").is_none());
+        cache.put(ticket, ("a", "e", "m", None), Some(7), known());
+        assert!(cache.get("a", "e", "m", None).is_none());
         let ticket = cache.ticket();
         cache.apply("all");
-        cache.put(ticket, "c", "e", "m", None, known());
-        assert!(cache.get("c", "e", "m").is_none());
+        cache.put(ticket, ("c", "e", "m", None), None, known());
+        assert!(cache.get("c", "e", "m", None).is_none());
         // Read after the change: kept.
-        cache.put(cache.ticket(), "a", "e", "m", Some(7), known());
-        assert!(cache.get("a", "e", "m").is_some());
+        cache.put(cache.ticket(), ("a", "e", "m", None), Some(7), known());
+        assert!(cache.get("a", "e", "m", None).is_some());
     }
 
     #[test]
     fn an_unreadable_payload_forgets_everything() {
         let cache = listening();
-        cache.put(cache.ticket(), "a", "e", "m", Some(7), known());
+        cache.put(cache.ticket(), ("a", "e", "m", None), Some(7), known());
         cache.apply("org:seven");
-        assert!(cache.get("a", "e", "m").is_none());
+        assert!(cache.get("a", "e", "m", None).is_none());
     }
 
     #[test]

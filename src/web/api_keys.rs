@@ -314,6 +314,7 @@ pub fn rule_link(rule: &Option<Rule>) -> Option<String> {
         Rule::IpEntry(id) => Some(format!("{}#ip-entry-{id}", paths::SECURITY.path())),
         Rule::Restriction(id) => Some(format!("{}#restriction-{id}", paths::SECURITY.path())),
         Rule::Credits => Some(paths::SUBSCRIPTION.path()),
+        Rule::TeamBudget(id) => Some(paths::TEAM_BUDGET.with_id(id).to_string()),
         Rule::ModelAccess => None,
     }
 }
@@ -325,6 +326,7 @@ pub fn rule_label(rule: &Option<Rule>) -> &'static str {
         Rule::IpEntry(_) => "Edit the IP allowlist",
         Rule::Restriction(_) => "Edit the endpoint restriction",
         Rule::Credits => "Plan and limits",
+        Rule::TeamBudget(_) => "The team's budget",
         Rule::ModelAccess => "Model access is set by the platform's administrators",
     }
 }

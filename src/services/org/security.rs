@@ -145,6 +145,7 @@ impl Rules {
                 inference_left: i64::MAX,
                 embedding_left: i64::MAX,
             }),
+            team: None,
             ip_entries: self.entries.clone(),
             restrictions: self
                 .restrictions
@@ -161,6 +162,7 @@ impl Rules {
         let call = Call {
             endpoint: key.last_endpoint.as_deref().unwrap_or_default(),
             model: "",
+            team: None,
             ip: key
                 .last_ip
                 .as_deref()
@@ -609,6 +611,7 @@ pub async fn explain(
     let asked = Asked {
         endpoint: form.endpoint.trim(),
         model: form.model.trim(),
+        team: None,
         ip,
     };
     let (_, trace) = gateway::explain(conn, &key.prefix, &asked, now)

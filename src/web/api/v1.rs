@@ -34,6 +34,10 @@ pub struct AuthorizeRequest {
     pub endpoint: String,
     /// A model of the catalogue, e.g. `gpt-4o`.
     pub model: String,
+    /// The team the call is made for (its id): the call then also needs the key's holder in
+    /// that team and the team's token budget left.
+    #[serde(default)]
+    pub team: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,7 +51,8 @@ pub enum DecisionKind {
 pub struct AuthorizeResponse {
     pub decision: DecisionKind,
     /// On deny: why, as a stable code: key_invalid (unknown and revoked alike), key_expired,
-    /// org_inactive, ip_not_allowed, endpoint_not_allowed, model_not_allowed, limit_exceeded.
+    /// org_inactive, ip_not_allowed, endpoint_not_allowed, model_not_allowed, limit_exceeded,
+    /// team_not_allowed (a team that is not one of the holder's active teams).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, example = "ip_not_allowed")]
     pub reason: Option<Reason>,
@@ -122,6 +127,7 @@ pub async fn authorize(
     let asked = Asked {
         endpoint: &body.endpoint,
         model: &body.model,
+        team: body.team,
         ip: client_ip(&req, &state.settings.trusted_proxies),
     };
     let answer = service::authorize(
@@ -171,6 +177,10 @@ pub struct UsageRecord {
     /// When the call was made (default: when the report arrives).
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
+    /// The team the call was made for, as asked of `authorize`: its tokens count against the
+    /// team's budget too.
+    #[serde(default)]
+    pub team: Option<i64>,
 }
 
 /// Many calls of the key in one report (1 to 1,000).
@@ -246,7 +256,7 @@ pub async fn usage(
             "key_invalid",
             "The key is unknown or its secret does not match.",
         )),
-        Reported::NotInCatalogue { index, message } => {
+        Reported::Refused { index, message } => {
             Err(ApiError::malformed(format!("Record {index}: {message}")))
         }
     }
@@ -301,6 +311,7 @@ fn to_calls(records: Vec<UsageRecord>, now: DateTime<Utc>) -> Result<Vec<NewUsag
             input_tokens: record.input_tokens as i64,
             output_tokens: record.output_tokens as i64,
             at,
+            team_id: record.team,
         });
     }
     Ok(calls)
