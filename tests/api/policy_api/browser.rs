@@ -188,3 +188,65 @@ async fn the_usage_page_draws_its_chart_without_javascript_too() {
         browser.close().await;
     }
 }
+
+#[tokio::test]
+async fn an_admin_creates_a_service_account_and_its_first_key() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    open_for_calls(&app, acme.org).await;
+    for (mode, browser) in browsers().await {
+        sign_in(&browser, &app, &acme.admin).await;
+        browser
+            .click(".sidebar a[href='/settings/org/service-accounts']")
+            .await;
+        browser.wait_for("#new-service-account").await;
+        assert_accessible(&browser, mode).await;
+        // A name left out: the error beside the field, the role kept.
+        browser
+            .click("#new-service-account button[type=submit]")
+            .await;
+        browser.wait_for("#new-service-account-name-error").await;
+        assert_accessible(&browser, mode).await;
+        let name = format!("Billing sync {mode}");
+        browser.fill("#new-service-account-name", &name).await;
+        browser.choose("#new-service-account-role", "member").await;
+        browser
+            .click("#new-service-account button[type=submit]")
+            .await;
+        // On to the Keys page with the account chosen as the holder.
+        browser.wait_for("#new-api-key-holder").await;
+        assert_accessible(&browser, mode).await;
+        let holder = browser
+            .eval(
+                "const s = document.getElementById('new-api-key-holder'); \
+                 return s.options[s.selectedIndex].text;",
+            )
+            .await;
+        assert_eq!(
+            holder.as_str().unwrap_or_default(),
+            format!("{name} (service account)"),
+            "{mode}"
+        );
+        browser.fill("#new-api-key-name", "Nightly").await;
+        browser.choose("#new-api-key-lifetime", "none").await;
+        browser.click("#new-api-key button[type=submit]").await;
+        browser.wait_for("#new-key-value").await;
+        let key = browser
+            .eval("return document.getElementById('new-key-value').value;")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let answer = authorize(&app, &key, "chat_completions", "gpt-4o").await;
+        assert_eq!(verdict(&answer), "allow", "{mode}");
+        assert_eq!(
+            answer["user_id"],
+            serde_json::json!(
+                app.number(&format!("SELECT id FROM users WHERE first_name = '{name}'"))
+                    .await
+            ),
+            "{mode}: the key is the service account's"
+        );
+        browser.close().await;
+    }
+}
