@@ -254,6 +254,60 @@ async fn demo_usage(
             .collect();
         usage::record(conn, key_id, &made).await?;
     }
+    demo_service_account(conn, org_id, people, now).await
+}
+
+/// A service account with a key a person made, and a week of its calls.
+async fn demo_service_account(
+    conn: &mut diesel_async::AsyncPgConnection,
+    org_id: crate::domain::OrgId,
+    people: &[crate::domain::UserId],
+    now: chrono::DateTime<chrono::Utc>,
+) -> diesel::QueryResult<()> {
+    use crate::models::{api_keys, memberships, usage, users};
+    let Some(creator) = people.first() else {
+        return Ok(());
+    };
+    let email = format!("nightlyexport.{}@service-accounts.invalid", org_id.0);
+    let account = users::insert_service_account(conn, org_id, "Nightly export", &email).await?;
+    memberships::insert(
+        conn,
+        &memberships::NewMembership {
+            org_id,
+            user_id: account.id,
+            role: crate::domain::OrgRole::Member,
+        },
+    )
+    .await?;
+    let key = crate::domain::api_key::IssuedKey::generate();
+    let hash = key.hash();
+    let key_id = api_keys::insert(
+        conn,
+        &api_keys::NewApiKey {
+            org_id: Some(org_id),
+            user_id: account.id,
+            name: "Warehouse export",
+            prefix: key.prefix(),
+            secret_hash: &hash,
+            created_by: *creator,
+            created_at: now - chrono::Duration::days(8),
+            expires_at: None,
+            rotated_from: None,
+        },
+    )
+    .await?;
+    let made: Vec<usage::NewUsage> = (0..7i64)
+        .map(|day| usage::NewUsage {
+            idempotency_key: format!("export-{day}"),
+            endpoint: "chat_completions".to_owned(),
+            model: "gpt-4o".to_owned(),
+            input_tokens: 2_000 + 100 * day,
+            output_tokens: 800,
+            at: now - chrono::Duration::days(day) - chrono::Duration::hours(2),
+            team_id: None,
+        })
+        .collect();
+    usage::record(conn, key_id, &made).await?;
     Ok(())
 }
 

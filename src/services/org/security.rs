@@ -565,6 +565,8 @@ pub struct ExplainForm {
     pub endpoint: String,
     pub model: String,
     pub ip: String,
+    /// The team the call is made for (its id), or empty.
+    pub team: String,
 }
 
 pub enum Explained {
@@ -605,13 +607,23 @@ pub async fn explain(
             None
         }
     };
+    let team = match form.team.trim() {
+        "" => None,
+        team => match team.parse::<i64>() {
+            Ok(team) => Some(team),
+            Err(_) => {
+                errors.add("team", "Enter the team's number, or leave it empty.");
+                None
+            }
+        },
+    };
     let Some(key) = key.filter(|_| errors.is_empty()) else {
         return Ok(Explained::Invalid(errors));
     };
     let asked = Asked {
         endpoint: form.endpoint.trim(),
         model: form.model.trim(),
-        team: None,
+        team,
         ip,
     };
     let (_, trace) = gateway::explain(conn, &key.prefix, &asked, now)

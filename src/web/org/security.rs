@@ -98,6 +98,8 @@ pub struct ExplainQuery {
     model: String,
     #[serde(default)]
     ip: String,
+    #[serde(default)]
+    team: String,
 }
 
 /// "Why was this denied?": a GET, so the answer has an address to share.
@@ -113,6 +115,7 @@ pub async fn explain(
         endpoint: query.endpoint,
         model: query.model,
         ip: query.ip,
+        team: query.team,
     };
     let mut conn = state.pool.get().await?;
     let (status, mut forms) =

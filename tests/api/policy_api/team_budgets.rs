@@ -125,6 +125,35 @@ async fn a_call_for_a_team_is_held_to_its_budget_and_its_members() {
             .contains("Data")
     );
     assert_eq!(verdict(&ask(&app, &key, None).await), "allow");
+    // "Why was this denied?" says the same, and links to the team's budget.
+    let ada = signed_in(&app, &acme.admin).await;
+    ada.get("/settings/org/security").await;
+    let explained = ada
+        .get(&format!(
+            "/settings/org/security/explain?key={}&endpoint=chat_completions&model=gpt-4o\
+             &ip=127.0.0.1&team={data}",
+            &key[..16]
+        ))
+        .await
+        .html();
+    assert!(
+        explained
+            .text("#explain-result h3")
+            .starts_with("Denied: limit_exceeded")
+    );
+    assert_eq!(
+        explained.attr(".trace-failed a", "href"),
+        Some(format!("/settings/org/teams/{data}/budget"))
+    );
+    let bad_team = ada
+        .get(&format!(
+            "/settings/org/security/explain?key={}&endpoint=chat_completions&model=gpt-4o\
+             &ip=127.0.0.1&team=Data",
+            &key[..16]
+        ))
+        .await;
+    assert_eq!(bad_team.status(), 422);
+    assert!(bad_team.html().field_error("explain-form-team").is_some());
 
     // Owners and admins hear of the team's 80 % and 100 %, once each.
     let mails = sink.wait_for(6).await;
