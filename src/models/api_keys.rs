@@ -116,6 +116,20 @@ pub struct NewApiKey<'a> {
     pub rotated_from: Option<i64>,
 }
 
+/// The email of whoever made the key.
+pub async fn creator_email(
+    conn: &mut AsyncPgConnection,
+    key_id: i64,
+) -> QueryResult<Option<String>> {
+    api_keys::table
+        .inner_join(users::table.on(users::id.nullable().eq(api_keys::created_by)))
+        .filter(api_keys::id.eq(key_id))
+        .select(users::email)
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn insert(conn: &mut AsyncPgConnection, new: &NewApiKey<'_>) -> QueryResult<i64> {
     diesel::insert_into(api_keys::table)
         .values(new)

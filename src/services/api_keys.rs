@@ -279,6 +279,7 @@ pub async fn find(
             })
         })
         .collect();
+    let created_by = api_keys::creator_email(conn, key_id).await?;
     Ok(KeyDetail {
         row: KeyRow {
             revoke: scope.may_revoke(key.user_id),
@@ -286,12 +287,16 @@ pub async fn find(
             key,
         },
         denials,
+        created_by,
     })
 }
 
 pub struct KeyDetail {
     pub row: KeyRow,
     pub denials: Vec<Denial>,
+    /// Who made the key (the holder, or the person who issued a service account's key);
+    /// `None` once their account is gone.
+    pub created_by: Option<String>,
 }
 
 /// A call the policy API denied, with every check.

@@ -101,6 +101,15 @@ async fn a_service_accounts_key_keeps_working_when_the_admin_who_made_it_leaves(
         "{:?}",
         keys.texts("#api-key-list td")
     );
+    let key_id = app.number("SELECT id FROM api_keys").await;
+    let key_page = app.get(&format!("{ORG_KEYS}/{key_id}")).await.html();
+    assert!(
+        key_page
+            .text(".key-facts")
+            .contains("Created by admin@acme.test"),
+        "{}",
+        key_page.text(".key-facts")
+    );
     let members = app.get("/settings/org/users").await.html();
     assert!(
         members
