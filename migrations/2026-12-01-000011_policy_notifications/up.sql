@@ -30,8 +30,11 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER organizations_policy AFTER UPDATE OR DELETE ON organizations
-    FOR EACH ROW EXECUTE FUNCTION notify_policy_of_org('id');
+-- Only what a decision reads: the counters pages show change often and decide nothing.
+CREATE TRIGGER organizations_policy
+    AFTER UPDATE OF name, status, cancelled_at, inference_purchased, embedding_purchased,
+                    inference_used, embedding_used OR DELETE
+    ON organizations FOR EACH ROW EXECUTE FUNCTION notify_policy_of_org('id');
 CREATE TRIGGER memberships_policy AFTER INSERT OR UPDATE OR DELETE ON memberships
     FOR EACH ROW EXECUTE FUNCTION notify_policy_of_org('org_id');
 CREATE TRIGGER org_models_policy AFTER INSERT OR UPDATE OR DELETE ON org_models
@@ -42,7 +45,7 @@ CREATE TRIGGER endpoint_restrictions_policy AFTER INSERT OR UPDATE OR DELETE ON 
     FOR EACH ROW EXECUTE FUNCTION notify_policy_of_org('org_id');
 -- A key's last use is written often and decides nothing: only these columns count.
 CREATE TRIGGER api_keys_policy
-    AFTER UPDATE OF prefix, secret_hash, org_id, user_id, revoked_at, expires_at OR DELETE
+    AFTER UPDATE OF name, prefix, secret_hash, org_id, user_id, revoked_at, expires_at OR DELETE
     ON api_keys FOR EACH ROW EXECUTE FUNCTION notify_policy_of_org('org_id');
 
 CREATE TRIGGER endpoint_restriction_allows_policy

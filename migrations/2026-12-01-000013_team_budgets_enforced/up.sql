@@ -8,7 +8,8 @@ ALTER TABLE usage_records ADD COLUMN team_id BIGINT;
 
 -- The policy cache forgets an organization's facts when its teams, their members or their
 -- budgets change (migration 000011).
-CREATE TRIGGER teams_policy AFTER UPDATE OR DELETE ON teams
+CREATE TRIGGER teams_policy
+    AFTER UPDATE OF name, status, inference_used, embedding_used OR DELETE ON teams
     FOR EACH ROW EXECUTE FUNCTION notify_policy_of_org('org_id');
 CREATE TRIGGER team_members_policy AFTER INSERT OR UPDATE OR DELETE ON team_members
     FOR EACH ROW EXECUTE FUNCTION notify_policy_of_org('org_id');

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Text, Timestamptz};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::domain::{OrgId, UserId};
 
@@ -31,6 +31,29 @@ struct Recorded {
 /// nothing), adds them to the daily sums and to the tokens used of the organization and of
 /// the teams they were made for, in one statement; returns how many were new.
 pub async fn record(
+    conn: &mut AsyncPgConnection,
+    key_id: i64,
+    calls: &[NewUsage],
+) -> QueryResult<i64> {
+    let mut teams: Vec<i64> = calls.iter().filter_map(|c| c.team_id).collect();
+    if teams.is_empty() {
+        return record_calls(conn, key_id, calls).await;
+    }
+    // The teams' rows first, in id order: two reports for the same teams never wait on each
+    // other crosswise.
+    teams.sort_unstable();
+    teams.dedup();
+    conn.transaction(async |conn| {
+        diesel::sql_query("SELECT id FROM teams WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+            .bind::<Array<BigInt>, _>(&teams)
+            .execute(conn)
+            .await?;
+        record_calls(conn, key_id, calls).await
+    })
+    .await
+}
+
+async fn record_calls(
     conn: &mut AsyncPgConnection,
     key_id: i64,
     calls: &[NewUsage],

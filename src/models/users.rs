@@ -495,24 +495,26 @@ pub async fn insert_service_account(
 }
 
 /// An organization's service accounts that are still its members, with their memberships,
-/// oldest first (a handful: no paging).
+/// oldest first (a handful: no paging). Found by the partial index on `service_of` first, so
+/// a large organization's memberships are never scanned for them (most have none).
 pub async fn service_accounts_of(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
 ) -> QueryResult<Vec<(User, crate::models::memberships::Membership)>> {
-    use crate::db::schema::memberships;
-    users::table
-        .inner_join(
-            memberships::table.on(memberships::user_id
-                .eq(users::id)
-                .and(memberships::org_id.eq(org_id))),
-        )
+    let ids: Vec<UserId> = users::table
         .filter(users::service_of.eq(org_id))
-        .order(users::id)
-        .select((
-            User::as_select(),
-            crate::models::memberships::Membership::as_select(),
-        ))
+        .select(users::id)
         .load(conn)
-        .await
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut accounts: Vec<(User, crate::models::memberships::Membership)> =
+        crate::models::memberships::with_users(conn, org_id, &ids)
+            .await?
+            .into_iter()
+            .map(|(membership, user)| (user, membership))
+            .collect();
+    accounts.sort_by_key(|(user, _)| user.id);
+    Ok(accounts)
 }

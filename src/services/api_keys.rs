@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::access::{
-    CurrentUser, Decision, OrgContext, Permission, can_revoke_api_key, can_rotate_api_key, require,
-    sees_every_api_key,
+    CurrentUser, Decision, OrgContext, Permission, can_act_on, can_revoke_api_key,
+    can_rotate_api_key, require, sees_every_api_key,
 };
 use crate::domain::api_key::{IssuedKey, Lifetime, Overlap, shown_prefix};
 use crate::domain::{FieldErrors, OrgId, RequiredText, UserId};
@@ -157,6 +157,7 @@ pub async fn service_accounts_as_holders(
     Ok(users::service_accounts_of(conn, ctx.org_id)
         .await?
         .into_iter()
+        .filter(|(_, membership)| can_act_on(ctx, membership.role).is_allowed())
         .map(|(user, _)| (user.id.0.to_string(), user.first_name))
         .collect())
 }
@@ -212,10 +213,16 @@ pub async fn create(
                         .map_err(TxError::Rejected)?;
                 }
                 let found = memberships::with_users(conn, org_id, &[holder]).await?;
-                found
+                let (account, _) = found
                     .iter()
                     .find(|(_, user)| user.service_of == Some(org_id))
                     .ok_or(diesel::result::Error::NotFound)?;
+                // An admin may not hold, through a key, an account above what they manage.
+                if let Some(standing) = &standing {
+                    can_act_on(standing, account.role)
+                        .into_result()
+                        .map_err(TxError::Rejected)?;
+                }
                 holder
             }
             (Some(_), None) => return Err(diesel::result::Error::NotFound.into()),
@@ -376,12 +383,21 @@ pub async fn rotate(
     let key = IssuedKey::generate();
     let issued = conn
         .transaction::<_, TxError<Denied>, _>(async |conn| {
-            let (actor, _) = scope.standing(conn).await?;
+            let (actor, standing) = scope.standing(conn).await?;
             let old = locked(conn, scope, key_id).await?;
             scope
                 .may_rotate(&old)
                 .into_result()
                 .map_err(TxError::Rejected)?;
+            // A service account's key, only by those who manage the account's role.
+            if let (Some(standing), Some(org_id)) = (&standing, old.holder_service_of) {
+                let found = memberships::with_users(conn, org_id, &[old.user_id]).await?;
+                if let Some((account, _)) = found.first() {
+                    can_act_on(standing, account.role)
+                        .into_result()
+                        .map_err(TxError::Rejected)?;
+                }
+            }
             if old.expires_at.is_some_and(|at| at <= now) {
                 return Err(TxError::Rejected(Denied(
                     "This key has expired: create a new one.",

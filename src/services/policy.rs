@@ -332,8 +332,24 @@ pub enum Reported {
 /// calls recorded: they were made while it was valid, and the organization used the tokens.
 #[tracing::instrument(skip_all, fields(calls = calls.len()))]
 pub async fn record_usage(
-    conn: &mut AsyncPgConnection,
+    pool: &DbPool,
     cache: &PolicyCache,
+    postbox: &Postbox,
+    presented: &str,
+    calls: &[NewUsage],
+    now: DateTime<Utc>,
+) -> Result<Reported, AppError> {
+    let reported = record(&mut *pool.get().await?, postbox, presented, calls, now).await?;
+    if matches!(reported, Reported::Recorded { new } if new > 0) {
+        // Answered once this instance has heard the tokens used: the next call may reach the
+        // limit (the connection is given back before waiting).
+        cache.sync_or_forget(pool).await;
+    }
+    Ok(reported)
+}
+
+async fn record(
+    conn: &mut AsyncPgConnection,
     postbox: &Postbox,
     presented: &str,
     calls: &[NewUsage],
@@ -374,9 +390,6 @@ pub async fn record_usage(
     }
     let new = usage::record(conn, row.id, calls).await?;
     if let Some(org_id) = row.org_id.filter(|_| new > 0) {
-        // Answered once every instance has heard the tokens used (the next call may reach the
-        // limit on any of them).
-        cache.sync_or_forget(conn).await;
         alerts::after_usage(conn, postbox, OrgId(org_id), &teams, now).await?;
     }
     Ok(Reported::Recorded { new })

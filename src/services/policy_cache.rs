@@ -2,7 +2,7 @@
 //! wait on the database.
 //!
 //! Triggers NOTIFY the `guildhall_policy` channel on every change that can alter a decision
-//! (migration 000011), so no code path can forget to. Every instance LISTENs and forgets what a
+//! (migrations 000011, 000013), so no code path can forget to. Every instance LISTENs and forgets what a
 //! change touches: `org:<id>` one organization's facts, `all` everything. Facts read while a
 //! change was being forgotten are never kept (each read holds a ticket taken before it). While
 //! the listener is down nothing is cached, and facts older than `MAX_AGE` are read again, which
@@ -18,6 +18,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
+use crate::db::DbPool;
 use crate::policy::Facts;
 
 pub const CHANNEL: &str = "guildhall_policy";
@@ -29,6 +30,9 @@ const MAX_AGE: Duration = Duration::from_secs(30);
 /// (a false alarm costs only a reconnection).
 const PING_EVERY: Duration = Duration::from_secs(5);
 const PING_WITHIN: Duration = Duration::from_secs(10);
+/// How long a change waits for this instance's listener to hear it, before forgetting
+/// everything instead.
+const SYNC_WITHIN: Duration = Duration::from_secs(2);
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
 /// What deciding a call with one key needs, read once and shared by the calls after it.
@@ -46,6 +50,10 @@ pub struct LastUse {
     pub endpoint: Option<String>,
     pub model: Option<String>,
 }
+
+/// A sync marker sent through the channel, to wait for without holding a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Marker(u64);
 
 /// The cache's position when a read began: facts read after a later forgetting are stale.
 #[derive(Debug, Clone, Copy)]
@@ -200,29 +208,58 @@ impl PolicyCache {
         state.entries.clear();
     }
 
-    /// Returns once this instance's listener has heard every notification committed before
-    /// the call: a NOTIFY of its own goes through the channel, after them (PostgreSQL delivers
-    /// in commit order). Every other instance heard them at the same moment. Waits at most
-    /// `PING_WITHIN`; while nobody listens there is nothing to wait for.
-    pub async fn sync(&self, conn: &mut AsyncPgConnection) -> Result<(), anyhow::Error> {
+    /// Sends a marker through the channel after every notification committed so far
+    /// (PostgreSQL delivers in commit order); `None` while nobody listens (nothing to wait for).
+    pub async fn send_marker(
+        &self,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<Option<Marker>, anyhow::Error> {
         use diesel::sql_types::Text;
         if !self.listening.load(Ordering::Acquire) {
-            return Ok(());
+            return Ok(None);
         }
         let marker = self.markers_sent.fetch_add(1, Ordering::AcqRel) + 1;
-        let mut synced = self.synced.subscribe();
         let notify = diesel::sql_query("SELECT pg_notify($1, $2)")
             .bind::<Text, _>(CHANNEL)
             .bind::<Text, _>(format!("sync:{}:{marker}", self.instance));
         diesel_async::RunQueryDsl::execute(notify, conn).await?;
-        tokio::time::timeout(PING_WITHIN, synced.wait_for(|&heard| heard >= marker)).await??;
+        Ok(Some(Marker(marker)))
+    }
+
+    /// Returns once this instance's listener has passed the marker, and with it every
+    /// notification sent before it; waits at most `SYNC_WITHIN`.
+    pub async fn heard(&self, marker: Option<Marker>) -> Result<(), anyhow::Error> {
+        let Some(Marker(marker)) = marker else {
+            return Ok(());
+        };
+        let mut synced = self.synced.subscribe();
+        tokio::time::timeout(SYNC_WITHIN, synced.wait_for(|&heard| heard >= marker)).await??;
         Ok(())
     }
 
-    /// `sync`, or, when the listener cannot confirm, forgets everything: this instance at least
-    /// answers from the database (the others hold the notifications, delivered at commit).
-    pub async fn sync_or_forget(&self, conn: &mut AsyncPgConnection) {
-        if let Err(error) = self.sync(conn).await {
+    /// Returns once this instance's listener has heard every notification committed before
+    /// the call. Other instances' listeners received them at the same commit and apply them as
+    /// they read them (within milliseconds; one whose connection died unnoticed answers from
+    /// what it knew until its ping fails, `PING_EVERY + PING_WITHIN` at worst, and never from
+    /// facts older than `MAX_AGE`).
+    pub async fn sync(&self, conn: &mut AsyncPgConnection) -> Result<(), anyhow::Error> {
+        let marker = self.send_marker(conn).await?;
+        self.heard(marker).await
+    }
+
+    /// `sync` with a connection of the pool, given back before waiting (a slow listener holds
+    /// no connection). When the listener cannot confirm, this instance forgets everything and
+    /// answers from the database.
+    pub async fn sync_or_forget(&self, pool: &DbPool) {
+        let marker = match pool.get().await {
+            Ok(mut conn) => self.send_marker(&mut conn).await,
+            Err(error) => Err(error.into()),
+        };
+        let synced = match marker {
+            Ok(marker) => self.heard(marker).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = synced {
             tracing::warn!(error = %error, "policy notifications not confirmed after a change");
             self.forget_all();
         }

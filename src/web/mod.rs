@@ -86,21 +86,19 @@ pub fn configure(
         );
 }
 
-/// A console change is answered only once every instance has heard of it: the triggers'
-/// notifications are delivered at commit, and this instance waits for its own listener to pass
-/// them, so whoever made the change may ask the policy API on any instance straight away.
+/// A console change is answered once this instance's policy listener has heard it (the
+/// triggers' notifications reach every instance's listener at the same commit): whoever made
+/// the change may ask the policy API straight away. Only for changes that went through.
 async fn sync_policy_after_changes(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let response = next.call(req).await;
-    if let Some(state) = state.filter(|_| changes) {
-        match state.pool.get().await {
-            Ok(mut conn) => state.policy_cache.sync_or_forget(&mut conn).await,
-            Err(_) => state.policy_cache.forget_all(),
-        }
+    let response = next.call(req).await?;
+    let went_through = response.status().is_success() || response.status().is_redirection();
+    if let Some(state) = state.filter(|_| changes && went_through) {
+        state.policy_cache.sync_or_forget(&state.pool).await;
     }
-    response
+    Ok(response)
 }

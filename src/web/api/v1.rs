@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::domain::api_key::PresentedKey;
-use crate::error::AppError;
 use crate::policy::Reason;
 use crate::services::policy::{self as service, Asked, NewUsage, Reported};
 use crate::web::AppState;
@@ -235,10 +234,9 @@ pub async fn usage(
     let records = parse_usage(body)?;
     let reported = records.len() as i64;
     let calls = to_calls(records, state.clock.now())?;
-    let mut conn = state.pool.get().await.map_err(AppError::from)?;
     let now = state.clock.now();
     match service::record_usage(
-        &mut conn,
+        &state.pool,
         &state.policy_cache,
         &state.postbox,
         key,

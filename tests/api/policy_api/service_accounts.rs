@@ -202,9 +202,23 @@ async fn only_owners_and_admins_create_them_below_their_own_role() {
             .await,
         0
     );
-    // The owner may make an admin one.
+    // The owner may make an admin one; an admin may not issue or hold keys through it.
     app.login(&acme.owner).await;
-    create_account(&app, &app, "Deploys", "admin").await;
+    let deploys = create_account(&app, &app, "Deploys", "admin").await;
+    let keys_page = ada.get(ORG_KEYS_PAGE).await;
+    assert!(!keys_page.text().contains("Deploys"));
+    let refused = ada
+        .post_form(
+            ORG_KEYS,
+            &[
+                ("name", "x"),
+                ("lifetime", "none"),
+                ("holder", &deploys.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(app.number("SELECT count(*) FROM api_keys").await, 0);
 }
 
 #[tokio::test]
