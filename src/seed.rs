@@ -510,6 +510,10 @@ pub async fn seed_bench(
         INSERT INTO usage_member_daily
         SELECT org_id, day, user_id, sum(requests), sum(input_tokens), sum(output_tokens)
         FROM usage_daily WHERE org_id IS NOT NULL GROUP BY 1, 2, 3;
+        INSERT INTO usage_member_monthly
+        SELECT org_id, date_trunc('month', day)::date, user_id, sum(requests), sum(input_tokens),
+               sum(output_tokens)
+        FROM usage_member_daily GROUP BY 1, 2, 3;
         UPDATE organizations o SET
             inference_used = least(u.inference, o.inference_purchased / 2),
             embedding_used = least(u.embedding, o.embedding_purchased / 2)

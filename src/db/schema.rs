@@ -464,6 +464,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    usage_member_monthly (org_id, month, user_id) {
+        org_id -> Int8,
+        month -> Date,
+        user_id -> Int8,
+        requests -> Int8,
+        input_tokens -> Int8,
+        output_tokens -> Int8,
+    }
+}
+
 diesel::joinable!(endpoint_restriction_allows -> endpoint_restrictions (restriction_id));
 diesel::joinable!(key_denials -> api_keys (key_id));
 diesel::joinable!(policy_reports -> api_keys (key_id));
@@ -492,6 +503,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_alerts_sent,
     usage_daily,
     usage_member_daily,
+    usage_member_monthly,
     usage_org_daily,
     usage_records,
     invitation_teams,

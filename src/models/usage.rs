@@ -1,7 +1,7 @@
 //! Usage records: every reported call once (by its idempotency key), summed per key, day,
 //! endpoint and model as it is recorded, and counted against the organization's tokens.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -118,6 +118,16 @@ async fn record_calls(
                  requests = usage_member_daily.requests + excluded.requests, \
                  input_tokens = usage_member_daily.input_tokens + excluded.input_tokens, \
                  output_tokens = usage_member_daily.output_tokens + excluded.output_tokens), \
+         member_monthly AS ( \
+             INSERT INTO usage_member_monthly (org_id, month, user_id, requests, input_tokens, \
+                                               output_tokens) \
+             SELECT min(org_id), date_trunc('month', at AT TIME ZONE 'UTC')::date, min(user_id), \
+                    count(*), sum(input_tokens), sum(output_tokens) \
+             FROM inserted WHERE org_id IS NOT NULL GROUP BY 2 \
+             ON CONFLICT (org_id, month, user_id) DO UPDATE SET \
+                 requests = usage_member_monthly.requests + excluded.requests, \
+                 input_tokens = usage_member_monthly.input_tokens + excluded.input_tokens, \
+                 output_tokens = usage_member_monthly.output_tokens + excluded.output_tokens), \
          used AS ( \
              UPDATE organizations o SET \
                  inference_used = o.inference_used + t.inference, \
@@ -192,49 +202,224 @@ impl UsageSum {
 }
 
 /// Usage from `from` to `until` (inclusive days, UTC) summed by day, endpoint, model and
-/// holder, from the daily sums, in one statement.
+/// holder, from the rollups, in one statement.
 pub async fn sums(
     conn: &mut AsyncPgConnection,
     of: UsageOf,
     from: NaiveDate,
     until: NaiveDate,
 ) -> QueryResult<Vec<UsageSum>> {
-    let (query, id) = match of {
-        // The organization's rollups: a few rows a day, and one a member a day.
-        UsageOf::Organization(org) => (
-            "SELECT 'day' AS dimension, day::text AS value, sum(requests)::bigint AS requests, \
-                    sum(input_tokens)::bigint AS input_tokens, \
-                    sum(output_tokens)::bigint AS output_tokens \
-             FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day \
-             UNION ALL SELECT 'endpoint', endpoint, sum(requests)::bigint, \
-                    sum(input_tokens)::bigint, sum(output_tokens)::bigint \
-             FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY endpoint \
-             UNION ALL SELECT 'model', model, sum(requests)::bigint, sum(input_tokens)::bigint, \
-                    sum(output_tokens)::bigint \
-             FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY model \
-             UNION ALL SELECT 'holder', user_id::text, sum(requests)::bigint, \
-                    sum(input_tokens)::bigint, sum(output_tokens)::bigint \
-             FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 \
-             GROUP BY user_id",
-            org.0,
-        ),
+    match of {
+        // The organization's rollups: a few rows a day; members from whole months and the
+        // days at the range's edges (`MemberSpans`), not one row a member a day.
+        UsageOf::Organization(org) => {
+            let spans = MemberSpans::of(from, until);
+            let mut query = diesel::sql_query(
+                "SELECT 'day' AS dimension, day::text AS value, sum(requests)::bigint AS requests, \
+                        sum(input_tokens)::bigint AS input_tokens, \
+                        sum(output_tokens)::bigint AS output_tokens \
+                 FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day \
+                 UNION ALL SELECT 'endpoint', endpoint, sum(requests)::bigint, \
+                        sum(input_tokens)::bigint, sum(output_tokens)::bigint \
+                 FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 \
+                 GROUP BY endpoint \
+                 UNION ALL SELECT 'model', model, sum(requests)::bigint, \
+                        sum(input_tokens)::bigint, sum(output_tokens)::bigint \
+                 FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY model \
+                 UNION ALL SELECT 'holder', user_id::text, sum(requests)::bigint, \
+                        sum(input_tokens)::bigint, sum(output_tokens)::bigint \
+                 FROM ( \
+                     SELECT user_id, requests, input_tokens, output_tokens \
+                     FROM usage_member_monthly WHERE org_id = $1 AND month BETWEEN $4 AND $5 \
+                     UNION ALL SELECT user_id, requests, input_tokens, output_tokens \
+                     FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $6 AND $7 \
+                     UNION ALL SELECT user_id, requests, input_tokens, output_tokens \
+                     FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $8 AND $9 \
+                     UNION ALL SELECT user_id, -requests, -input_tokens, -output_tokens \
+                     FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $10 AND $11 \
+                     UNION ALL SELECT user_id, -requests, -input_tokens, -output_tokens \
+                     FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $12 AND $13 \
+                 ) spans GROUP BY user_id HAVING sum(requests) > 0",
+            )
+            .into_boxed()
+            .bind::<BigInt, _>(org.0)
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(until)
+            .bind::<Date, _>(spans.months.0)
+            .bind::<Date, _>(spans.months.1);
+            for (first, last) in spans.added.into_iter().chain(spans.taken) {
+                query = query.bind::<Date, _>(first).bind::<Date, _>(last);
+            }
+            query.load(conn).await
+        }
         // One person's keys: a handful, summed per key and day.
-        UsageOf::User(user) => (
-            "SELECT CASE WHEN grouping(day) = 0 THEN 'day' WHEN grouping(endpoint) = 0 \
-                         THEN 'endpoint' WHEN grouping(model) = 0 THEN 'model' ELSE 'holder' \
-                    END AS dimension, \
-                    coalesce(day::text, endpoint, model, coalesce(org_id::text, '')) AS value, \
-                    sum(requests)::bigint AS requests, sum(input_tokens)::bigint AS input_tokens, \
-                    sum(output_tokens)::bigint AS output_tokens \
-             FROM usage_daily WHERE user_id = $1 AND day BETWEEN $2 AND $3 \
-             GROUP BY GROUPING SETS ((day), (endpoint), (model), (coalesce(org_id::text, '')))",
-            user.0,
-        ),
+        UsageOf::User(user) => {
+            diesel::sql_query(
+                "SELECT CASE WHEN grouping(day) = 0 THEN 'day' WHEN grouping(endpoint) = 0 \
+                             THEN 'endpoint' WHEN grouping(model) = 0 THEN 'model' \
+                             ELSE 'holder' END AS dimension, \
+                        coalesce(day::text, endpoint, model, coalesce(org_id::text, '')) AS value, \
+                        sum(requests)::bigint AS requests, \
+                        sum(input_tokens)::bigint AS input_tokens, \
+                        sum(output_tokens)::bigint AS output_tokens \
+                 FROM usage_daily WHERE user_id = $1 AND day BETWEEN $2 AND $3 \
+                 GROUP BY GROUPING SETS ((day), (endpoint), (model), (coalesce(org_id::text, '')))",
+            )
+            .bind::<BigInt, _>(user.0)
+            .bind::<Date, _>(from)
+            .bind::<Date, _>(until)
+            .load(conn)
+            .await
+        }
+    }
+}
+
+/// How a range of days is summed from the per-member rollups: whole months, plus the days
+/// added at an edge, minus the days of an edge month that fall outside the range. Each edge
+/// takes whichever reads fewer rows: its days inside the range, or its month less the days
+/// outside. Unused spans are empty (their first day after their last).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MemberSpans {
+    /// First days of the first and last whole months read.
+    months: (NaiveDate, NaiveDate),
+    added: [(NaiveDate, NaiveDate); 2],
+    taken: [(NaiveDate, NaiveDate); 2],
+}
+
+impl MemberSpans {
+    fn of(from: NaiveDate, until: NaiveDate) -> MemberSpans {
+        let empty = (
+            until.succ_opt().unwrap_or(until),
+            from.pred_opt().unwrap_or(from),
+        );
+        let mut spans = MemberSpans {
+            months: (month_start(from), month_start(until)),
+            added: [empty; 2],
+            taken: [empty; 2],
+        };
+        if from > until {
+            spans.months = (empty.0, empty.1);
+            return spans;
+        }
+        let days = |first: NaiveDate, last: NaiveDate| (last - first).num_days() + 1;
+        // The first month: the range's days in it, against the month less the days before.
+        let first_month_end = month_end(spans.months.0).min(until);
+        let inside = days(from, first_month_end);
+        let before = days(spans.months.0, from) - 1;
+        let after = if spans.months.0 == spans.months.1 {
+            days(until, month_end(until)) - 1
+        } else {
+            0
+        };
+        // One month row per member costs about one day's row.
+        if inside <= before + after + 1 {
+            spans.added[0] = (from, first_month_end);
+            spans.months.0 = month_end(spans.months.0).succ_opt().unwrap_or(until);
+        } else {
+            if before > 0 {
+                spans.taken[0] = (month_start(from), from.pred_opt().unwrap_or(from));
+            }
+            if after > 0 {
+                spans.taken[1] = (until.succ_opt().unwrap_or(until), month_end(until));
+            }
+        }
+        if month_start(from) == month_start(until) {
+            return spans;
+        }
+        // The last month, likewise.
+        let inside = days(spans.months.1, until);
+        let after = days(until, month_end(until)) - 1;
+        if inside <= after + 1 {
+            spans.added[1] = (spans.months.1, until);
+            spans.months.1 = spans.months.1.pred_opt().map_or(from, month_start);
+        } else if after > 0 {
+            spans.taken[1] = (until.succ_opt().unwrap_or(until), month_end(until));
+        }
+        spans
+    }
+}
+
+fn month_start(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+fn month_end(day: NaiveDate) -> NaiveDate {
+    let next = if day.month() == 12 {
+        NaiveDate::from_ymd_opt(day.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(day.year(), day.month() + 1, 1)
     };
-    diesel::sql_query(query)
-        .bind::<BigInt, _>(id)
-        .bind::<Date, _>(from)
-        .bind::<Date, _>(until)
-        .load(conn)
-        .await
+    next.and_then(|d| d.pred_opt()).unwrap_or(day)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().expect("a date")
+    }
+
+    /// Every day the spans count, with how many times (months add all their days).
+    fn counted(spans: &MemberSpans) -> BTreeMap<NaiveDate, i32> {
+        let mut counts = BTreeMap::new();
+        let mut add = |first: NaiveDate, last: NaiveDate, sign: i32| {
+            let mut d = first;
+            while d <= last {
+                *counts.entry(d).or_insert(0) += sign;
+                d = d.succ_opt().expect("a next day");
+            }
+        };
+        let (mut month, last_month) = spans.months;
+        while month <= last_month {
+            add(month, month_end(month), 1);
+            month = month_end(month).succ_opt().expect("a next month");
+        }
+        for (first, last) in spans.added {
+            add(first, last, 1);
+        }
+        for (first, last) in spans.taken {
+            add(first, last, -1);
+        }
+        counts.retain(|_, n| *n != 0);
+        counts
+    }
+
+    #[test]
+    fn spans_count_every_day_of_the_range_once_and_no_other() {
+        let start = day("2026-01-20");
+        for offset in 0..75 {
+            let from = start + chrono::Duration::days(offset);
+            for length in [1, 2, 15, 28, 30, 31, 45, 90, 366] {
+                let until = from + chrono::Duration::days(length - 1);
+                let spans = MemberSpans::of(from, until);
+                let counts = counted(&spans);
+                assert!(
+                    counts.values().all(|n| *n == 1),
+                    "{from} {until}: {spans:?}"
+                );
+                assert_eq!(counts.len() as i64, length, "{from} {until}: {spans:?}");
+                assert_eq!(counts.keys().next(), Some(&from));
+                assert_eq!(counts.keys().last(), Some(&until));
+            }
+        }
+    }
+
+    #[test]
+    fn the_last_thirty_days_on_the_first_of_a_month_read_a_month_and_two_days() {
+        let spans = MemberSpans::of(day("2026-11-02"), day("2026-12-01"));
+        assert_eq!(spans.months, (day("2026-11-01"), day("2026-11-01")));
+        assert!(
+            spans
+                .taken
+                .contains(&(day("2026-11-01"), day("2026-11-01")))
+        );
+        assert!(
+            spans
+                .added
+                .contains(&(day("2026-12-01"), day("2026-12-01")))
+        );
+    }
 }

@@ -223,6 +223,12 @@ async fn schema_rs_matches_the_migrations() {
             declared(usage_member_daily::table.select(usage_member_daily::table::all_columns())),
         ),
         (
+            "usage_member_monthly",
+            declared(
+                usage_member_monthly::table.select(usage_member_monthly::table::all_columns()),
+            ),
+        ),
+        (
             "usage_org_daily",
             declared(usage_org_daily::table.select(usage_org_daily::table::all_columns())),
         ),

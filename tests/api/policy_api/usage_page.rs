@@ -168,3 +168,82 @@ async fn personal_usage_stays_on_the_account_page() {
         "a personal key never spends an organization's tokens"
     );
 }
+
+#[tokio::test]
+async fn members_usage_over_any_range_matches_the_calls_made_in_it() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    open_for_calls(&app, acme.org).await;
+    let now = app.clock.now();
+    let mia = signed_in(&app, &acme.member).await;
+    let mias = create_key(&mia, ORG_KEYS, "CI", "none").await;
+    let max = signed_in(&app, &acme.other_member).await;
+    let maxs = create_key(&max, ORG_KEYS, "CI", "none").await;
+    // Calls on days either side of month boundaries, so ranges cut months in every way.
+    for (key, days_ago) in [
+        (&mias, [0, 1, 3, 9, 17, 26, 31, 34]),
+        (&maxs, [0, 2, 5, 14, 29, 30, 33, 34]),
+    ] {
+        let records: Vec<_> = days_ago
+            .iter()
+            .map(|ago| {
+                let at = (now - chrono::Duration::days(*ago)).to_rfc3339();
+                report(
+                    &format!("{ago}"),
+                    "chat_completions",
+                    "gpt-4o",
+                    10 + *ago as u64,
+                    &at,
+                )
+            })
+            .collect();
+        let answer = call(&app, "/api/v1/usage", key, &json!({ "records": records })).await;
+        assert_eq!(answer.status(), 200, "{}", answer.text());
+    }
+    let olive = signed_in(&app, &acme.owner).await;
+    let today = now.date_naive();
+    for (from_ago, until_ago) in [
+        (34, 0),
+        (29, 0),
+        (31, 1),
+        (20, 3),
+        (2, 0),
+        (34, 30),
+        (16, 15),
+    ] {
+        let from = today - chrono::Duration::days(from_ago);
+        let until = today - chrono::Duration::days(until_ago);
+        let page = olive
+            .get(&format!("{PAGE}?from={from}&until={until}"))
+            .await;
+        assert_eq!(page.status(), 200, "{from} {until}");
+        let mut shown = page.html().rows("#usage-holders");
+        shown.sort();
+        let mut expected = Vec::new();
+        for (email, id) in [
+            ("member@acme.test", acme.member.id),
+            ("other-member@acme.test", acme.other_member.id),
+        ] {
+            let calls = app
+                .number(&format!(
+                    "SELECT count(*) FROM usage_records WHERE user_id = {id} \
+                     AND (at AT TIME ZONE 'UTC')::date BETWEEN '{from}' AND '{until}'"
+                ))
+                .await;
+            let tokens = app
+                .number(&format!(
+                    "SELECT coalesce(sum(input_tokens), 0) FROM usage_records WHERE user_id = {id} \
+                     AND (at AT TIME ZONE 'UTC')::date BETWEEN '{from}' AND '{until}'"
+                ))
+                .await;
+            if calls > 0 {
+                expected.push(vec![
+                    email.to_owned(),
+                    calls.to_string(),
+                    tokens.to_string(),
+                ]);
+            }
+        }
+        assert_eq!(shown, expected, "{from} to {until}");
+    }
+}
