@@ -109,8 +109,11 @@ run "Subscription tab (6,666 seat holders), as the owner" "/settings/org/subscri
 run "Subscription, seat holders page 200"        "/settings/org/subscription?seats_page=200" "$owner_cookie"
 run "Keys (API and provider keys), as the owner" "/settings/org/keys" "$owner_cookie"
 run "Security page, as the owner"                "/settings/org/security" "$owner_cookie"
-run "Usage, last 30 days (~90,000 daily sums)"   "/settings/org/usage" "$owner_cookie"
-run "Usage, last 90 days (~270,000 daily sums)"  "/settings/org/usage?from=$(date -u -d '89 days ago' +%F)" "$owner_cookie"
+# Members are summed from whole months plus or minus the days at the range's edges: the last 30
+# days, and a 30-day range whose edges fall mid-month (the most days to read), and 90 days.
+run "Usage, last 30 days"                        "/settings/org/usage" "$owner_cookie"
+run "Usage, 30 days ending 16 days ago"          "/settings/org/usage?from=$(date -u -d '45 days ago' +%F)&until=$(date -u -d '16 days ago' +%F)" "$owner_cookie"
+run "Usage, last 90 days"                        "/settings/org/usage?from=$(date -u -d '89 days ago' +%F)" "$owner_cookie"
 
 # The policy API against a bare endpoint of the same server, in the same run: authorize with
 # the bench's key (organization 1, every check passing) and /healthz.
