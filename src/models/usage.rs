@@ -213,8 +213,8 @@ pub async fn sums(
         // The organization's rollups: a few rows a day; members from whole months and the
         // days at the range's edges (`MemberSpans`), not one row a member a day.
         UsageOf::Organization(org) => {
-            let spans = MemberSpans::of(from, until);
-            let mut query = diesel::sql_query(
+            let reads = MemberSpans::of(from, until).reads();
+            let mut sql = String::from(
                 "SELECT 'day' AS dimension, day::text AS value, sum(requests)::bigint AS requests, \
                         sum(input_tokens)::bigint AS input_tokens, \
                         sum(output_tokens)::bigint AS output_tokens \
@@ -227,28 +227,38 @@ pub async fn sums(
                         sum(input_tokens)::bigint, sum(output_tokens)::bigint \
                  FROM usage_org_daily WHERE org_id = $1 AND day BETWEEN $2 AND $3 GROUP BY model \
                  UNION ALL SELECT 'holder', user_id::text, sum(requests)::bigint, \
-                        sum(input_tokens)::bigint, sum(output_tokens)::bigint \
-                 FROM ( \
-                     SELECT user_id, requests, input_tokens, output_tokens \
-                     FROM usage_member_monthly WHERE org_id = $1 AND month BETWEEN $4 AND $5 \
-                     UNION ALL SELECT user_id, requests, input_tokens, output_tokens \
-                     FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $6 AND $7 \
-                     UNION ALL SELECT user_id, requests, input_tokens, output_tokens \
-                     FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $8 AND $9 \
-                     UNION ALL SELECT user_id, -requests, -input_tokens, -output_tokens \
-                     FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $10 AND $11 \
-                     UNION ALL SELECT user_id, -requests, -input_tokens, -output_tokens \
-                     FROM usage_member_daily WHERE org_id = $1 AND day BETWEEN $12 AND $13 \
-                 ) spans GROUP BY user_id HAVING sum(requests) > 0",
-            )
-            .into_boxed()
-            .bind::<BigInt, _>(org.0)
-            .bind::<Date, _>(from)
-            .bind::<Date, _>(until)
-            .bind::<Date, _>(spans.months.0)
-            .bind::<Date, _>(spans.months.1);
-            for (first, last) in spans.added.into_iter().chain(spans.taken) {
-                query = query.bind::<Date, _>(first).bind::<Date, _>(last);
+                        sum(input_tokens)::bigint, sum(output_tokens)::bigint FROM (",
+            );
+            // Only the spans that read something; params from $4, two dates each.
+            let branches: Vec<String> = reads
+                .iter()
+                .enumerate()
+                .map(|(i, read)| {
+                    let (table, column) = if read.monthly {
+                        ("usage_member_monthly", "month")
+                    } else {
+                        ("usage_member_daily", "day")
+                    };
+                    let sign = if read.taken { "-" } else { "" };
+                    format!(
+                        "SELECT user_id, {sign}requests AS requests, \
+                                {sign}input_tokens AS input_tokens, \
+                                {sign}output_tokens AS output_tokens \
+                         FROM {table} WHERE org_id = $1 AND {column} BETWEEN ${} AND ${}",
+                        4 + 2 * i,
+                        5 + 2 * i
+                    )
+                })
+                .collect();
+            sql.push_str(&branches.join(" UNION ALL "));
+            sql.push_str(") spans GROUP BY user_id HAVING sum(requests) > 0");
+            let mut query = diesel::sql_query(sql)
+                .into_boxed()
+                .bind::<BigInt, _>(org.0)
+                .bind::<Date, _>(from)
+                .bind::<Date, _>(until);
+            for read in &reads {
+                query = query.bind::<Date, _>(read.first).bind::<Date, _>(read.last);
             }
             query.load(conn).await
         }
@@ -324,7 +334,7 @@ impl MemberSpans {
             }
         }
         if month_start(from) == month_start(until) {
-            return spans;
+            return spans.collapsed(from, until);
         }
         // The last month, likewise.
         let inside = days(spans.months.1, until);
@@ -335,8 +345,46 @@ impl MemberSpans {
         } else if after > 0 {
             spans.taken[1] = (until.succ_opt().unwrap_or(until), month_end(until));
         }
-        spans
+        spans.collapsed(from, until)
     }
+
+    /// Without a whole month, the days added are the range itself: one span.
+    fn collapsed(mut self, from: NaiveDate, until: NaiveDate) -> MemberSpans {
+        if self.months.0 > self.months.1 {
+            let empty = (
+                until.succ_opt().unwrap_or(until),
+                from.pred_opt().unwrap_or(from),
+            );
+            self.added = [(from, until), empty];
+        }
+        self
+    }
+
+    /// The spans that read anything.
+    fn reads(&self) -> Vec<Read> {
+        let read = |monthly, taken, (first, last): (NaiveDate, NaiveDate)| {
+            (first <= last).then_some(Read {
+                monthly,
+                taken,
+                first,
+                last,
+            })
+        };
+        std::iter::once(read(true, false, self.months))
+            .chain(self.added.iter().map(|span| read(false, false, *span)))
+            .chain(self.taken.iter().map(|span| read(false, true, *span)))
+            .flatten()
+            .collect()
+    }
+}
+
+/// One span of rows a range reads: month rows or day rows, added or taken away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Read {
+    monthly: bool,
+    taken: bool,
+    first: NaiveDate,
+    last: NaiveDate,
 }
 
 fn month_start(day: NaiveDate) -> NaiveDate {
@@ -405,6 +453,20 @@ mod tests {
                 assert_eq!(counts.keys().last(), Some(&until));
             }
         }
+    }
+
+    #[test]
+    fn a_range_without_a_whole_month_reads_its_days_in_one_span() {
+        let reads = MemberSpans::of(day("2026-10-17"), day("2026-11-15")).reads();
+        assert_eq!(
+            reads,
+            [Read {
+                monthly: false,
+                taken: false,
+                first: day("2026-10-17"),
+                last: day("2026-11-15"),
+            }]
+        );
     }
 
     #[test]
