@@ -147,7 +147,7 @@ async fn known(
         facts: facts_of(&row),
         last_use: Mutex::new(LastUse {
             at: row.last_used_at,
-            ip: row.last_ip,
+            ip: row.last_ip.as_deref().and_then(|ip| ip.parse().ok()),
             endpoint: row.last_endpoint,
             model: row.last_model,
         }),
@@ -184,33 +184,34 @@ async fn leave_traces(
         let conn = connection(pool, conn).await?;
         api_keys::count_would_deny(conn, key_id, rule, now).await?;
     }
-    let this_use = LastUse {
-        at: Some(now),
-        ip: asked.ip.map(|ip| ip.to_canonical().to_string()),
-        endpoint: Some(asked.endpoint.to_owned()),
-        model: Some(asked.model.to_owned()),
-    };
+    let ip = asked.ip.map(|ip| ip.to_canonical());
     {
         let mut last_use = known
             .last_use
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let same_call = last_use.ip == this_use.ip
-            && last_use.endpoint == this_use.endpoint
-            && last_use.model == this_use.model;
+        // Compared in place: the calls that need no note (nearly all) allocate nothing.
+        let same_call = last_use.ip == ip
+            && last_use.endpoint.as_deref() == Some(asked.endpoint)
+            && last_use.model.as_deref() == Some(asked.model);
         let noted_lately = last_use.at.is_some_and(|at| now - at < NOTE_USE_EVERY);
         if same_call && noted_lately {
             return Ok(());
         }
         // Claimed before writing: the calls alongside this one need not write it too.
-        *last_use = this_use.clone();
+        *last_use = LastUse {
+            at: Some(now),
+            ip,
+            endpoint: Some(asked.endpoint.to_owned()),
+            model: Some(asked.model.to_owned()),
+        };
     }
     let conn = connection(pool, conn).await?;
     api_keys::note_use(
         conn,
         key_id,
         now,
-        this_use.ip.as_deref(),
+        ip.map(|ip| ip.to_string()).as_deref(),
         asked.endpoint,
         asked.model,
     )

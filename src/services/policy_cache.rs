@@ -46,7 +46,7 @@ pub struct Known {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastUse {
     pub at: Option<DateTime<Utc>>,
-    pub ip: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
     pub endpoint: Option<String>,
     pub model: Option<String>,
 }
