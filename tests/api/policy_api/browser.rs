@@ -34,6 +34,17 @@ async fn assert_accessible(browser: &Browser, mode: &str) {
     }
 }
 
+/// The key on the page that shows it once.
+async fn shown_key(browser: &Browser) -> String {
+    browser.wait_for("#new-key-value").await;
+    browser
+        .eval("return document.getElementById('new-key-value').value;")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn a_member_creates_a_key_and_sees_it_once() {
     let app = spawn_app().await;
@@ -48,13 +59,7 @@ async fn a_member_creates_a_key_and_sees_it_once() {
         browser.fill("#new-api-key-name", &name).await;
         browser.choose("#new-api-key-lifetime", "90d").await;
         browser.click("#new-api-key button[type=submit]").await;
-        browser.wait_for("#new-key-value").await;
-        let key = browser
-            .eval("return document.getElementById('new-key-value').value;")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let key = shown_key(&browser).await;
         assert!(key.starts_with("ghk_"), "{mode}: {key}");
         let copy_shown = browser
             .eval("return !document.querySelector('[data-copy-from]').hidden;")
@@ -230,13 +235,7 @@ async fn an_admin_creates_a_service_account_and_its_first_key() {
         browser.fill("#new-api-key-name", "Nightly").await;
         browser.choose("#new-api-key-lifetime", "none").await;
         browser.click("#new-api-key button[type=submit]").await;
-        browser.wait_for("#new-key-value").await;
-        let key = browser
-            .eval("return document.getElementById('new-key-value').value;")
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let key = shown_key(&browser).await;
         let answer = authorize(&app, &key, "chat_completions", "gpt-4o").await;
         assert_eq!(verdict(&answer), "allow", "{mode}");
         assert_eq!(
