@@ -465,6 +465,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_resets (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     usage_member_monthly (org_id, month, user_id) {
         org_id -> Int8,
         month -> Date,
@@ -491,6 +502,8 @@ diesel::joinable!(invitation_teams -> invitations (invitation_id));
 diesel::joinable!(invitation_teams -> teams (team_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 
+diesel::joinable!(password_resets -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     api_endpoints,
     api_keys,
@@ -505,6 +518,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_member_daily,
     usage_member_monthly,
     usage_org_daily,
+    password_resets,
     usage_records,
     invitation_teams,
     invitations,

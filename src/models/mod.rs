@@ -12,6 +12,7 @@ pub mod org_models;
 pub mod org_oauth_settings;
 pub mod organizations;
 pub mod outbox;
+pub mod password_resets;
 pub mod plans;
 pub mod platform_settings;
 pub mod provider_keys;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod joining;
 pub mod org;
 pub mod outbox;
+pub mod password_reset;
 pub mod password_work;
 pub mod policy;
 pub mod policy_cache;

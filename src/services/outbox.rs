@@ -105,6 +105,25 @@ struct KeyExpiryHtml<'a> {
     link: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "emails/password_reset.txt")]
+struct PasswordResetText<'a> {
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/password_reset.html")]
+struct PasswordResetHtml<'a> {
+    link: &'a str,
+}
+
+/// A password reset link, to the account's address.
+pub struct PasswordResetEmail<'a> {
+    pub to: &'a str,
+    /// The link's token: sealed in the outbox like an invitation's, never stored in clear.
+    pub token: &'a str,
+}
+
 /// What a key's expiry warning says.
 pub struct KeyExpiryEmail<'a> {
     pub to: &'a str,
@@ -222,6 +241,24 @@ impl Postbox {
     }
 
     /// Renders and queues a warning that a key expires soon, in the caller's transaction.
+    pub async fn queue_password_reset(
+        &self,
+        conn: &mut AsyncPgConnection,
+        email: &PasswordResetEmail<'_>,
+    ) -> diesel::QueryResult<()> {
+        let link = format!("{}{}", self.base_url, password_reset_path(email.token));
+        let message = SealedMessage {
+            subject: "Reset your Guildhall password".to_owned(),
+            text: PasswordResetText { link: &link }
+                .render()
+                .map_err(rendering)?,
+            html: PasswordResetHtml { link: &link }
+                .render()
+                .map_err(rendering)?,
+        };
+        self.seal_and_queue(conn, None, email.to, &message).await
+    }
+
     pub async fn queue_key_expiry(
         &self,
         conn: &mut AsyncPgConnection,
@@ -385,6 +422,12 @@ pub async fn deliver_due(
         })
         .await?;
     Ok(sent)
+}
+
+/// Where a password reset link leads. Written out like the invitation link (this layer does
+/// not know the web's routes; a test in `web::kit::paths` holds the two together).
+pub fn password_reset_path(token: &str) -> String {
+    format!("/password-reset/{token}")
 }
 
 /// A key's page, where it is rotated. Written out like the invitation link (this layer does not

@@ -54,6 +54,8 @@ struct LoginPage {
 #[derive(serde::Deserialize)]
 struct LoginQuery {
     signed_out: Option<String>,
+    /// Back from a password reset link.
+    reset: Option<String>,
 }
 
 async fn login_page(
@@ -69,7 +71,11 @@ async fn login_page(
     let page = LoginPage {
         email: String::new(),
         error: None,
-        notice: query.signed_out.is_some().then_some("You have signed out."),
+        notice: if query.reset.is_some() {
+            Some("Your password was changed and every session ended: sign in with the new one.")
+        } else {
+            query.signed_out.is_some().then_some("You have signed out.")
+        },
     };
     htmx::page(&req, StatusCode::OK, &page)
 }

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod invitations;
 pub mod kit;
 pub mod org;
+pub mod password_reset;
 pub mod usage;
 
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub fn configure(
         .service(
             web::scope("")
                 .configure(|cfg| auth::configure(cfg, limits))
+                .configure(|cfg| password_reset::configure(cfg, limits))
                 .configure(|cfg| invitations::configure(cfg, limits))
                 .service(
                     web::scope(paths::ADMIN)

@@ -59,6 +59,9 @@ pub const API_OPENAPI: Route = Route::new(API, "/v1/openapi.json");
 
 pub const HOME: Route = Route::new("", "/");
 pub const LOGIN: Route = Route::new("", "/login");
+/// Asking for a password reset link, and the link (`{id}` is its token).
+pub const PASSWORD_RESET: Route = Route::new("", "/password-reset");
+pub const PASSWORD_RESET_LINK: Route = Route::new("", "/password-reset/{id}");
 pub const LOGOUT: Route = Route::new("", "/logout");
 
 pub const ACCOUNT_PAGE: Route = Route::new(ACCOUNT, "");
@@ -196,6 +199,15 @@ mod tests {
         assert_eq!(
             key_page_path(false, 7),
             ACCOUNT_API_KEY.with_id(7).to_string()
+        );
+    }
+
+    #[test]
+    fn the_password_reset_link_in_emails_is_its_page() {
+        use crate::services::outbox::password_reset_path;
+        assert_eq!(
+            password_reset_path("abc-_1"),
+            PASSWORD_RESET_LINK.pattern.replace("{id}", "abc-_1")
         );
     }
 

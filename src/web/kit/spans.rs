@@ -1,5 +1,5 @@
 //! The span of every request, for the logs: the default fields but the path of an invitation
-//! link, whose last segment is a live sign-up token and must never reach a log line.
+//! or password reset link, whose last segment is a live token and must never reach a log line.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -11,16 +11,16 @@ use crate::web::kit::paths;
 
 pub struct RedactedSpans;
 
-/// The path and query as logged: an invitation link's token is replaced.
+/// The path and query as logged: an invitation or password reset link's token is replaced.
 pub fn logged_target(path_and_query: &str) -> String {
-    let prefix = paths::INVITATION.pattern.trim_end_matches("{id}");
-    match path_and_query.strip_prefix(prefix) {
-        Some(rest) => {
+    for link in [paths::INVITATION, paths::PASSWORD_RESET_LINK] {
+        let prefix = link.pattern.trim_end_matches("{id}");
+        if let Some(rest) = path_and_query.strip_prefix(prefix) {
             let after_token = rest.find(['/', '?']).map_or("", |i| &rest[i..]);
-            format!("{prefix}[token]{after_token}")
+            return format!("{prefix}[token]{after_token}");
         }
-        None => path_and_query.to_owned(),
     }
+    path_and_query.to_owned()
 }
 
 impl RootSpanBuilder for RedactedSpans {
@@ -67,6 +67,11 @@ mod tests {
             logged_target("/invitations/abc?x=1"),
             "/invitations/[token]?x=1"
         );
+        assert_eq!(
+            logged_target("/password-reset/abcDEF123_-"),
+            "/password-reset/[token]"
+        );
+        assert_eq!(logged_target("/password-reset"), "/password-reset");
         assert_eq!(
             logged_target("/settings/org/users?q=ada"),
             "/settings/org/users?q=ada"

@@ -223,6 +223,10 @@ async fn schema_rs_matches_the_migrations() {
             declared(usage_member_daily::table.select(usage_member_daily::table::all_columns())),
         ),
         (
+            "password_resets",
+            declared(password_resets::table.select(password_resets::table::all_columns())),
+        ),
+        (
             "usage_member_monthly",
             declared(
                 usage_member_monthly::table.select(usage_member_monthly::table::all_columns()),

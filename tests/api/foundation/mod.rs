@@ -10,5 +10,6 @@ mod errors;
 mod fences;
 mod hardening;
 mod mail;
+mod password_reset;
 mod sessions;
 mod startup;

@@ -19,8 +19,13 @@ impl ReceivedMail {
     /// The invitation path (`/invitations/<token>`) in the email (quoted-printable soft line
     /// breaks joined).
     pub fn invitation_link(&self) -> String {
+        self.link("/invitations/")
+    }
+
+    /// The first path in the email that starts with `prefix`, with its token.
+    pub fn link(&self, prefix: &str) -> String {
         let data = self.data.replace("=\r\n", "");
-        let start = data.find("/invitations/").expect("a link in the email");
+        let start = data.find(prefix).expect("a link in the email");
         data[start..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c))
