@@ -56,7 +56,14 @@ async fn ask(
     form: web::Form<AskForm>,
 ) -> Result<HttpResponse, AppError> {
     let email = form.into_inner().email;
-    service::request(&state.pool, &state.postbox, &email, state.clock.now()).await?;
+    // Done after the answer: a known address must not answer more slowly than an unknown one.
+    let (pool, postbox, now) = (state.pool.clone(), state.postbox.clone(), state.clock.now());
+    let asked = email.clone();
+    actix_web::rt::spawn(async move {
+        if let Err(error) = service::request(&pool, &postbox, &asked, now).await {
+            tracing::warn!(error = %error, "a password reset link could not be sent");
+        }
+    });
     htmx::page(&req, StatusCode::OK, &AskPage { email, sent: true })
 }
 
