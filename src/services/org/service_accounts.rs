@@ -39,11 +39,6 @@ pub async fn list(
         .collect())
 }
 
-/// The roles the actor may give a service account: those below their own, never owner.
-pub fn roles_for(ctx: &OrgContext) -> Vec<OrgRole> {
-    roles_to_give(ctx)
-}
-
 pub enum CreateOutcome {
     Created(User),
     Invalid(FieldErrors),
@@ -63,7 +58,7 @@ pub async fn create(
     let role = role
         .parse::<OrgRole>()
         .ok()
-        .filter(|role| roles_for(ctx).contains(role));
+        .filter(|role| roles_to_give(ctx).contains(role));
     if role.is_none() {
         errors.add("role", "Choose one of the roles offered.".to_owned());
     }
@@ -76,7 +71,7 @@ pub async fn create(
         .transaction::<_, TxError<Denied>, _>(async |conn| {
             let actor = current_actor(conn, ctx).await?;
             require(&actor, Permission::ManageServiceAccounts).map_err(TxError::Rejected)?;
-            if !roles_for(&actor).contains(&role) {
+            if !roles_to_give(&actor).contains(&role) {
                 return Err(TxError::Rejected(Denied(
                     "You can only give roles below your own.",
                 )));

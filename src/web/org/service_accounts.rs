@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::access::OrgContext;
+use crate::access::{OrgContext, roles_to_give};
 use crate::domain::{FieldErrors, OrgRole};
 use crate::error::AppError;
 use crate::services::org::service_accounts::{self as service, CreateOutcome, ServiceAccount};
@@ -51,7 +51,8 @@ async fn render(
     let accounts = service::list(&mut *state.pool.get().await?, ctx).await?;
     let page = ServiceAccountsPage {
         accounts,
-        roles: service::roles_for(ctx),
+        // Below the actor's own role, never owner: as for invitations.
+        roles: roles_to_give(ctx),
         form,
         errors,
     };
