@@ -96,12 +96,9 @@ async fn an_admin_creates_a_team_adds_a_member_by_search_promotes_and_hands_it_o
         .await;
     browser.click("#new-team button[type=submit]").await;
     browser.wait_for_text("main h1", "Platform").await;
-    assert!(
-        browser
-            .wait_for(".alert-success")
-            .await
-            .contains("you are its owner")
-    );
+    browser
+        .wait_for_containing(".alert-success", "you are its owner")
+        .await;
     let team = team_named(&app, acme.org, "Platform").await;
     assert_eq!(team_role(&app, team, &acme.admin).await, "owner");
     browser.assert_accessible().await;
@@ -192,12 +189,9 @@ async fn an_admin_creates_a_team_adds_a_member_by_search_promotes_and_hands_it_o
     browser.wait_for("dialog[open] #transfer-title").await;
     browser.assert_accessible().await;
     browser.click("dialog[open] button.primary").await;
-    assert!(
-        browser
-            .wait_for(".alert-success")
-            .await
-            .contains("Mia Acme now owns the team")
-    );
+    browser
+        .wait_for_containing(".alert-success", "Mia Acme now owns the team")
+        .await;
     assert_eq!(team_role(&app, team, &acme.member).await, "owner");
     assert_eq!(team_role(&app, team, &acme.admin).await, "admin");
     browser.assert_accessible().await;
@@ -223,12 +217,9 @@ async fn an_admin_creates_a_team_adds_a_member_by_search_promotes_and_hands_it_o
         .click(".team-card-inactive .card-menu summary")
         .await;
     browser.click(".team-card-inactive .card-menu button").await;
-    assert!(
-        browser
-            .wait_for(".alert-success")
-            .await
-            .contains("reactivated")
-    );
+    browser
+        .wait_for_containing(".alert-success", "reactivated")
+        .await;
     assert_eq!(status_of(&app, team).await, 1);
     browser.assert_accessible().await;
 
@@ -266,12 +257,9 @@ async fn without_javascript_teams_work_as_plain_pages() {
     browser.wait_for("#new-team-name").await;
     browser.fill("#new-team-name", "Platform").await;
     browser.click("#new-team button[type=submit]").await;
-    assert!(
-        browser
-            .wait_for(".alert-success")
-            .await
-            .contains("you are its owner")
-    );
+    browser
+        .wait_for_containing(".alert-success", "you are its owner")
+        .await;
     let team = team_named(&app, acme.org, "Platform").await;
 
     // The member search is a GET of the team's page; Add a plain POST.
@@ -281,12 +269,9 @@ async fn without_javascript_teams_work_as_plain_pages() {
         .await;
     browser.wait_for(".candidate-list").await;
     browser.click(".candidate-list button[type=submit]").await;
-    assert!(
-        browser
-            .wait_for(".alert-success")
-            .await
-            .contains("Mia Acme joined the team")
-    );
+    browser
+        .wait_for_containing(".alert-success", "Mia Acme joined the team")
+        .await;
     assert_eq!(team_role(&app, team, &acme.member).await, "member");
 
     // Add Max, then remove him with the row's Remove button.
@@ -302,12 +287,9 @@ async fn without_javascript_teams_work_as_plain_pages() {
     );
     browser.wait_for(&max_remove).await;
     browser.click(&max_remove).await;
-    assert!(
-        browser
-            .wait_for(".alert-success")
-            .await
-            .contains("Max Acme was removed from the team")
-    );
+    browser
+        .wait_for_containing(".alert-success", "Max Acme was removed from the team")
+        .await;
 
     // A role: choose, then the row's Change button.
     let mia_row = format!("#team-member-{}", acme.member.id);
@@ -318,12 +300,9 @@ async fn without_javascript_teams_work_as_plain_pages() {
         ))
         .await;
     browser.click(&format!("{mia_row} .role-form button")).await;
-    assert!(
-        browser
-            .wait_for(".alert-success")
-            .await
-            .contains("is now a team moderator")
-    );
+    browser
+        .wait_for_containing(".alert-success", "is now a team moderator")
+        .await;
     assert_eq!(team_role(&app, team, &acme.member).await, "moderator");
 
     // Transfer: a confirmation page, then a POST.
@@ -332,12 +311,9 @@ async fn without_javascript_teams_work_as_plain_pages() {
         .await;
     browser.wait_for("main .card button.primary").await;
     browser.click("main .card button.primary").await;
-    assert!(
-        browser
-            .wait_for(".alert-success")
-            .await
-            .contains("now owns the team")
-    );
+    browser
+        .wait_for_containing(".alert-success", "now owns the team")
+        .await;
     assert_eq!(team_role(&app, team, &acme.member).await, "owner");
 
     // Deactivate: the preview is a page; reactivate from the card menu (a <details>).
@@ -350,12 +326,9 @@ async fn without_javascript_teams_work_as_plain_pages() {
         .click(".team-card-inactive .card-menu summary")
         .await;
     browser.click(".team-card-inactive .card-menu button").await;
-    assert!(
-        browser
-            .wait_for(".alert-success")
-            .await
-            .contains("reactivated")
-    );
+    browser
+        .wait_for_containing(".alert-success", "reactivated")
+        .await;
     assert_eq!(status_of(&app, team).await, 1);
     browser.close().await;
 }

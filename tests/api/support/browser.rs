@@ -212,6 +212,33 @@ impl Browser {
         }
     }
 
+    /// Waits until the element at `css` contains `expected` and returns its text. A notice
+    /// from the page before a click is still there until the next page arrives, so waiting
+    /// for the element alone would read the old one.
+    pub async fn wait_for_containing(&self, css: &str, expected: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let script = format!(
+            "const e = document.querySelector({}); return e ? e.textContent.trim() : null;",
+            json!(css)
+        );
+        loop {
+            // A script may fail while the next page replaces this one: try again.
+            let text = self
+                .client
+                .execute(&script, vec![])
+                .await
+                .unwrap_or_default();
+            if let Some(text) = text.as_str().filter(|text| text.contains(expected)) {
+                return text.to_owned();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{css} shows {text}, expected it to contain {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The trimmed texts of every element matching `css`, in document order.
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let texts = self
