@@ -32,6 +32,9 @@ pub struct CurrentUser {
     /// The client's address, for the audit log (set per request, never stored).
     #[serde(skip)]
     pub ip: Option<String>,
+    /// The request's id, for the audit log (set per request, never stored).
+    #[serde(skip)]
+    pub request_id: Option<String>,
 }
 
 impl CurrentUser {
@@ -45,6 +48,7 @@ impl CurrentUser {
             first_name: first.first_name.clone().unwrap_or_default(),
             last_name: first.last_name.clone().unwrap_or_default(),
             platform_role: first.platform_role?,
+            request_id: None,
             organizations: rows
                 .iter()
                 .filter_map(|row| {
@@ -97,6 +101,7 @@ impl CurrentUser {
             email: self.email.clone(),
             role,
             ip: self.ip.clone(),
+            request_id: self.request_id.clone(),
         }
     }
 }
@@ -109,6 +114,7 @@ pub struct Actor {
     /// The role acted as: `super_admin`, an organization role, `self` or `system`.
     pub role: &'static str,
     pub ip: Option<String>,
+    pub request_id: Option<String>,
 }
 
 impl Actor {
@@ -119,6 +125,19 @@ impl Actor {
             email: "system".to_owned(),
             role: "system",
             ip: None,
+            request_id: None,
+        }
+    }
+
+    /// Someone acting on their own account before they are signed in (accepting an
+    /// invitation, resetting a password).
+    pub fn themselves(user_id: UserId, email: &str) -> Actor {
+        Actor {
+            user_id: Some(user_id),
+            email: email.to_owned(),
+            role: "self",
+            ip: None,
+            request_id: None,
         }
     }
 
@@ -133,6 +152,7 @@ impl Actor {
             before: None,
             after: None,
             ip: self.ip.as_deref(),
+            request_id: self.request_id.as_deref(),
         }
     }
 
@@ -277,10 +297,12 @@ pub enum Permission {
     UseOrgApiKey,
     /// Create and remove service accounts, and issue and rotate their keys.
     ManageServiceAccounts,
+    /// Read and verify the organization's audit log.
+    ReadAuditLog,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ViewOrganization,
         Permission::ManageInvitations,
         Permission::RemoveMembers,
@@ -293,6 +315,7 @@ impl Permission {
         Permission::LeaveOrganization,
         Permission::UseOrgApiKey,
         Permission::ManageServiceAccounts,
+        Permission::ReadAuditLog,
     ];
 
     /// SPEC §3: the roles allowed, and the reason given to the others.
@@ -319,6 +342,9 @@ impl Permission {
                 (MANAGERS, "Only owners and admins manage service accounts.")
             }
             Permission::ManagePlan => (MANAGERS, "Only owners and admins can change the plan."),
+            Permission::ReadAuditLog => {
+                (MANAGERS, "Only owners and admins can read the audit log.")
+            }
             Permission::ManageBilling => (&[Owner], "Only the owner can manage billing."),
             Permission::LeaveOrganization => (
                 &[Admin, Member],
@@ -722,12 +748,13 @@ mod tests {
             }],
             platform: PlatformFlags::default(),
             ip: None,
+            request_id: None,
         };
         OrgContext::choose(user, None).expect("a membership")
     }
 
     /// SPEC §3, written out by hand: (permission, owner, admin, member).
-    const EXPECTED: [(Permission, bool, bool, bool); 12] = [
+    const EXPECTED: [(Permission, bool, bool, bool); 13] = [
         (Permission::ViewOrganization, true, true, true),
         (Permission::ManageInvitations, true, true, false),
         (Permission::RemoveMembers, true, true, false),
@@ -740,6 +767,7 @@ mod tests {
         (Permission::LeaveOrganization, false, true, true),
         (Permission::UseOrgApiKey, true, true, true),
         (Permission::ManageServiceAccounts, true, true, false),
+        (Permission::ReadAuditLog, true, true, false),
     ];
 
     #[test]

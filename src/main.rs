@@ -7,7 +7,7 @@ use secrecy::SecretString;
 
 use guildhall::config::{self, CommandSettings, Settings};
 use guildhall::startup::Application;
-use guildhall::{db, seed, services, telemetry};
+use guildhall::{db, domain, seed, services, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +38,13 @@ enum Command {
     /// bytes, e.g. `openssl rand -base64 32`) is read from standard input; the current one is
     /// the configured `GUILDHALL_MASTER_KEY`. Afterwards, start the console with the new key.
     RotateMasterKey,
+    /// Walk the audit log's hash chains and name the first entry altered, removed or inserted
+    /// out of order; exits non-zero when one is found.
+    AuditVerify {
+        /// Only this organization's chain (its id); every chain when left out.
+        #[arg(long)]
+        org: Option<i64>,
+    },
     /// Fill an empty database with a large deterministic data set for benchmarks.
     SeedBench {
         #[arg(long, default_value_t = 10_000)]
@@ -141,6 +148,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 }
                 None => println!(
                     "Set GUILDHALL_MASTER_KEY to the new key before starting the console again."
+                ),
+            }
+        }
+        Command::AuditVerify { org } => {
+            let settings = database().await?;
+            let pool = db::build_pool(&settings.database_url, 1)?;
+            let mut conn = pool.get().await?;
+            let started = std::time::Instant::now();
+            let verdict = services::audit::walk_chains(&mut conn, org.map(domain::OrgId)).await?;
+            let took = started.elapsed().as_secs_f64();
+            match verdict.problem {
+                None => println!(
+                    "The audit log is intact: {} entries checked in {took:.1} s.",
+                    verdict.checked
+                ),
+                Some(problem) => anyhow::bail!(
+                    "the audit log has been tampered with: {} ({} entries before it are intact)",
+                    problem.describe(),
+                    verdict.checked
                 ),
             }
         }

@@ -25,6 +25,9 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// Session-level advisory lock that serialises migrations between instances starting together.
 const MIGRATION_LOCK: i64 = 0x6775_696c_6468_616c;
 
+// Taken in SQL only, by the audit log's trigger as an entry's transaction commits (migration
+// `audit_chain`): 0x6775_696c_6461_7564.
+
 /// Held shared by every serving instance, taken exclusively by a master-key rotation
 /// (`services::secrets`).
 pub const SERVING_LOCK: i64 = 0x6775_696c_6473_7276;

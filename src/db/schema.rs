@@ -14,6 +14,17 @@ diesel::table! {
         before -> Nullable<Jsonb>,
         after -> Nullable<Jsonb>,
         ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_chain (entry_id) {
+        entry_id -> Int8,
+        chain -> Int8,
+        position -> Int8,
+        prev_hash -> Bytea,
+        hash -> Bytea,
     }
 }
 
@@ -507,6 +518,7 @@ diesel::joinable!(password_resets -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_endpoints,
     api_keys,
+    audit_chain,
     audit_log,
     endpoint_restriction_allows,
     endpoint_restrictions,

@@ -169,12 +169,7 @@ async fn join(
         }
     }
     teams::join(conn, invitation.org_id, user.id, &team_ids).await?;
-    let actor = Actor {
-        user_id: Some(user.id),
-        email: user.email.clone(),
-        role: "self",
-        ip: None,
-    };
+    let actor = Actor::themselves(user.id, &user.email);
     let entry = audit::NewAuditEntry {
         after: Some(serde_json::json!({
             "role": invitation.role.as_str(),

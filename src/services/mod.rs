@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod alerts;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod joining;
 pub mod org;

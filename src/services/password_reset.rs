@@ -123,12 +123,7 @@ pub async fn reset(
             users::set_password_hash(conn, user_id, &new_hash).await?;
             password_resets::close_all(conn, user_id, now).await?;
             sessions::delete_for_user(conn, user_id).await?;
-            let actor = Actor {
-                user_id: Some(user_id),
-                email: user.email.clone(),
-                role: "self",
-                ip: None,
-            };
+            let actor = Actor::themselves(user_id, &user.email);
             audit::record(conn, &actor.audit("user.password_reset", &user.email)).await?;
             Ok(true)
         })

@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod audit;
 mod foundation;
 mod org;
 mod policy_api;

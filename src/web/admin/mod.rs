@@ -1,6 +1,7 @@
 //! The super administrator's console, mounted under `/admin` behind the super admin fence
 //! (`web::kit::context::super_admin_fence`): every handler here takes the `SuperAdmin` proof.
 
+mod audit;
 mod organizations;
 mod sales;
 mod settings;
@@ -48,6 +49,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(users::set_status),
     )
     .route(paths::SETTINGS.pattern, web::get().to(settings::show))
+    .route(paths::ADMIN_AUDIT.pattern, web::get().to(audit::show))
+    .route(paths::ADMIN_AUDIT_CSV.pattern, web::get().to(audit::csv))
+    .route(
+        paths::ADMIN_AUDIT_VERIFY.pattern,
+        web::get().to(audit::verify),
+    )
     .route(paths::SETTINGS.pattern, web::post().to(settings::save))
     .route(
         paths::SETTINGS_PLANS.pattern,

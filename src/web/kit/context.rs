@@ -45,6 +45,10 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         return Err(AppError::Unauthenticated);
     };
     user.ip = client_ip(req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
+    user.request_id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(ToString::to_string);
     req.extensions_mut().insert(user.clone());
     Ok(user)
 }

@@ -2,6 +2,7 @@
 //! Organization page (leave, transfer ownership), Members and invitations, Teams, the
 //! Subscription tab and the provider keys.
 
+pub mod audit;
 pub mod invitations;
 pub mod keys;
 pub mod members;
@@ -130,6 +131,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::PROVIDER_KEYS.pattern, web::post().to(keys::add))
         .route(paths::USAGE.pattern, web::get().to(usage::page))
         .route(paths::USAGE_CSV.pattern, web::get().to(usage::csv))
+        .route(paths::ORG_AUDIT.pattern, web::get().to(audit::show))
+        .route(paths::ORG_AUDIT_CSV.pattern, web::get().to(audit::csv))
+        .route(
+            paths::ORG_AUDIT_VERIFY.pattern,
+            web::get().to(audit::verify),
+        )
         .route(
             paths::USAGE_ALERTS.pattern,
             web::post().to(usage::set_alerts),

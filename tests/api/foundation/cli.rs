@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use crate::support::html::Html;
 use crate::support::{TestDb, TestUser, spawn_app_with};
 
-fn guildhall(database_url: &str, args: &[&str], stdin: &str) -> (bool, String) {
+pub fn guildhall(database_url: &str, args: &[&str], stdin: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_guildhall"))
         .args(args)
         .env("DATABASE_URL", database_url)

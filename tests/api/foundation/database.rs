@@ -245,6 +245,10 @@ async fn schema_rs_matches_the_migrations() {
             declared(usage_records::table.select(usage_records::table::all_columns())),
         ),
         (
+            "audit_chain",
+            declared(audit_chain::table.select(audit_chain::table::all_columns())),
+        ),
+        (
             "audit_log",
             declared(audit_log::table.select(audit_log::table::all_columns())),
         ),

@@ -3,7 +3,7 @@
 mod account;
 mod auth;
 mod browser;
-mod cli;
+pub mod cli;
 mod csrf;
 mod database;
 mod errors;

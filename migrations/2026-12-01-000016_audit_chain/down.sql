@@ -1,0 +1,14 @@
+DROP TRIGGER audit_log_linked ON audit_log;
+DROP FUNCTION audit_log_link();
+DROP TABLE audit_chain;
+DROP FUNCTION audit_entry_content(audit_log);
+DROP INDEX audit_log_target;
+DROP INDEX audit_log_actor;
+DROP INDEX audit_log_action;
+DROP INDEX audit_log_at;
+DROP INDEX audit_log_org_target;
+DROP INDEX audit_log_org_actor;
+DROP INDEX audit_log_org_action;
+DROP INDEX audit_log_org_at;
+CREATE INDEX audit_log_org_at ON audit_log (org_id, at DESC);
+ALTER TABLE audit_log DROP COLUMN request_id;
