@@ -240,6 +240,14 @@ impl OrgContext {
         })
     }
 
+    /// The user acting in `org_id` exactly, when they belong to it (no fallback to another).
+    pub fn member_of(user: CurrentUser, org_id: OrgId) -> Option<OrgContext> {
+        if !user.organizations.iter().any(|org| org.org_id == org_id) {
+            return None;
+        }
+        OrgContext::choose(user, Some(org_id))
+    }
+
     pub fn actor(&self) -> Actor {
         self.user.actor(self.role.as_str())
     }

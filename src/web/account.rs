@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use secrecy::SecretString;
 
-use crate::access::CurrentUser;
+use crate::access::{CurrentUser, OrgContext};
 use crate::domain::{FieldErrors, PersonName};
 use crate::error::AppError;
 use crate::services::account::{
@@ -35,6 +35,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(change_password),
         )
         .route(paths::SWITCH_ORG.pattern, web::post().to(switch_org))
+        .route(
+            paths::ACCOUNT_LEAVE_ORG.pattern,
+            web::post().to(leave_organization),
+        )
         .route(
             paths::ACCOUNT_ORGANIZATIONS.pattern,
             web::post().to(create_organization),
@@ -379,6 +383,22 @@ async fn switch_org(
     }
     session.choose_org(Some(chosen))?;
     Ok(htmx::redirect(&req, &paths::ORG_OVERVIEW.path()))
+}
+
+/// Leaves one of one's organizations (not as its owner), whichever one is being acted in.
+async fn leave_organization(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    // Only one's own organizations: another's id is not found.
+    let ctx = OrgContext::member_of(user, crate::domain::OrgId(path.into_inner()))
+        .ok_or(AppError::NotFound)?;
+    crate::services::org::members::leave(&mut *state.pool.get().await?, &ctx, state.clock.now())
+        .await?;
+    flash(&req, format!("You left {}.", ctx.org_name))?;
+    Ok(htmx::redirect(&req, &paths::ACCOUNT_PAGE.path()))
 }
 
 #[derive(serde::Deserialize)]

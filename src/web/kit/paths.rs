@@ -71,6 +71,7 @@ pub const CONFIRM_PASSWORD: Route = Route::new(ACCOUNT, "/confirm");
 
 pub const SWITCH_ORG: Route = Route::new(ACCOUNT, "/switch");
 pub const ACCOUNT_ORGANIZATIONS: Route = Route::new(ACCOUNT, "/organizations");
+pub const ACCOUNT_LEAVE_ORG: Route = Route::new(ACCOUNT, "/organizations/{id}/leave");
 pub const ACCOUNT_API_KEYS: Route = Route::new(ACCOUNT, "/keys");
 pub const ACCOUNT_API_KEY: Route = Route::new(ACCOUNT, "/keys/{id}");
 pub const ACCOUNT_API_KEY_REVOKE: Route = Route::new(ACCOUNT, "/keys/{id}/revoke");

@@ -42,7 +42,10 @@ async fn owners_and_admins_read_what_changed_in_their_organization_and_members_g
     );
     assert_eq!(row[2], "member.role_changed");
     assert_eq!(row[3], "member@acme.test");
-    assert!(row[4].starts_with("role") && row[4].ends_with("member → admin"), "{row:?}");
+    assert!(
+        row[4].starts_with("role") && row[4].ends_with("member → admin"),
+        "{row:?}"
+    );
     assert!(row[5].starts_with("127.0.0.1"), "the IP: {row:?}");
     let request_id = app
         .string("SELECT request_id FROM audit_log WHERE action = 'member.role_changed'")

@@ -180,3 +180,68 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
         "the old password still works"
     );
 }
+
+#[tokio::test]
+async fn members_leave_an_organization_from_the_account_page_and_owners_are_told_why_not() {
+    let app = spawn_app().await;
+    let acme = crate::org::acme(&app).await;
+    let other = app.signed_in_as(Role::OrgOwner).await;
+    let other_org = other.org.expect("an organization").0;
+    let leave = |org: i64| format!("/settings/account/organizations/{org}/leave");
+    let is_member = |user: i64, org: i64| {
+        format!("SELECT count(*) FROM memberships WHERE user_id = {user} AND org_id = {org}")
+    };
+
+    // The owner sees the button disabled with the reason, and the server refuses too.
+    app.login(&acme.owner).await;
+    let page = app.get("/settings/account").await.html();
+    assert_eq!(page.rows("#my-organizations")[0][0], "Acme");
+    let row = format!("#my-org-{}", acme.org.0);
+    assert_eq!(page.count(&format!("{row} button[disabled]")), 1);
+    assert!(
+        page.text(&format!("{row} .hint"))
+            .contains("transfer ownership")
+    );
+    assert_eq!(app.post_form(&leave(acme.org.0), &[]).await.status(), 403);
+    assert_eq!(app.number(&is_member(acme.owner.id.0, acme.org.0)).await, 1);
+
+    let mia = crate::policy_api::signed_in(&app, &acme.member).await;
+    mia.get("/settings/account").await;
+    // Another organization's id is not found, and nothing changes anywhere.
+    assert_eq!(mia.post_form(&leave(other_org), &[]).await.status(), 404);
+    assert_eq!(
+        app.number(&is_member(acme.member.id.0, acme.org.0)).await,
+        1
+    );
+    // Without the form's token nothing happens.
+    let forged = mia
+        .send(
+            mia.client
+                .post(mia.url(&leave(acme.org.0)))
+                .form(&[("x", "y")]),
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+    assert_eq!(
+        app.number(&is_member(acme.member.id.0, acme.org.0)).await,
+        1
+    );
+
+    let left = mia.post_form(&leave(acme.org.0), &[]).await;
+    assert_eq!(left.status(), 303);
+    assert_eq!(left.location(), "/settings/account");
+    let page = mia.get("/settings/account").await.html();
+    assert!(page.text(".alert-success").contains("You left Acme."));
+    assert_eq!(page.count("#my-organizations"), 0);
+    assert_eq!(
+        app.number(&is_member(acme.member.id.0, acme.org.0)).await,
+        0
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_log WHERE action = 'member.left'")
+            .await,
+        1
+    );
+    // Gone is gone: a second try is not found.
+    assert_eq!(mia.post_form(&leave(acme.org.0), &[]).await.status(), 404);
+}
