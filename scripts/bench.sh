@@ -114,6 +114,26 @@ run "Security page, as the owner"                "/settings/org/security" "$owne
 run "Usage, last 30 days"                        "/settings/org/usage" "$owner_cookie"
 run "Usage, 30 days ending 16 days ago"          "/settings/org/usage?from=$(date -u -d '45 days ago' +%F)&until=$(date -u -d '16 days ago' +%F)" "$owner_cookie"
 run "Usage, last 90 days"                        "/settings/org/usage?from=$(date -u -d '89 days ago' +%F)" "$owner_cookie"
+# The audit log: a million of organization 1's entries, two million in all. A deep page starts
+# from the cursor of the entry 200,000 places back.
+actor="$(psql -qtA "$server/guildhall_bench" -c "SELECT actor_email FROM audit_log WHERE org_id = 1 ORDER BY id LIMIT 1")"
+deep="$(psql -qtA "$server/guildhall_bench" -c "SELECT (extract(epoch FROM at) * 1000000)::bigint || '.' || id FROM audit_log WHERE org_id = 1 ORDER BY at DESC, id DESC OFFSET 200000 LIMIT 1")"
+audit_pages=("/settings/org/audit" "/settings/org/audit?before=$deep" "/settings/org/audit?action=invitation.sent"
+  "/settings/org/audit?actor=$actor" "/settings/org/audit?target=member42%40bench.example"
+  "/settings/org/audit?from=$(date -u -d '200 days ago' +%F)&until=$(date -u -d '190 days ago' +%F)")
+for path in "${audit_pages[@]}"; do
+  wrk -t2 -c16 -d2s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port$path" >/dev/null
+done
+run "Audit log (1,000,000 entries), newest"      "/settings/org/audit" "$owner_cookie"
+run "Audit log, 200,000 entries back"            "/settings/org/audit?before=$deep" "$owner_cookie"
+run "Audit log, one action"                      "/settings/org/audit?action=invitation.sent" "$owner_cookie"
+run "Audit log, one actor"                       "/settings/org/audit?actor=$actor" "$owner_cookie"
+run "Audit log, one target"                      "/settings/org/audit?target=member42%40bench.example" "$owner_cookie"
+run "Audit log, ten days half a year ago"        "/settings/org/audit?from=$(date -u -d '200 days ago' +%F)&until=$(date -u -d '190 days ago' +%F)" "$owner_cookie"
+run "Audit log of every organization (2,000,000)" "/admin/audit"
+run "every organization's, one action, one org"  "/admin/audit?action=team.member_added&org=7"
+timed="$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H "Cookie: $owner_cookie" "http://127.0.0.1:$port/settings/org/audit/verify")"
+printf '%-58s %10s\n' "Verify organization 1's chain (1,000,000 entries)" "$(echo "$timed" | awk '{ printf "%.1f s", $2 }')"
 
 # The policy API against a bare endpoint of the same server, in the same run: authorize with
 # the bench's key (organization 1, every check passing) and /healthz.
@@ -175,10 +195,10 @@ printf '%-58s %10s\n' "inviting 100 emails in one request" "$(echo "$timed" | aw
 if [ "${BENCH_STATEMENTS:-1}" = 1 ]; then
   echo
   printf '%-58s %10s\n' "page" "SQL/request"
-  for path in "/admin/organizations" "/admin/organizations?q=robotics" "/admin/users?org=1" "/admin/users?org=1&q=hopper" "/settings/account"; do
+  for path in "/admin/organizations" "/admin/organizations?q=robotics" "/admin/users?org=1" "/admin/users?org=1&q=hopper" "/settings/account" "/admin/audit"; do
     printf '%-58s %10s\n' "$path" "$(statements "$path")"
   done
-  for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team?q=ada" "/settings/org/teams/$team/candidates?add=grace" "/settings/org/subscription" "/settings/org/keys" "/settings/org/security" "/settings/org/usage"; do
+  for path in "/settings/org/users" "/settings/org/users?q=ada" "/settings/org/teams" "/settings/org/teams/$team" "/settings/org/teams/$team?q=ada" "/settings/org/teams/$team/candidates?add=grace" "/settings/org/subscription" "/settings/org/keys" "/settings/org/security" "/settings/org/usage" "${audit_pages[@]}"; do
     printf '%-58s %10s\n' "$path (owner)" "$(statements "$path" "$owner_cookie")"
   done
   sleep 11; before="$(transactions)"

@@ -394,6 +394,7 @@ pub async fn seed_bench(
     );
     // Five million calls at the default size, fewer for a small data set.
     let usage = (users * 25).min(5_000_000);
+    let audit = (users * 10).min(2_000_000);
     let script = format!(
         r#"
         BEGIN;
@@ -523,6 +524,26 @@ pub async fn seed_bench(
               FROM usage_daily GROUP BY org_id) u
         WHERE o.id = u.org_id;
         -- (Used tokens are capped at half of those bought, so the bench's calls are allowed.)
+
+        -- Audit log: {audit} entries over the last year, half of them organization 1's (its
+        -- first hundred members acting), the rest spread over every organization; each is
+        -- linked into its organization's chain as the transaction commits.
+        CREATE TEMPORARY TABLE bench_actors AS
+            SELECT m.user_id, u.email, row_number() OVER (ORDER BY m.user_id) - 1 AS k
+            FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.org_id = 1 ORDER BY m.user_id LIMIT 100;
+        INSERT INTO audit_log (at, actor_user_id, actor_email, actor_role, action, org_id, target,
+                               before, after, ip, request_id)
+        SELECT now() - make_interval(secs => ({audit} - g) * 31536000.0 / {audit}),
+               a.user_id, a.email, 'admin',
+               (ARRAY['member.role_changed', 'team.member_added', 'invitation.sent',
+                      'api_key.created', 'access_policy.ip_added'])[1 + g % 5],
+               CASE WHEN g % 2 = 0 THEN 1 ELSE 1 + (g / 2) % {orgs} END,
+               'member' || (g % 5000) || '@bench.example',
+               jsonb_build_object('role', 'member'), jsonb_build_object('role', 'admin'),
+               '10.0.' || (g % 200) || '.' || (g % 250), md5(g::text)
+        FROM generate_series(1, {audit}) g
+        JOIN bench_actors a ON a.k = g % (SELECT count(*) FROM bench_actors);
 
         INSERT INTO users (email, first_name, last_name, password_hash, platform_role)
         VALUES ('{BENCH_SUPER_ADMIN}', 'Bench', 'Admin', '{hash}', 'super_admin');
