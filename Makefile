@@ -2,7 +2,7 @@
 export DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/guildhall
 CARGO ?= cargo
 
-.PHONY: run test build release lint postgres browser bench
+.PHONY: run test build release lint postgres browser oidc-provider bench
 
 ## run: start PostgreSQL if needed, migrate, seed demo data once, and serve on GUILDHALL_BIND
 run: postgres
@@ -11,7 +11,7 @@ run: postgres
 	$(or $(CARGO_TARGET_DIR),target)/release/guildhall serve
 
 ## test: the whole suite (unit, integration, browser); each test gets its own database
-test: postgres browser
+test: postgres browser oidc-provider
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --no-fail-fast; \
 	else \
@@ -32,6 +32,9 @@ postgres:
 
 browser:
 	@scripts/ensure-browser.sh
+
+oidc-provider:
+	@scripts/ensure-oidc-provider.sh
 
 ## bench: seed 10,000 organizations / 200,000 users and measure the heavy pages with wrk
 bench: postgres

@@ -138,6 +138,7 @@ diesel::table! {
         client_id -> Text,
         client_secret_sealed -> Bytea,
         updated_at -> Timestamptz,
+        sso_required -> Bool,
     }
 }
 

@@ -16,6 +16,7 @@ pub struct OAuthSettings {
     pub client_id: String,
     pub client_secret_sealed: Vec<u8>,
     pub updated_at: DateTime<Utc>,
+    pub sso_required: bool,
 }
 
 pub async fn find(
@@ -96,4 +97,50 @@ pub async fn set_sealed(
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// Whether the user belongs to an active organization that requires single sign-on, has an
+/// OpenID Connect client configured, while the platform allows OAuth sign-in. One statement.
+pub async fn sso_required_for(
+    conn: &mut AsyncPgConnection,
+    user_id: crate::domain::UserId,
+) -> QueryResult<bool> {
+    use crate::db::schema::{memberships, organizations, platform_settings};
+    let enabled = platform_settings::table
+        .select(platform_settings::oauth_login_enabled)
+        .single_value();
+    let requiring = memberships::table
+        .inner_join(organizations::table)
+        .inner_join(
+            org_oauth_settings::table.on(org_oauth_settings::org_id.eq(memberships::org_id)),
+        )
+        .filter(memberships::user_id.eq(user_id))
+        .filter(org_oauth_settings::sso_required)
+        .filter(organizations::status.eq("active"));
+    diesel::select(diesel::dsl::exists(requiring).and(enabled.assume_not_null()))
+        .get_result(conn)
+        .await
+}
+
+/// Sets whether members must sign in with SSO; the value before, or `None` when the
+/// organization has no client. The row is locked while it changes.
+pub async fn set_sso_required(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+    required: bool,
+) -> QueryResult<Option<bool>> {
+    let before: Option<bool> = org_oauth_settings::table
+        .find(org_id)
+        .select(org_oauth_settings::sso_required)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    if before.is_some() {
+        diesel::update(org_oauth_settings::table.find(org_id))
+            .set(org_oauth_settings::sso_required.eq(required))
+            .execute(conn)
+            .await?;
+    }
+    Ok(before)
 }

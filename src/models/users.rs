@@ -132,6 +132,20 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewUser<'_>) -> QueryRes
         .await
 }
 
+/// Inserts the user unless the address has an account already (`None` then).
+pub async fn insert_if_absent(
+    conn: &mut AsyncPgConnection,
+    new: &NewUser<'_>,
+) -> QueryResult<Option<User>> {
+    diesel::insert_into(users::table)
+        .values(new)
+        .on_conflict_do_nothing()
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 pub async fn update(
     conn: &mut AsyncPgConnection,
     id: UserId,

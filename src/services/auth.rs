@@ -10,7 +10,7 @@ use secrecy::SecretString;
 
 use crate::clock::Clock;
 use crate::db::DbPool;
-use crate::domain::{EmailAddress, UserStatus, password};
+use crate::domain::{EmailAddress, PlatformRole, UserStatus, password};
 use crate::error::AppError;
 use crate::models::users::User;
 use crate::models::{login_failures, sessions, used_form_tokens, users};
@@ -43,6 +43,9 @@ pub enum SignInOutcome {
     SignedIn(User),
     InvalidCredentials,
     Disabled,
+    /// The right password, but the person's organization signs in through its identity
+    /// provider only.
+    UseSso,
     /// This address has failed too often (on this account, or in all).
     Throttled,
     /// The account has failed 100 times in a row.
@@ -167,6 +170,11 @@ pub async fn sign_in(
             login_failures::forget(&mut conn, &reserved, &[&keys.pair, &keys.account]).await?;
             if user.status == UserStatus::Disabled {
                 return Ok(SignInOutcome::Disabled);
+            }
+            if user.platform_role != PlatformRole::SuperAdmin
+                && crate::models::org_oauth_settings::sso_required_for(&mut conn, user.id).await?
+            {
+                return Ok(SignInOutcome::UseSso);
             }
             if let Some(renewed) = renewed {
                 users::set_password_hash(&mut conn, user.id, &renewed).await?;

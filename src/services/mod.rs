@@ -16,4 +16,5 @@ pub mod policy;
 pub mod policy_cache;
 pub mod rules;
 pub mod secrets;
+pub mod sso;
 pub mod usage;

@@ -109,19 +109,24 @@ struct KeyExpiryHtml<'a> {
 #[template(path = "emails/password_reset.txt")]
 struct PasswordResetText<'a> {
     link: &'a str,
+    /// The account signs in with SSO: the link is the SSO sign-in, not a reset.
+    sso: bool,
 }
 
 #[derive(Template)]
 #[template(path = "emails/password_reset.html")]
 struct PasswordResetHtml<'a> {
     link: &'a str,
+    sso: bool,
 }
 
 /// A password reset link, to the account's address.
 pub struct PasswordResetEmail<'a> {
     pub to: &'a str,
     /// The link's token: sealed in the outbox like an invitation's, never stored in clear.
-    pub token: &'a str,
+    /// `None` for an account made by single sign-on, which has no password: the email says
+    /// to sign in with SSO.
+    pub token: Option<&'a str>,
 }
 
 /// What a key's expiry warning says.
@@ -246,13 +251,23 @@ impl Postbox {
         conn: &mut AsyncPgConnection,
         email: &PasswordResetEmail<'_>,
     ) -> diesel::QueryResult<()> {
-        let link = format!("{}{}", self.base_url, password_reset_path(email.token));
+        let (link, sso) = match email.token {
+            Some(token) => (
+                format!("{}{}", self.base_url, password_reset_path(token)),
+                false,
+            ),
+            None => (format!("{}{SSO_SIGN_IN_PATH}", self.base_url), true),
+        };
         let message = SealedMessage {
-            subject: "Reset your Guildhall password".to_owned(),
-            text: PasswordResetText { link: &link }
+            subject: if sso {
+                "Sign in to Guildhall with single sign-on".to_owned()
+            } else {
+                "Reset your Guildhall password".to_owned()
+            },
+            text: PasswordResetText { link: &link, sso }
                 .render()
                 .map_err(rendering)?,
-            html: PasswordResetHtml { link: &link }
+            html: PasswordResetHtml { link: &link, sso }
                 .render()
                 .map_err(rendering)?,
         };
@@ -429,6 +444,10 @@ pub async fn deliver_due(
 pub fn password_reset_path(token: &str) -> String {
     format!("/password-reset/{token}")
 }
+
+/// The SSO sign-in page, for an account without a password (held to `web::kit::paths` by a
+/// test there, like the links above).
+pub const SSO_SIGN_IN_PATH: &str = "/login/sso";
 
 /// A key's page, where it is rotated. Written out like the invitation link (this layer does not
 /// know the web's routes; a test in `web::kit::paths` holds the two together).

@@ -43,17 +43,24 @@ pub async fn request(
     if user.status != UserStatus::Active || user.service_of.is_some() {
         return Ok(());
     }
+    // An account made by single sign-on has no password: it is told to use SSO instead.
+    let has_password = users::password_hash_of(&mut conn, user.id).await?.is_some();
     let token = random_token(32);
     let sent = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             if password_resets::sent_since(conn, user.id, now - ONE_LINK_PER).await? {
                 return Ok(false);
             }
-            password_resets::insert(conn, user.id, &token_hash(&token), now, now + LINK_LIFETIME)
-                .await?;
+            // The SSO reminder is paced like a link (a closed row: it opens nothing).
+            let expires = if has_password {
+                now + LINK_LIFETIME
+            } else {
+                now
+            };
+            password_resets::insert(conn, user.id, &token_hash(&token), now, expires).await?;
             let message = PasswordResetEmail {
                 to: &user.email,
-                token: &token,
+                token: has_password.then_some(token.as_str()),
             };
             postbox.queue_password_reset(conn, &message).await?;
             Ok(true)

@@ -49,6 +49,8 @@ struct LoginPage {
     email: String,
     error: Option<&'static str>,
     notice: Option<&'static str>,
+    /// "Sign in with SSO" is offered (platform settings).
+    sso_offered: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -61,6 +63,7 @@ struct LoginQuery {
 async fn login_page(
     req: HttpRequest,
     user: Result<CurrentUser, AppError>,
+    state: web::Data<AppState>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
     match user {
@@ -69,6 +72,7 @@ async fn login_page(
         Err(other) => return Err(other),
     }
     let page = LoginPage {
+        sso_offered: crate::services::sso::offered(&mut *state.pool.get().await?).await?,
         email: String::new(),
         error: None,
         notice: if query.reset.is_some() {
@@ -104,6 +108,7 @@ async fn login(
     };
     security::event(&req, event, Some(&email), error);
     let page = LoginPage {
+        sso_offered: crate::services::sso::offered(&mut *state.pool.get().await?).await?,
         email,
         error: Some(error),
         notice: None,
@@ -147,6 +152,11 @@ pub(crate) fn refusal(outcome: &SignInOutcome) -> (&'static str, StatusCode, &'s
             "authn_login_fail_disabled",
             StatusCode::FORBIDDEN,
             "This account is disabled. Ask an administrator to enable it.",
+        ),
+        SignInOutcome::UseSso => (
+            "authn_login_fail_sso_required",
+            StatusCode::FORBIDDEN,
+            "Your organization signs in with single sign-on: choose “Sign in with SSO” below.",
         ),
         SignInOutcome::Throttled => (
             "excess_rate_limit_exceeded",

@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod kit;
 pub mod org;
 pub mod password_reset;
+pub mod sso;
 pub mod usage;
 
 use std::sync::Arc;
@@ -65,6 +66,7 @@ pub fn configure(
             web::scope("")
                 .configure(|cfg| auth::configure(cfg, limits))
                 .configure(|cfg| password_reset::configure(cfg, limits))
+                .configure(|cfg| sso::configure(cfg, limits))
                 .configure(|cfg| invitations::configure(cfg, limits))
                 .service(
                     web::scope(paths::ADMIN)

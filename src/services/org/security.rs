@@ -36,6 +36,9 @@ pub struct SecurityView {
     pub restrictions: Vec<RestrictionRow>,
     /// What report-only rules would have denied, per key.
     pub reports: Vec<Report>,
+    /// Whether members must sign in with SSO; `None` when the organization has no OpenID
+    /// client (a super admin configures it).
+    pub sso_required: Option<bool>,
 }
 
 pub use crate::models::api_keys::WouldDeny as Report;
@@ -52,7 +55,39 @@ pub async fn view(
         ip_entries: access_policies::ip_entries(conn, ctx.org_id).await?,
         restrictions: access_policies::restrictions(conn, ctx.org_id).await?,
         reports,
+        sso_required: crate::models::org_oauth_settings::find(conn, ctx.org_id)
+            .await?
+            .map(|settings| settings.sso_required),
     })
+}
+
+/// Requires (or stops requiring) members to sign in with the organization's identity
+/// provider. Refused, with the reason, when the organization has no OpenID client.
+#[tracing::instrument(skip_all, fields(org_id = %ctx.org_id))]
+pub async fn set_sso_required(
+    conn: &mut AsyncPgConnection,
+    ctx: &OrgContext,
+    required: bool,
+) -> Result<Result<(), &'static str>, AppError> {
+    require(ctx, Permission::ManageAccessPolicies)?;
+    conn.transaction::<_, AppError, _>(async |conn| {
+        let Some(before) =
+            crate::models::org_oauth_settings::set_sso_required(conn, ctx.org_id, required).await?
+        else {
+            return Ok(Err(
+                "Your organization has no single sign-on configured; a platform administrator sets it up.",
+            ));
+        };
+        let who = ctx.actor();
+        let entry = audit::NewAuditEntry {
+            before: Some(serde_json::json!({ "sso_required": before })),
+            after: Some(serde_json::json!({ "sso_required": required })),
+            ..who.audit_org("access_policy.sso_required_changed", ctx.org_id, &ctx.org_name)
+        };
+        audit::record(conn, &entry).await?;
+        Ok(Ok(()))
+    })
+    .await
 }
 
 /// What a change would do to the keys in use.

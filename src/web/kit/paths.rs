@@ -61,6 +61,8 @@ pub const HOME: Route = Route::new("", "/");
 pub const LOGIN: Route = Route::new("", "/login");
 /// Asking for a password reset link, and the link (`{id}` is its token).
 pub const PASSWORD_RESET: Route = Route::new("", "/password-reset");
+pub const SSO: Route = Route::new("", "/login/sso");
+pub const SSO_CALLBACK: Route = Route::new("", "/login/sso/callback");
 pub const PASSWORD_RESET_LINK: Route = Route::new("", "/password-reset/{id}");
 pub const LOGOUT: Route = Route::new("", "/logout");
 
@@ -124,6 +126,7 @@ pub const USAGE_ALERTS: Route = Route::new(ORG, "/usage/alerts");
 pub const SECURITY: Route = Route::new(ORG, "/security");
 pub const SECURITY_EXPLAIN: Route = Route::new(ORG, "/security/explain");
 pub const SECURITY_IP: Route = Route::new(ORG, "/security/ip");
+pub const SECURITY_SSO: Route = Route::new(ORG, "/security/sso");
 pub const SECURITY_IP_REMOVE: Route = Route::new(ORG, "/security/ip/{id}/remove");
 pub const SECURITY_IP_ENFORCE: Route = Route::new(ORG, "/security/ip/{id}/enforce");
 pub const SECURITY_RESTRICTIONS: Route = Route::new(ORG, "/security/restrictions");
@@ -218,6 +221,7 @@ mod tests {
             password_reset_path("abc-_1"),
             PASSWORD_RESET_LINK.pattern.replace("{id}", "abc-_1")
         );
+        assert_eq!(crate::services::outbox::SSO_SIGN_IN_PATH, SSO.path());
     }
 
     #[test]

@@ -151,6 +151,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route(paths::SECURITY.pattern, web::get().to(security::page))
         .route(
+            paths::SECURITY_SSO.pattern,
+            web::post().to(security::set_sso),
+        )
+        .route(
             paths::SECURITY_EXPLAIN.pattern,
             web::get().to(security::explain),
         )

@@ -337,6 +337,35 @@ async fn change_rule(
     .await
 }
 
+#[derive(Deserialize)]
+pub struct SsoInput {
+    #[serde(default)]
+    required: String,
+}
+
+/// Requires members to sign in with SSO, or stops requiring it.
+pub async fn set_sso(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    input: web::Form<SsoInput>,
+) -> Result<HttpResponse, AppError> {
+    let required = input.required == "on";
+    let mut conn = state.pool.get().await?;
+    if let Err(reason) = service::set_sso_required(&mut conn, &ctx, required).await? {
+        return Err(AppError::Unprocessable(reason));
+    }
+    flash(
+        &req,
+        if required {
+            "Members now sign in with single sign-on only."
+        } else {
+            "Members may sign in with a password again."
+        },
+    )?;
+    Ok(htmx::redirect(&req, &paths::SECURITY.path()))
+}
+
 pub async fn remove_ip_entry(
     req: HttpRequest,
     ctx: OrgContext,

@@ -12,4 +12,5 @@ mod hardening;
 mod mail;
 mod password_reset;
 mod sessions;
+mod sso;
 mod startup;

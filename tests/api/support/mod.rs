@@ -11,6 +11,7 @@ pub mod browser;
 pub mod builders;
 pub mod db;
 pub mod html;
+pub mod oidc;
 pub mod smtp;
 
 pub use app::*;

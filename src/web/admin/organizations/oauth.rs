@@ -31,7 +31,12 @@ impl TryFrom<OAuthInput> for OAuthClient {
     fn try_from(input: OAuthInput) -> Result<OAuthClient, FieldErrors> {
         let mut errors = FieldErrors::default();
         let issuer_url = input.issuer_url.trim();
-        let issuer_ok = issuer_url.starts_with("https://")
+        // https, or plain http to a provider on this machine (development, tests).
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .find_map(|prefix| issuer_url.strip_prefix(prefix))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']));
+        let issuer_ok = (issuer_url.starts_with("https://") || loopback)
             && issuer_url.len() > "https://".len()
             && issuer_url.len() <= 500
             && !issuer_url.contains(|c: char| c.is_whitespace() || c.is_control());
