@@ -3,6 +3,7 @@
 
 mod browser;
 mod chain;
+mod every_route;
 mod pages;
 
 use crate::support::{OrgId, TestApp};
