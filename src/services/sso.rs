@@ -108,6 +108,8 @@ impl Refusal {
 /// The provider's address to send the browser to, and what to keep until it returns.
 pub struct Started {
     pub authorize_url: String,
+    /// The provider's host name, to tell the person where they are going.
+    pub provider_host: String,
     pub pending: Pending,
 }
 
@@ -204,6 +206,7 @@ pub async fn start(
         .set_pkce_challenge(challenge)
         .url();
     Ok(Ok(Started {
+        provider_host: url.host_str().unwrap_or_default().to_owned(),
         authorize_url: url.to_string(),
         pending: Pending {
             org_id,

@@ -28,6 +28,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
     .route(paths::SSO_CALLBACK.pattern, web::get().to(callback));
 }
 
+/// The way to the provider: an instant redirect of its own (see the template).
+#[derive(Template)]
+#[template(path = "auth/sso_continue.html")]
+struct ContinuePage {
+    authorize_url: String,
+    provider_host: String,
+}
+
 #[derive(Template)]
 #[template(path = "auth/sso.html")]
 struct SsoPage {
@@ -83,7 +91,11 @@ async fn start(
     match sso::start(&mut conn, &master_key, &redirect_url(&state), &email, now).await? {
         Ok(started) => {
             session.insert(PENDING, &started.pending)?;
-            Ok(htmx::redirect(&req, &started.authorize_url))
+            let page = ContinuePage {
+                authorize_url: started.authorize_url,
+                provider_host: started.provider_host,
+            };
+            htmx::page(&req, StatusCode::OK, &page)
         }
         Err(refusal) => refused(status_of(refusal), refusal.message()),
     }

@@ -99,8 +99,17 @@ async fn configure(app: &TestApp, org: OrgId, issuer: &str, secret: &str) {
 async fn to_the_provider_and_back(sso: &Sso, visitor: &Visitor, email: &str) -> String {
     visitor.get("/login/sso").await;
     let sent = visitor.post_form("/login/sso", &[("email", email)]).await;
-    assert_eq!(sent.status(), 303, "{}", sent.text());
-    let back = through_the_provider(sent.location(), &sso.base).await;
+    assert_eq!(sent.status(), 200, "{}", sent.text());
+    let provider = sent
+        .html()
+        .attr("#sso-continue", "href")
+        .expect("the way on");
+    let refresh = sent
+        .html()
+        .attr("meta[http-equiv=refresh]", "content")
+        .expect("a redirect");
+    assert_eq!(refresh, format!("0;url={provider}"));
+    let back = through_the_provider(&provider, &sso.base).await;
     back.strip_prefix(&sso.base)
         .expect("our address")
         .to_owned()
@@ -377,4 +386,32 @@ async fn owners_and_admins_require_sso_on_the_security_page_and_members_cannot()
         .await;
     assert_eq!(none.status(), 422);
     assert!(none.text().contains("no single sign-on configured"));
+}
+
+#[tokio::test]
+async fn a_person_signs_in_with_sso_in_a_browser_end_to_end() {
+    let sso = sso_app().await;
+    let browser = crate::support::browser::Browser::start().await;
+    browser.goto(&sso.app.url("/login")).await;
+    browser.click("#sign-in-with-sso").await;
+    browser.wait_for("#sso-email").await;
+    browser.assert_accessible().await;
+    browser.fill("#sso-email", "alice@example.com").await;
+    browser.click("#sso-form button[type=submit]").await;
+    // To the provider, which knows Alice, and back, signed in.
+    browser
+        .wait_for_containing(".alert-success", "created by single sign-on")
+        .await;
+    assert_eq!(browser.current_path().await, "/settings/org");
+    browser.assert_accessible().await;
+
+    // A refusal is a page of ours, readable and accessible too.
+    browser
+        .goto(&sso.app.url("/login/sso/callback?state=forged&code=x"))
+        .await;
+    browser
+        .wait_for_containing("#sso-error", "not started in this browser")
+        .await;
+    browser.assert_accessible().await;
+    browser.close().await;
 }
