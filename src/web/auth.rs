@@ -72,7 +72,7 @@ async fn login_page(
         Err(other) => return Err(other),
     }
     let page = LoginPage {
-        sso_offered: crate::services::sso::offered(&mut *state.pool.get().await?).await?,
+        sso_offered: sso_offered(&state).await,
         email: String::new(),
         error: None,
         notice: if query.reset.is_some() {
@@ -108,7 +108,7 @@ async fn login(
     };
     security::event(&req, event, Some(&email), error);
     let page = LoginPage {
-        sso_offered: crate::services::sso::offered(&mut *state.pool.get().await?).await?,
+        sso_offered: sso_offered(&state).await,
         email,
         error: Some(error),
         notice: None,
@@ -138,6 +138,17 @@ pub(crate) async fn check_sign_in(
     )
     .await?;
     Ok((outcome, ip))
+}
+
+/// Whether the sign-in page offers SSO. The page stays up without the database: it then
+/// offers the password form only (whose sign-in answers that the service is unavailable).
+async fn sso_offered(state: &AppState) -> bool {
+    match state.pool.get().await {
+        Ok(mut conn) => crate::services::sso::offered(&mut conn)
+            .await
+            .unwrap_or(false),
+        Err(_) => false,
+    }
 }
 
 /// A refused sign-in: the security event, the status and the message shown.
