@@ -1,5 +1,6 @@
 DROP TRIGGER audit_log_linked ON audit_log;
 DROP FUNCTION audit_log_link();
+DROP FUNCTION audit_link_entry(audit_log);
 DROP TABLE audit_chain;
 DROP FUNCTION audit_entry_content(audit_log);
 DROP INDEX audit_log_target;

@@ -45,22 +45,28 @@ CREATE TRIGGER audit_chain_no_update BEFORE UPDATE OR DELETE ON audit_chain
 CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
 
--- Links an entry at commit. One committing writer at a time (the advisory lock), so a chain
--- never forks; taken at commit, after every other lock the transaction holds, so it cannot
--- close a deadlock cycle, and held only for the commit itself.
-CREATE FUNCTION audit_log_link() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Appends an entry to the end of its chain.
+CREATE FUNCTION audit_link_entry(e audit_log) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    chain_id BIGINT := coalesce(NEW.org_id, 0);
+    chain_id BIGINT := coalesce(e.org_id, 0);
     last_position BIGINT;
     last_hash BYTEA;
 BEGIN
-    PERFORM pg_advisory_xact_lock(7454980672443217252);
     SELECT position, hash INTO last_position, last_hash
       FROM audit_chain WHERE chain = chain_id ORDER BY position DESC LIMIT 1;
     last_hash := coalesce(last_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
     INSERT INTO audit_chain (entry_id, chain, position, prev_hash, hash)
-    VALUES (NEW.id, chain_id, coalesce(last_position, 0) + 1, last_hash,
-            sha256(last_hash || audit_entry_content(NEW)));
+    VALUES (e.id, chain_id, coalesce(last_position, 0) + 1, last_hash,
+            sha256(last_hash || audit_entry_content(e)));
+END $$;
+
+-- Links an entry at commit. One committing writer at a time (the advisory lock), so a chain
+-- never forks; taken at commit, after every other lock the transaction holds, so it cannot
+-- close a deadlock cycle, and held only for the commit itself.
+CREATE FUNCTION audit_log_link() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7454980672443217252);
+    PERFORM audit_link_entry(NEW);
     RETURN NULL;
 END $$;
 
@@ -71,17 +77,8 @@ CREATE CONSTRAINT TRIGGER audit_log_linked AFTER INSERT ON audit_log
 DO $$
 DECLARE
     e audit_log;
-    chain_id BIGINT;
-    last_position BIGINT;
-    last_hash BYTEA;
 BEGIN
     FOR e IN SELECT * FROM audit_log ORDER BY id LOOP
-        chain_id := coalesce(e.org_id, 0);
-        SELECT position, hash INTO last_position, last_hash
-          FROM audit_chain WHERE chain = chain_id ORDER BY position DESC LIMIT 1;
-        last_hash := coalesce(last_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
-        INSERT INTO audit_chain (entry_id, chain, position, prev_hash, hash)
-        VALUES (e.id, chain_id, coalesce(last_position, 0) + 1, last_hash,
-                sha256(last_hash || audit_entry_content(e)));
+        PERFORM audit_link_entry(e);
     END LOOP;
 END $$;
