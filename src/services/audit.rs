@@ -9,7 +9,8 @@ use diesel_async::AsyncPgConnection;
 use crate::access::{OrgContext, Permission, SuperAdmin, require};
 use crate::domain::{FieldErrors, OrgId};
 use crate::error::AppError;
-use crate::models::audit::{self, AuditEntry, AuditFilter, Cursor, LinkCheck, Side};
+use crate::models::audit::{self, AuditEntry, LinkCheck};
+pub use crate::models::audit::{AuditFilter, Cursor, Side};
 
 /// Entries on one page.
 pub const PAGE_SIZE: i64 = 50;

@@ -12,9 +12,9 @@ use serde::Deserialize;
 
 use crate::domain::{FieldErrors, OrgId};
 use crate::error::AppError;
-use crate::models::audit::{AuditFilter, Cursor, Side};
 use crate::services::audit::{
-    self as service, AuditPage, EntryView, Reader, Typed, Verdict, cursor_text, parse_cursor,
+    self as service, AuditFilter, AuditPage, Cursor, EntryView, Reader, Side, Typed, Verdict,
+    cursor_text, parse_cursor,
 };
 use crate::web::AppState;
 use crate::web::kit::format::csv_text;
