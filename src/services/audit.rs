@@ -133,6 +133,11 @@ impl Reader {
         Ok(filter)
     }
 
+    /// Whether this reader may read the log at all (no statement).
+    pub fn check(&self) -> Result<(), AppError> {
+        self.scope(AuditFilter::default(), None).map(|_| ())
+    }
+
     /// The chain to verify: the organization's, or every chain.
     fn chain(&self, org: Option<OrgId>) -> Result<Option<OrgId>, AppError> {
         match self {

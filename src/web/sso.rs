@@ -51,12 +51,18 @@ fn redirect_url(state: &AppState) -> String {
     )
 }
 
-async fn page(req: HttpRequest) -> Result<HttpResponse, AppError> {
+async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let offered = sso::offered(&mut *state.pool.get().await?).await?;
     let page = SsoPage {
         email: String::new(),
-        error: None,
+        error: (!offered).then(|| Refusal::Off.message()),
     };
-    htmx::page(&req, StatusCode::OK, &page)
+    let status = if offered {
+        StatusCode::OK
+    } else {
+        status_of(Refusal::Off)
+    };
+    htmx::page(&req, status, &page)
 }
 
 #[derive(serde::Deserialize)]

@@ -272,6 +272,9 @@ async fn every_failure_ends_on_a_clear_page_and_creates_nothing() {
         .post_form("/login/sso", &[("email", "alice@example.com")])
         .await;
     assert_eq!(off.status(), 404);
+    let page = visitor.get("/login/sso").await;
+    assert_eq!(page.status(), 404);
+    assert!(page.html().text("#sso-error").contains("not offered"));
     assert_eq!(app.get("/login").await.html().count("#sign-in-with-sso"), 0);
 
     assert_eq!(users(app).await, before, "no account was made");
