@@ -60,6 +60,7 @@ async fn owners_and_admins_read_what_changed_in_their_organization_and_members_g
     let member = crate::policy_api::signed_in(&app, &acme.other_member).await;
     for path in [
         PAGE,
+        "/settings/org/audit?from=not-a-date",
         "/settings/org/audit.csv",
         "/settings/org/audit/verify",
     ] {
