@@ -307,10 +307,13 @@ pub enum Permission {
     ManageServiceAccounts,
     /// Read and verify the organization's audit log.
     ReadAuditLog,
+    /// Report, with one's organization key, what the organization has in use against the
+    /// plan's shared limits (the platform's services do, with an admin service account's key).
+    ReportSharedUse,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::ViewOrganization,
         Permission::ManageInvitations,
         Permission::RemoveMembers,
@@ -324,6 +327,7 @@ impl Permission {
         Permission::UseOrgApiKey,
         Permission::ManageServiceAccounts,
         Permission::ReadAuditLog,
+        Permission::ReportSharedUse,
     ];
 
     /// SPEC §3: the roles allowed, and the reason given to the others.
@@ -353,6 +357,10 @@ impl Permission {
             Permission::ReadAuditLog => {
                 (MANAGERS, "Only owners and admins can read the audit log.")
             }
+            Permission::ReportSharedUse => (
+                MANAGERS,
+                "Only the key of an owner or admin (a person or a service account) reports shared use.",
+            ),
             Permission::ManageBilling => (&[Owner], "Only the owner can manage billing."),
             Permission::LeaveOrganization => (
                 &[Admin, Member],
@@ -762,7 +770,7 @@ mod tests {
     }
 
     /// SPEC §3, written out by hand: (permission, owner, admin, member).
-    const EXPECTED: [(Permission, bool, bool, bool); 13] = [
+    const EXPECTED: [(Permission, bool, bool, bool); 14] = [
         (Permission::ViewOrganization, true, true, true),
         (Permission::ManageInvitations, true, true, false),
         (Permission::RemoveMembers, true, true, false),
@@ -776,6 +784,7 @@ mod tests {
         (Permission::UseOrgApiKey, true, true, true),
         (Permission::ManageServiceAccounts, true, true, false),
         (Permission::ReadAuditLog, true, true, false),
+        (Permission::ReportSharedUse, true, true, false),
     ];
 
     #[test]

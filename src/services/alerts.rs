@@ -1,6 +1,7 @@
-//! Soft alerts: owners and admins choose percentages of the organization's purchased tokens
-//! (80 % and 100 % unless they change them); the first time use reaches one in a month, each
-//! of them gets one email, through the outbox, whichever instance recorded the usage.
+//! Soft alerts: owners and admins choose percentages (80 % and 100 % unless they change them)
+//! of every limit: the organization's purchased tokens, each team's token budget and the
+//! plan's shared limits. The first time use reaches one in a month, each of them gets one
+//! email, through the outbox, whichever instance recorded the use.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -8,9 +9,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use crate::access::{OrgContext, Permission, require};
 use crate::domain::{OrgId, TokenKind};
 use crate::error::{AppError, Denied, TxError};
-use crate::models::{audit, memberships, organizations, teams};
+use crate::models::{audit, memberships, organizations, plans, subscriptions, teams};
+use crate::services::org::subscription::{LimitUse, limits_of};
 use crate::services::org::{current_actor, rejected};
-use crate::services::outbox::{Postbox, UsageAlertEmail};
+use crate::services::outbox::{AlertedLimit, Postbox, UsageAlertEmail};
 
 /// Thresholds an organization may keep at most.
 const MOST_THRESHOLDS: usize = 5;
@@ -69,24 +71,30 @@ pub async fn set_thresholds(
     .map_err(rejected)
 }
 
-/// A limit an alert watches: the organization's purchased tokens of a kind, or a team's
-/// budget of a kind.
+/// What changed in the organization's use, and so which limits to look at again.
+pub enum Changed<'a> {
+    /// Tokens were used, some of them for these teams.
+    Tokens { teams: &'a [i64] },
+    /// The platform reported what is in use against the plan's shared limits.
+    SharedUse,
+}
+
+/// A limit an alert watches and the organization's use of it.
 struct Watched<'a> {
     /// Unique per organization: what `usage_alerts_sent` remembers.
     limit_name: String,
-    team: Option<&'a str>,
-    kind: TokenKind,
+    limit: AlertedLimit<'a>,
     used: i64,
-    limit: i64,
+    allowed: i64,
 }
 
-/// After usage was recorded for the organization (some of it for `teams`): queues the alerts
-/// its use now calls for, each once per month. Returns how many emails were queued.
-pub async fn after_usage(
+/// After the organization's use changed: queues the alerts its use now calls for, each once
+/// per limit, threshold and month. Returns how many emails were queued.
+pub async fn after_use(
     conn: &mut AsyncPgConnection,
     postbox: &Postbox,
     org_id: OrgId,
-    teams: &[i64],
+    changed: Changed<'_>,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
     let period = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap_or_default();
@@ -95,52 +103,77 @@ pub async fn after_usage(
             let Some(org) = organizations::find(conn, org_id).await? else {
                 return Ok(0);
             };
-            let mut budgets = Vec::new();
-            for &team in teams {
-                if let Some(budget) = teams::budget_use(conn, org_id, team).await? {
-                    budgets.push((team, budget));
+            let (budgets, shared) = match changed {
+                Changed::Tokens { teams } => {
+                    let mut budgets = Vec::new();
+                    for &team in teams {
+                        if let Some(budget) = teams::budget_use(conn, org_id, team).await? {
+                            budgets.push((team, budget));
+                        }
+                    }
+                    (budgets, Vec::new())
+                }
+                Changed::SharedUse => (Vec::new(), shared_limits(conn, org_id).await?),
+            };
+            let mut watched = Vec::new();
+            if let Changed::Tokens { .. } = changed {
+                for (kind, used, allowed) in [
+                    (
+                        TokenKind::Inference,
+                        org.inference_used,
+                        org.inference_purchased,
+                    ),
+                    (
+                        TokenKind::Embedding,
+                        org.embedding_used,
+                        org.embedding_purchased,
+                    ),
+                ] {
+                    watched.push(Watched {
+                        limit_name: format!("{}_tokens", kind.as_str()),
+                        limit: AlertedLimit::Tokens {
+                            kind: kind.as_str(),
+                        },
+                        used,
+                        allowed,
+                    });
                 }
             }
-            let mut watched = vec![
-                Watched {
-                    limit_name: "inference_tokens".to_owned(),
-                    team: None,
-                    kind: TokenKind::Inference,
-                    used: org.inference_used,
-                    limit: org.inference_purchased,
-                },
-                Watched {
-                    limit_name: "embedding_tokens".to_owned(),
-                    team: None,
-                    kind: TokenKind::Embedding,
-                    used: org.embedding_used,
-                    limit: org.embedding_purchased,
-                },
-            ];
             for (team, budget) in &budgets {
                 for (kind, assigned, used) in budget.assigned {
                     watched.push(Watched {
                         limit_name: format!("team:{team}:{}_tokens", kind.as_str()),
-                        team: Some(&budget.name),
-                        kind,
+                        limit: AlertedLimit::TeamBudget {
+                            team: &budget.name,
+                            kind: kind.as_str(),
+                        },
                         used,
-                        limit: assigned,
+                        allowed: assigned,
                     });
                 }
             }
+            let names: Vec<String> = shared.iter().map(|l| l.label.to_lowercase()).collect();
+            for (limit, name) in shared.iter().zip(&names) {
+                watched.push(Watched {
+                    limit_name: format!("shared:{}", limit.key),
+                    limit: AlertedLimit::Shared { name },
+                    used: i64::from(limit.used),
+                    allowed: i64::from(limit.limit),
+                });
+            }
             let mut queued = 0;
-            for limit in watched.iter().filter(|w| w.limit > 0) {
-                let percent = limit.used.saturating_mul(100) / limit.limit;
+            for limit in watched.into_iter().filter(|w| w.allowed > 0) {
+                let percent = limit.used.saturating_mul(100) / limit.allowed;
                 let reached = org
                     .alert_thresholds
                     .iter()
                     .filter(|t| i64::from(**t) <= percent);
-                for threshold in reached {
+                for &threshold in reached {
                     let first_time = organizations::mark_alert_sent(
                         conn,
                         org_id,
                         &limit.limit_name,
-                        *threshold,
+                        threshold,
                         period,
                         now,
                     )
@@ -148,16 +181,14 @@ pub async fn after_usage(
                     if !first_time {
                         continue;
                     }
-                    let kind_name = limit.kind.label().to_lowercase();
                     for to in memberships::manager_emails(conn, org_id).await? {
                         let email = UsageAlertEmail {
                             to: &to,
                             org_name: &org.name,
-                            team_name: limit.team,
-                            kind: &kind_name,
-                            percent: *threshold,
+                            limit: limit.limit,
+                            percent: threshold,
                             used: limit.used,
-                            purchased: limit.limit,
+                            allowed: limit.allowed,
                         };
                         postbox.queue_usage_alert(conn, &email).await?;
                         queued += 1;
@@ -171,6 +202,21 @@ pub async fn after_usage(
         postbox.wake();
     }
     Ok(queued)
+}
+
+/// The plan's shared limits and the organization's use of each now.
+async fn shared_limits(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> diesel::QueryResult<Vec<LimitUse>> {
+    let Some(now) = subscriptions::find(conn, org_id, false).await? else {
+        return Ok(Vec::new());
+    };
+    let plan = match now.plan_id {
+        Some(id) => plans::find(conn, id).await?,
+        None => None,
+    };
+    Ok(limits_of(plan.as_ref(), &now))
 }
 
 #[cfg(test)]

@@ -427,6 +427,7 @@ pub const ACTIONS: &[&str] = &[
     "organization.models_changed",
     "organization.oauth_changed",
     "organization.ownership_transferred",
+    "organization.shared_use_reported",
     "organization.updated",
     "organization.users_assigned",
     "plan.created",

@@ -16,5 +16,6 @@ pub mod policy;
 pub mod policy_cache;
 pub mod rules;
 pub mod secrets;
+pub mod shared_use;
 pub mod sso;
 pub mod usage;

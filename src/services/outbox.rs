@@ -146,11 +146,10 @@ pub struct KeyExpiryEmail<'a> {
 #[template(path = "emails/usage_alert.txt")]
 struct UsageAlertText<'a> {
     org_name: &'a str,
-    team_name: Option<&'a str>,
-    kind: &'a str,
+    limit: &'a AlertedLimit<'a>,
     percent: i16,
     used: Grouped,
-    purchased: Grouped,
+    allowed: Grouped,
     link: &'a str,
 }
 
@@ -158,25 +157,33 @@ struct UsageAlertText<'a> {
 #[template(path = "emails/usage_alert.html")]
 struct UsageAlertHtml<'a> {
     org_name: &'a str,
-    team_name: Option<&'a str>,
-    kind: &'a str,
+    limit: &'a AlertedLimit<'a>,
     percent: i16,
     used: Grouped,
-    purchased: Grouped,
+    allowed: Grouped,
     link: &'a str,
 }
 
-/// What a soft alert says: an organization's use of a kind of token, or a team's use of its
-/// budget, reached a threshold.
+/// The limit a soft alert is about.
+#[derive(Clone, Copy)]
+pub enum AlertedLimit<'a> {
+    /// The organization's purchased tokens of a kind ("inference").
+    Tokens { kind: &'a str },
+    /// A team's token budget of a kind.
+    TeamBudget { team: &'a str, kind: &'a str },
+    /// One of the plan's shared limits, named in lower case ("production workflows").
+    Shared { name: &'a str },
+}
+
+/// What a soft alert says: the organization's use of a limit reached a threshold of it.
 pub struct UsageAlertEmail<'a> {
     pub to: &'a str,
     pub org_name: &'a str,
-    /// A team's budget, rather than the organization's purchased tokens.
-    pub team_name: Option<&'a str>,
-    pub kind: &'a str,
+    pub limit: AlertedLimit<'a>,
     pub percent: i16,
     pub used: i64,
-    pub purchased: i64,
+    /// The limit: tokens purchased or assigned, or what the plan allows.
+    pub allowed: i64,
 }
 
 /// What an invitation email says.
@@ -312,35 +319,41 @@ impl Postbox {
         conn: &mut AsyncPgConnection,
         email: &UsageAlertEmail<'_>,
     ) -> diesel::QueryResult<()> {
-        let link = format!("{}/settings/org/usage", self.base_url);
+        // Tokens are followed on the Usage page, the plan's limits on the Subscription page.
+        let page = match email.limit {
+            AlertedLimit::Shared { .. } => "subscription",
+            _ => "usage",
+        };
+        let link = format!("{}/settings/org/{page}", self.base_url);
+        let (org_name, limit, percent) = (email.org_name, &email.limit, email.percent);
+        let (used, allowed) = (Grouped(email.used), Grouped(email.allowed));
         let text = UsageAlertText {
-            org_name: email.org_name,
-            team_name: email.team_name,
-            kind: email.kind,
-            percent: email.percent,
-            used: Grouped(email.used),
-            purchased: Grouped(email.purchased),
+            org_name,
+            limit,
+            percent,
+            used,
+            allowed,
             link: &link,
         };
         let html = UsageAlertHtml {
-            org_name: email.org_name,
-            team_name: email.team_name,
-            kind: email.kind,
-            percent: email.percent,
-            used: Grouped(email.used),
-            purchased: Grouped(email.purchased),
+            org_name,
+            limit,
+            percent,
+            used,
+            allowed,
             link: &link,
         };
         let message = SealedMessage {
-            subject: match email.team_name {
-                Some(team) => format!(
-                    "Team {team} of {} has used {}% of its {} token budget",
-                    email.org_name, email.percent, email.kind
+            subject: match email.limit {
+                AlertedLimit::Tokens { kind } => {
+                    format!("{org_name} has used {percent}% of its {kind} tokens")
+                }
+                AlertedLimit::TeamBudget { team, kind } => format!(
+                    "Team {team} of {org_name} has used {percent}% of its {kind} token budget"
                 ),
-                None => format!(
-                    "{} has used {}% of its {} tokens",
-                    email.org_name, email.percent, email.kind
-                ),
+                AlertedLimit::Shared { name } => {
+                    format!("{org_name} is using {percent}% of its plan's {name}")
+                }
             },
             text: text.render().map_err(rendering)?,
             html: html.render().map_err(rendering)?,

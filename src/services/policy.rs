@@ -391,7 +391,8 @@ async fn record(
     }
     let new = usage::record(conn, row.id, calls).await?;
     if let Some(org_id) = row.org_id.filter(|_| new > 0) {
-        alerts::after_usage(conn, postbox, OrgId(org_id), &teams, now).await?;
+        let changed = alerts::Changed::Tokens { teams: &teams };
+        alerts::after_use(conn, postbox, OrgId(org_id), changed, now).await?;
     }
     Ok(Reported::Recorded { new })
 }

@@ -26,6 +26,8 @@ pub const SEATS_PER_PAGE: i64 = 25;
 
 /// One shared limit (seed 000: totals across every member) and its use now.
 pub struct LimitUse {
+    /// Stable name: the policy API's field, and what a sent alert is remembered by.
+    pub key: &'static str,
     pub label: &'static str,
     pub used: i32,
     pub limit: i32,
@@ -44,20 +46,24 @@ impl LimitUse {
     }
 }
 
-fn limits_of(plan: Option<&Plan>, now: &Subscription) -> Vec<LimitUse> {
+/// The plan's shared limits (all 0 without a plan) and the organization's use of each now.
+pub(crate) fn limits_of(plan: Option<&Plan>, now: &Subscription) -> Vec<LimitUse> {
     let limit = |f: fn(&Plan) -> i32| plan.map_or(0, f);
     vec![
         LimitUse {
+            key: "production_workflows",
             label: "Production workflows",
             used: now.workflows_in_use,
             limit: limit(|p| p.workflow_limit),
         },
         LimitUse {
+            key: "work_items",
             label: "Work items",
             used: now.work_items_in_use,
             limit: limit(|p| p.work_item_capacity),
         },
         LimitUse {
+            key: "concurrent_jobs",
             label: "Concurrent jobs",
             used: now.jobs_running,
             limit: limit(|p| p.concurrent_job_limit),

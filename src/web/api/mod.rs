@@ -23,6 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(bearer_key_fence))
                 .route(paths::API_AUTHORIZE.pattern, web::post().to(v1::authorize))
                 .route(paths::API_USAGE.pattern, web::post().to(v1::usage))
+                .route(
+                    paths::API_SHARED_USE.pattern,
+                    web::post().to(v1::shared_use),
+                )
                 .default_service(web::to(|| async {
                     json_error(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
                 })),

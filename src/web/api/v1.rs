@@ -1,9 +1,10 @@
-//! `/api/v1`: `authorize` (may this key make this call?) and `usage` (record what calls used).
+//! `/api/v1`: `authorize` (may this key make this call?), `usage` (record what calls used) and
+//! `shared-use` (what the organization has in use against its plan's shared limits).
 
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -11,6 +12,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use crate::domain::api_key::PresentedKey;
 use crate::policy::Reason;
 use crate::services::policy::{self as service, Asked, NewUsage, Reported};
+use crate::services::shared_use::{self, Origin, SharedUse, SharedUseReported};
 use crate::web::AppState;
 use crate::web::api::{ApiError, bearer, not_taken, read_json};
 use crate::web::kit::client_ip;
@@ -315,6 +317,118 @@ fn to_calls(records: Vec<UsageRecord>, now: DateTime<Utc>) -> Result<Vec<NewUsag
     Ok(calls)
 }
 
+/// What is in use now against the plan's shared limits, as the platform counts it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SharedUseRequest {
+    /// Workflows deployed to production now.
+    #[schema(maximum = 2147483647)]
+    pub production_workflows: u32,
+    /// Work items held now.
+    #[schema(maximum = 2147483647)]
+    pub work_items: u32,
+    /// Jobs running now.
+    #[schema(maximum = 2147483647)]
+    pub concurrent_jobs: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SharedUseResponse {
+    pub organization_id: i64,
+    /// Each shared limit: what the plan allows and what is in use now.
+    pub limits: Vec<SharedLimit>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SharedLimit {
+    /// `production_workflows`, `work_items` or `concurrent_jobs`.
+    pub name: String,
+    pub in_use: i32,
+    /// What the plan allows (0: the plan allows none, or the organization has no plan).
+    pub limit: i32,
+}
+
+/// Reports what the organization has in use against its plan's shared limits, as figures
+/// now (a retry changes nothing). It takes an organization key of an owner or admin, such as
+/// an admin service account's. Owners and admins are emailed as use reaches their alert
+/// thresholds of each limit, once a month each.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shared-use",
+    request_body = SharedUseRequest,
+    responses(
+        (status = 200, description = "Recorded: each limit with its use now", body = SharedUseResponse),
+        (status = 400, description = "A body this endpoint does not take (code malformed)", body = ErrorBody),
+        (status = 401, description = "No bearer key (code unauthenticated), an unknown or revoked key (code key_invalid), or an expired one (code key_expired)", body = ErrorBody),
+        (status = 403, description = "A personal key, a member's key, or an organization that is not active (code forbidden)", body = ErrorBody),
+        (status = 413, description = "A body over 16 KiB (code too_large)", body = ErrorBody),
+        (status = 429, description = "The key calls faster than allowed (code rate_limited, with Retry-After)", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn shared_use(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let key = bearer(&req).unwrap_or_default();
+    within_rate(&state, key)?;
+    let body: SharedUseRequest = read_json(&req, payload, 16 * 1024).await?;
+    let figure = |field: &str, value: u32| {
+        i32::try_from(value)
+            .map_err(|_| ApiError::malformed(format!("`{field}` is at most {}.", i32::MAX)))
+    };
+    let figures = SharedUse {
+        workflows: figure("production_workflows", body.production_workflows)?,
+        work_items: figure("work_items", body.work_items)?,
+        jobs: figure("concurrent_jobs", body.concurrent_jobs)?,
+    };
+    let origin = Origin {
+        ip: client_ip(&req, &state.settings.trusted_proxies).map(|ip| ip.to_string()),
+        request_id: req
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string),
+    };
+    let reported = shared_use::report(
+        &state.pool,
+        &state.postbox,
+        key,
+        figures,
+        origin,
+        state.clock.now(),
+    )
+    .await?;
+    match reported {
+        SharedUseReported::Recorded { org_id, limits } => {
+            Ok(HttpResponse::Ok().json(SharedUseResponse {
+                organization_id: org_id.0,
+                limits: limits
+                    .into_iter()
+                    .map(|l| SharedLimit {
+                        name: l.key.to_owned(),
+                        in_use: l.used,
+                        limit: l.limit,
+                    })
+                    .collect(),
+            }))
+        }
+        SharedUseReported::KeyInvalid => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "key_invalid",
+            "The key is unknown or no longer valid.",
+        )),
+        SharedUseReported::KeyExpired => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "key_expired",
+            "The key has expired.",
+        )),
+        SharedUseReported::Refused(reason) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", reason))
+        }
+    }
+}
+
 /// Every error: `{"error": {"code", "message"}}`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -325,8 +439,8 @@ pub struct ErrorBody {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ErrorDetail {
-    /// Stable: malformed, unauthenticated, key_invalid, too_large, rate_limited, not_found,
-    /// unavailable, internal.
+    /// Stable: malformed, unauthenticated, key_invalid, key_expired, forbidden, too_large,
+    /// rate_limited, not_found, unavailable, internal.
     code: String,
     message: String,
 }
@@ -335,7 +449,7 @@ pub struct ErrorDetail {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Guildhall policy API", version = "1"),
-    paths(authorize, usage),
+    paths(authorize, usage, shared_use),
     modifiers(&BearerKey)
 )]
 pub struct ApiDocument;

@@ -55,6 +55,7 @@ pub const STATIC: Route = Route::new("", "/static/{path:.*}");
 
 pub const API_AUTHORIZE: Route = Route::new(API, "/v1/authorize");
 pub const API_USAGE: Route = Route::new(API, "/v1/usage");
+pub const API_SHARED_USE: Route = Route::new(API, "/v1/shared-use");
 pub const API_OPENAPI: Route = Route::new(API, "/v1/openapi.json");
 
 pub const HOME: Route = Route::new("", "/");

@@ -87,6 +87,10 @@ fn table() -> Vec<(&'static str, Rule)> {
             Exempt("the policy API's question: answers, changes nothing"),
         ),
         (
+            "API_SHARED_USE",
+            audited!("organization.shared_use_reported", api_shared_use),
+        ),
+        (
             "API_USAGE",
             Exempt(
                 "usage reports: recorded in usage_records by the thousands a second, \
@@ -543,6 +547,11 @@ enum Body {
     Form(Vec<(&'static str, String)>),
     /// A sales file, as the upload form's multipart body.
     SalesFile(String),
+    /// JSON for the policy API, with the API key it is sent with.
+    Api {
+        key: String,
+        json: serde_json::Value,
+    },
 }
 
 impl Request {
@@ -579,6 +588,15 @@ impl Request {
                         format!("multipart/form-data; boundary={boundary}"),
                     )
                     .body(body);
+                self.by.send(request).await
+            }
+            Body::Api { key, json } => {
+                let request = self
+                    .by
+                    .client
+                    .post(self.by.url(&self.path))
+                    .bearer_auth(key)
+                    .json(json);
                 self.by.send(request).await
             }
         }
@@ -1273,6 +1291,29 @@ async fn with_org_key(w: &World) -> (SignedIn, i64) {
         .number(&format!("SELECT id FROM api_keys WHERE org_id = {org}"))
         .await;
     (owner, id)
+}
+
+async fn api_shared_use(w: &World) -> Request {
+    let (owner, _) = w.owner().await;
+    let created = owner
+        .post_form(
+            &paths::ORG_API_KEYS.path(),
+            &[("name", "Platform"), ("lifetime", "none")],
+        )
+        .await;
+    w.succeeded(&created, "creating an organization key");
+    let key = created
+        .html()
+        .attr("#new-key-value", "value")
+        .expect("the new key");
+    let json = serde_json::json!({
+        "production_workflows": 2, "work_items": 20, "concurrent_jobs": 1,
+    });
+    Request {
+        by: owner.visitor,
+        path: paths::API_SHARED_USE.path(),
+        body: Body::Api { key, json },
+    }
 }
 
 async fn org_api_keys(w: &World) -> Request {

@@ -447,7 +447,7 @@ async fn a_change_in_the_console_is_obeyed_by_the_next_call_on_another_instance(
 }
 
 #[tokio::test]
-async fn the_openapi_document_describes_both_endpoints_without_a_key() {
+async fn the_openapi_document_describes_every_endpoint_without_a_key() {
     let app = spawn_app().await;
     let response = app.get("/api/v1/openapi.json").await;
     assert_eq!(response.status(), 200);
@@ -458,7 +458,7 @@ async fn the_openapi_document_describes_both_endpoints_without_a_key() {
             .unwrap_or_default()
             .starts_with("3.")
     );
-    for path in ["/api/v1/authorize", "/api/v1/usage"] {
+    for path in ["/api/v1/authorize", "/api/v1/usage", "/api/v1/shared-use"] {
         let post = &document["paths"][path]["post"];
         assert!(post.is_object(), "{path}");
         assert!(
@@ -469,6 +469,7 @@ async fn the_openapi_document_describes_both_endpoints_without_a_key() {
     let schemas = &document["components"]["schemas"];
     assert!(schemas["AuthorizeRequest"]["properties"]["endpoint"].is_object());
     assert!(schemas["UsageRecord"]["properties"]["idempotency_key"].is_object());
+    assert!(schemas["SharedUseRequest"]["properties"]["production_workflows"].is_object());
     assert_eq!(
         document["components"]["securitySchemes"]["api_key"]["scheme"],
         json!("bearer")

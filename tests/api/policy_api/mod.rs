@@ -6,6 +6,7 @@ mod browser;
 mod keys;
 mod security;
 mod service_accounts;
+mod shared_use;
 mod team_budgets;
 mod usage;
 mod usage_page;

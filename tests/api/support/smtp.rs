@@ -22,6 +22,32 @@ impl ReceivedMail {
         self.link("/invitations/")
     }
 
+    /// The email as its reader sees the words: quoted-printable soft line breaks joined and
+    /// `=XX` escapes undone (headers and boundaries pass through unchanged).
+    pub fn readable(&self) -> String {
+        let data = self.data.replace("=\r\n", "");
+        let mut bytes = Vec::with_capacity(data.len());
+        let mut rest = data.as_bytes();
+        while let Some((&first, tail)) = rest.split_first() {
+            let escaped = (first == b'=')
+                .then(|| tail.get(..2))
+                .flatten()
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            match escaped {
+                Some(byte) => {
+                    bytes.push(byte);
+                    rest = &tail[2..];
+                }
+                None => {
+                    bytes.push(first);
+                    rest = tail;
+                }
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     /// The first path in the email that starts with `prefix`, with its token.
     pub fn link(&self, prefix: &str) -> String {
         let data = self.data.replace("=\r\n", "");

@@ -1,0 +1,158 @@
+//! The platform's report of what an organization has in use against its plan's shared limits
+//! (production workflows, work items, concurrent jobs; seed 000: totals across every member).
+//! A report gives the figures now, not increments, so a retried report changes nothing. It
+//! comes with an organization key of an owner or admin: in practice an admin service account's.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+
+use crate::access::{Actor, Permission};
+use crate::db::DbPool;
+use crate::domain::api_key::PresentedKey;
+use crate::domain::{OrgId, OrgRole, UserId};
+use crate::error::AppError;
+use crate::models::{api_keys, audit, plans, subscriptions, users};
+use crate::services::alerts;
+use crate::services::org::subscription::{LimitUse, limits_of};
+use crate::services::outbox::Postbox;
+
+/// What is in use now against each shared limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedUse {
+    pub workflows: i32,
+    pub work_items: i32,
+    pub jobs: i32,
+}
+
+/// What became of a report.
+pub enum SharedUseReported {
+    /// Recorded: each limit with the use now.
+    Recorded {
+        org_id: OrgId,
+        limits: Vec<LimitUse>,
+    },
+    /// Unknown, revoked, or its holder disabled or no longer a member.
+    KeyInvalid,
+    KeyExpired,
+    /// The key may not report for an organization, and why.
+    Refused(&'static str),
+}
+
+/// Where a report came from, for the audit log.
+pub struct Origin {
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn report(
+    pool: &DbPool,
+    postbox: &Postbox,
+    presented: &str,
+    figures: SharedUse,
+    origin: Origin,
+    now: DateTime<Utc>,
+) -> Result<SharedUseReported, AppError> {
+    let conn = &mut *pool.get().await?;
+    let Some(key) = PresentedKey::parse(presented) else {
+        return Ok(SharedUseReported::KeyInvalid);
+    };
+    let Some(row) = api_keys::facts(conn, key.prefix(), "", "", None).await? else {
+        return Ok(SharedUseReported::KeyInvalid);
+    };
+    if !key.matches(&row.secret_hash) || row.revoked_at.is_some() || !row.user_active {
+        return Ok(SharedUseReported::KeyInvalid);
+    }
+    if row.expires_at.is_some_and(|at| at <= now) {
+        return Ok(SharedUseReported::KeyExpired);
+    }
+    let Some(org_id) = row.org_id.map(OrgId) else {
+        return Ok(SharedUseReported::Refused(
+            "A personal key reports nothing for an organization; use an organization key.",
+        ));
+    };
+    // No role: the holder is no longer a member, and the key went with the membership.
+    let Some(role) = row.role.as_deref().and_then(|r| r.parse::<OrgRole>().ok()) else {
+        return Ok(SharedUseReported::KeyInvalid);
+    };
+    if row.org_active != Some(true) || row.org_cancelled == Some(true) {
+        return Ok(SharedUseReported::Refused(
+            "The organization is not active: it has nothing in use to report.",
+        ));
+    }
+    if let Err(denied) = Permission::ReportSharedUse.check(role) {
+        return Ok(SharedUseReported::Refused(denied.0));
+    }
+    let holder = UserId(row.user_id);
+    let label = users::labels_of(conn, &[holder])
+        .await?
+        .pop()
+        .map_or_else(String::new, |(_, label)| label);
+    let actor = Actor {
+        user_id: Some(holder),
+        email: label,
+        role: role.as_str(),
+        ip: origin.ip,
+        request_id: origin.request_id,
+    };
+    let limits = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let Some(before) = subscriptions::find(conn, org_id, true).await? else {
+                return Ok(None);
+            };
+            let was = SharedUse {
+                workflows: before.workflows_in_use,
+                work_items: before.work_items_in_use,
+                jobs: before.jobs_running,
+            };
+            let plan = match before.plan_id {
+                Some(id) => plans::find(conn, id).await?,
+                None => None,
+            };
+            if was == figures {
+                return Ok(Some(limits_of(plan.as_ref(), &before)));
+            }
+            subscriptions::report_use(
+                conn,
+                org_id,
+                figures.workflows,
+                figures.work_items,
+                figures.jobs,
+            )
+            .await?;
+            let name = row.org_name.clone().unwrap_or_default();
+            audit::record(
+                conn,
+                &audit::NewAuditEntry {
+                    before: Some(was.as_json()),
+                    after: Some(figures.as_json()),
+                    ..actor.audit_org("organization.shared_use_reported", org_id, &name)
+                },
+            )
+            .await?;
+            let now_in_use = subscriptions::Subscription {
+                workflows_in_use: figures.workflows,
+                work_items_in_use: figures.work_items,
+                jobs_running: figures.jobs,
+                ..before
+            };
+            Ok(Some(limits_of(plan.as_ref(), &now_in_use)))
+        })
+        .await?;
+    let Some(limits) = limits else {
+        return Ok(SharedUseReported::KeyInvalid);
+    };
+    // On every report, changed or not: a new month's alerts are due to a use that stays high.
+    alerts::after_use(conn, postbox, org_id, alerts::Changed::SharedUse, now).await?;
+    Ok(SharedUseReported::Recorded { org_id, limits })
+}
+
+impl SharedUse {
+    fn as_json(self) -> serde_json::Value {
+        serde_json::json!({
+            "production_workflows": self.workflows,
+            "work_items": self.work_items,
+            "concurrent_jobs": self.jobs,
+        })
+    }
+}
