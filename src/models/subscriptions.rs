@@ -6,9 +6,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::db::schema::{memberships, organizations};
+use crate::db::schema::{memberships, organizations, plans};
 use crate::domain::billing::{Billed, SeatPricing};
 use crate::domain::{OrgId, UserId};
+use crate::models::plans::Plan;
 
 /// Why the subscription changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +148,32 @@ pub async fn find(
     } else {
         query.first(conn).await.optional()
     }
+}
+
+/// The organization's subscription and its plan, in one statement.
+pub async fn find_with_plan(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> QueryResult<Option<(Subscription, Option<Plan>)>> {
+    organizations::table
+        .find(org_id)
+        .left_join(plans::table)
+        .select((
+            (
+                organizations::status,
+                organizations::cancelled_at,
+                organizations::member_count,
+                organizations::subscriber_count,
+                organizations::workflows_in_use,
+                organizations::work_items_in_use,
+                organizations::jobs_running,
+                organizations::plan_id,
+            ),
+            Option::<Plan>::as_select(),
+        ))
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// What the platform reports in use against the shared limits now.

@@ -9,8 +9,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use crate::access::{OrgContext, Permission, require};
 use crate::domain::{OrgId, TokenKind};
 use crate::error::{AppError, Denied, TxError};
-use crate::models::{audit, memberships, organizations, plans, subscriptions, teams};
-use crate::services::org::subscription::{LimitUse, limits_of};
+use crate::models::{audit, memberships, organizations, teams};
+use crate::services::org::subscription::shared_limits;
 use crate::services::org::{current_actor, rejected};
 use crate::services::outbox::{AlertedLimit, Postbox, UsageAlertEmail};
 
@@ -202,21 +202,6 @@ pub async fn after_use(
         postbox.wake();
     }
     Ok(queued)
-}
-
-/// The plan's shared limits and the organization's use of each now.
-async fn shared_limits(
-    conn: &mut AsyncPgConnection,
-    org_id: OrgId,
-) -> diesel::QueryResult<Vec<LimitUse>> {
-    let Some(now) = subscriptions::find(conn, org_id, false).await? else {
-        return Ok(Vec::new());
-    };
-    let plan = match now.plan_id {
-        Some(id) => plans::find(conn, id).await?,
-        None => None,
-    };
-    Ok(limits_of(plan.as_ref(), &now))
 }
 
 #[cfg(test)]

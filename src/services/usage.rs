@@ -12,6 +12,7 @@ use crate::domain::{FieldErrors, OrgId, UserId};
 use crate::error::AppError;
 use crate::models::organizations;
 use crate::models::usage::{self, Dimension, UsageOf, UsageSum};
+use crate::services::org::subscription::{LimitUse, shared_limits};
 
 /// The longest range a report covers.
 pub const LONGEST_RANGE_DAYS: i64 = 366;
@@ -95,8 +96,10 @@ pub struct Credits {
     pub inference_used: i64,
     pub embedding_purchased: i64,
     pub embedding_used: i64,
-    /// The soft alerts' thresholds (percent of the purchased tokens).
+    /// The soft alerts' thresholds (percent of each limit).
     pub alert_thresholds: Vec<i16>,
+    /// The plan's shared limits and what is in use of each now.
+    pub plan_limits: Vec<LimitUse>,
 }
 
 pub struct Report {
@@ -153,6 +156,7 @@ pub async fn of_organization(
         embedding_purchased: org.embedding_purchased,
         embedding_used: org.embedding_used,
         alert_thresholds: org.alert_thresholds,
+        plan_limits: shared_limits(conn, ctx.org_id).await?,
     });
     Ok(report)
 }

@@ -12,7 +12,7 @@ use crate::access::{
 };
 use crate::db::paging::{Paging, Total};
 use crate::domain::billing::{self, SeatPricing, Statement};
-use crate::domain::{EmailAddress, UserId};
+use crate::domain::{EmailAddress, OrgId, UserId};
 use crate::error::{AppError, Denied, TxError};
 use crate::models::memberships;
 use crate::models::plans::{self, Plan};
@@ -25,6 +25,7 @@ use crate::services::org::{current_actor, lock_members, refuse, rejected};
 pub const SEATS_PER_PAGE: i64 = 25;
 
 /// One shared limit (seed 000: totals across every member) and its use now.
+#[derive(Debug, Clone)]
 pub struct LimitUse {
     /// Stable name: the policy API's field, and what a sent alert is remembered by.
     pub key: &'static str,
@@ -69,6 +70,18 @@ pub(crate) fn limits_of(plan: Option<&Plan>, now: &Subscription) -> Vec<LimitUse
             limit: limit(|p| p.concurrent_job_limit),
         },
     ]
+}
+
+/// The plan's shared limits and the organization's use of each now (none for an organization
+/// that is gone).
+pub(crate) async fn shared_limits(
+    conn: &mut AsyncPgConnection,
+    org_id: OrgId,
+) -> diesel::QueryResult<Vec<LimitUse>> {
+    Ok(subscriptions::find_with_plan(conn, org_id)
+        .await?
+        .map(|(now, plan)| limits_of(plan.as_ref(), &now))
+        .unwrap_or_default())
 }
 
 /// A limit of a plan that the organization's use exceeds: why it cannot move to that plan.

@@ -58,6 +58,15 @@ async fn an_admins_key_reports_shared_use_and_managers_hear_of_each_threshold_on
         page.text("#limits-heading + p + ul")
     );
 
+    let usage = owner.get("/settings/org/usage").await.html();
+    assert!(
+        usage
+            .text("#plan-limits")
+            .contains("Production workflows in use 7 of 10"),
+        "{}",
+        usage.text("#plan-limits")
+    );
+
     // 8 workflows and 4 jobs: 80 % of two limits, each told to the owner and both admins once,
     // however often the platform says it again.
     for _ in 0..3 {
