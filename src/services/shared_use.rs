@@ -3,18 +3,21 @@
 //! A report gives the figures now, not increments, so a retried report changes nothing. It
 //! comes with an organization key of an owner or admin: in practice an admin service account's.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 
 use crate::access::{Actor, Permission};
 use crate::db::DbPool;
+use crate::domain::OrgId;
 use crate::domain::api_key::PresentedKey;
-use crate::domain::{OrgId, OrgRole, UserId};
 use crate::error::AppError;
 use crate::models::{api_keys, audit, plans, subscriptions, users};
-use crate::services::alerts;
+use crate::policy::{Call, Reason, Secret};
 use crate::services::org::subscription::{LimitUse, limits_of};
 use crate::services::outbox::Postbox;
+use crate::services::{alerts, policy};
 
 /// What is in use now against each shared limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,16 +34,17 @@ pub enum SharedUseReported {
         org_id: OrgId,
         limits: Vec<LimitUse>,
     },
-    /// Unknown, revoked, or its holder disabled or no longer a member.
-    KeyInvalid,
-    KeyExpired,
+    /// The key, its organization or the IP allowlist said no, as `authorize` would, with the
+    /// deciding check's explanation (which, for the key, tells an unknown key from a revoked
+    /// one: not for the caller).
+    Denied(Reason, String),
     /// The key may not report for an organization, and why.
     Refused(&'static str),
 }
 
-/// Where a report came from, for the audit log.
+/// Where a report came from: the IP allowlist's address, and the audit log's.
 pub struct Origin {
-    pub ip: Option<String>,
+    pub ip: Option<IpAddr>,
     pub request_id: Option<String>,
 }
 
@@ -54,36 +58,38 @@ pub async fn report(
     now: DateTime<Utc>,
 ) -> Result<SharedUseReported, AppError> {
     let conn = &mut *pool.get().await?;
-    let Some(key) = PresentedKey::parse(presented) else {
-        return Ok(SharedUseReported::KeyInvalid);
+    let key = PresentedKey::parse(presented);
+    let row = match &key {
+        Some(key) => api_keys::facts(conn, key.prefix(), "", "", None).await?,
+        None => None,
     };
-    let Some(row) = api_keys::facts(conn, key.prefix(), "", "", None).await? else {
-        return Ok(SharedUseReported::KeyInvalid);
+    let facts = row.as_ref().map(policy::facts_of);
+    let call = Call {
+        endpoint: "",
+        model: "",
+        team: None,
+        ip: origin.ip,
+        now,
+        secret: match (&key, &row) {
+            (Some(key), Some(row)) if key.matches(&row.secret_hash) => Secret::Matched,
+            _ => Secret::Mismatched,
+        },
     };
-    if !key.matches(&row.secret_hash) || row.revoked_at.is_some() || !row.user_active {
-        return Ok(SharedUseReported::KeyInvalid);
+    if let Err((reason, detail)) = crate::policy::standing(facts.as_ref(), &call) {
+        return Ok(SharedUseReported::Denied(reason, detail));
     }
-    if row.expires_at.is_some_and(|at| at <= now) {
-        return Ok(SharedUseReported::KeyExpired);
-    }
-    let Some(org_id) = row.org_id.map(OrgId) else {
+    let Some(facts) = facts else {
+        return Ok(SharedUseReported::Denied(Reason::KeyInvalid, String::new()));
+    };
+    let (Some(org_id), Some(role)) = (facts.key.org_id, facts.key.role) else {
         return Ok(SharedUseReported::Refused(
             "A personal key reports nothing for an organization; use an organization key.",
         ));
     };
-    // No role: the holder is no longer a member, and the key went with the membership.
-    let Some(role) = row.role.as_deref().and_then(|r| r.parse::<OrgRole>().ok()) else {
-        return Ok(SharedUseReported::KeyInvalid);
-    };
-    if row.org_active != Some(true) || row.org_cancelled == Some(true) {
-        return Ok(SharedUseReported::Refused(
-            "The organization is not active: it has nothing in use to report.",
-        ));
-    }
     if let Err(denied) = Permission::ReportSharedUse.check(role) {
         return Ok(SharedUseReported::Refused(denied.0));
     }
-    let holder = UserId(row.user_id);
+    let holder = facts.key.user_id;
     let label = users::labels_of(conn, &[holder])
         .await?
         .pop()
@@ -92,7 +98,7 @@ pub async fn report(
         user_id: Some(holder),
         email: label,
         role: role.as_str(),
-        ip: origin.ip,
+        ip: origin.ip.map(|ip| ip.to_string()),
         request_id: origin.request_id,
     };
     let limits = conn
@@ -120,13 +126,13 @@ pub async fn report(
                 figures.jobs,
             )
             .await?;
-            let name = row.org_name.clone().unwrap_or_default();
+            let name = facts.org.as_ref().map_or("", |org| org.name.as_str());
             audit::record(
                 conn,
                 &audit::NewAuditEntry {
                     before: Some(was.as_json()),
                     after: Some(figures.as_json()),
-                    ..actor.audit_org("organization.shared_use_reported", org_id, &name)
+                    ..actor.audit_org("organization.shared_use_reported", org_id, name)
                 },
             )
             .await?;
@@ -140,7 +146,7 @@ pub async fn report(
         })
         .await?;
     let Some(limits) = limits else {
-        return Ok(SharedUseReported::KeyInvalid);
+        return Ok(SharedUseReported::Denied(Reason::KeyInvalid, String::new()));
     };
     // On every report, changed or not: a new month's alerts are due to a use that stays high.
     alerts::after_use(conn, postbox, org_id, alerts::Changed::SharedUse, now).await?;

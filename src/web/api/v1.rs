@@ -360,7 +360,7 @@ pub struct SharedLimit {
         (status = 200, description = "Recorded: each limit with its use now", body = SharedUseResponse),
         (status = 400, description = "A body this endpoint does not take (code malformed)", body = ErrorBody),
         (status = 401, description = "No bearer key (code unauthenticated), an unknown or revoked key (code key_invalid), or an expired one (code key_expired)", body = ErrorBody),
-        (status = 403, description = "A personal key, a member's key, or an organization that is not active (code forbidden)", body = ErrorBody),
+        (status = 403, description = "A personal key or a member's key (code forbidden), an organization that is not active (code org_inactive), or an address outside the IP allowlist (code ip_not_allowed)", body = ErrorBody),
         (status = 413, description = "A body over 16 KiB (code too_large)", body = ErrorBody),
         (status = 429, description = "The key calls faster than allowed (code rate_limited, with Retry-After)", body = ErrorBody),
     ),
@@ -384,7 +384,7 @@ pub async fn shared_use(
         jobs: figure("concurrent_jobs", body.concurrent_jobs)?,
     };
     let origin = Origin {
-        ip: client_ip(&req, &state.settings.trusted_proxies).map(|ip| ip.to_string()),
+        ip: client_ip(&req, &state.settings.trusted_proxies),
         request_id: req
             .extensions()
             .get::<tracing_actix_web::RequestId>()
@@ -413,16 +413,14 @@ pub async fn shared_use(
                     .collect(),
             }))
         }
-        SharedUseReported::KeyInvalid => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "key_invalid",
-            "The key is unknown or no longer valid.",
-        )),
-        SharedUseReported::KeyExpired => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "key_expired",
-            "The key has expired.",
-        )),
+        SharedUseReported::Denied(reason, detail) => Err(match reason {
+            Reason::KeyInvalid | Reason::KeyExpired => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                reason.code(),
+                "The key is unknown, revoked or expired.",
+            ),
+            _ => ApiError::new(StatusCode::FORBIDDEN, reason.code(), detail),
+        }),
         SharedUseReported::Refused(reason) => {
             Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", reason))
         }
@@ -439,8 +437,8 @@ pub struct ErrorBody {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ErrorDetail {
-    /// Stable: malformed, unauthenticated, key_invalid, key_expired, forbidden, too_large,
-    /// rate_limited, not_found, unavailable, internal.
+    /// Stable: malformed, unauthenticated, key_invalid, key_expired, forbidden, org_inactive,
+    /// ip_not_allowed, too_large, rate_limited, not_found, unavailable, internal.
     code: String,
     message: String,
 }

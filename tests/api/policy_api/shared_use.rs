@@ -128,7 +128,7 @@ async fn an_admins_key_reports_shared_use_and_managers_hear_of_each_threshold_on
 }
 
 #[tokio::test]
-async fn a_members_a_personal_a_revoked_or_an_expired_key_and_bad_figures_change_nothing() {
+async fn members_personal_revoked_expired_or_outside_keys_and_bad_figures_change_nothing() {
     let app = spawn_app().await;
     let acme = acme(&app).await;
     let ada = signed_in(&app, &acme.admin).await;
@@ -174,6 +174,31 @@ async fn a_members_a_personal_a_revoked_or_an_expired_key_and_bad_figures_change
         )
         .await;
     assert_eq!(missing_key.status(), 401);
+
+    // The IP allowlist holds reports as it holds calls: an entry for chat completions only
+    // does not, one for every endpoint does (the tests call from 127.0.0.1).
+    app.sql(&format!(
+        "INSERT INTO ip_allow_entries (org_id, network, label, endpoint, created_at) VALUES \
+         ({org}, '203.0.113.0/24', 'Gateway', 'chat_completions', now())",
+        org = acme.org
+    ))
+    .await;
+    let scoped = call(&app, SHARED_USE, &admin_key, &figures(3, 30, 3)).await;
+    assert_eq!(scoped.status(), 200, "{}", scoped.text());
+    app.sql(&format!(
+        "INSERT INTO ip_allow_entries (org_id, network, label, created_at) VALUES \
+         ({org}, '203.0.113.0/24', 'Office', now())",
+        org = acme.org
+    ))
+    .await;
+    let outside = call(&app, SHARED_USE, &admin_key, &figures(9, 90, 0)).await;
+    assert_eq!(outside.status(), 403, "{}", outside.text());
+    assert!(
+        outside.text().contains("ip_not_allowed"),
+        "{}",
+        outside.text()
+    );
+    app.sql("DELETE FROM ip_allow_entries").await;
 
     // An admin's key past its expiry, and one revoked: refused with their own codes.
     app.clock.advance(chrono::Duration::days(31));
