@@ -102,6 +102,16 @@ pub struct Credits {
     pub plan_limits: Vec<LimitUse>,
 }
 
+impl Credits {
+    /// Each kind of token: its name, used and purchased.
+    pub fn by_kind(&self) -> [(&'static str, i64, i64); 2] {
+        [
+            ("Inference", self.inference_used, self.inference_purchased),
+            ("Embedding", self.embedding_used, self.embedding_purchased),
+        ]
+    }
+}
+
 pub struct Report {
     pub range: Range,
     /// One line per day of the range, days without calls included.

@@ -101,11 +101,34 @@ impl Chart {
 pub fn breakdowns<'a>(
     report: &'a Report,
     holder_heading: &'a str,
-) -> [(&'static str, &'a str, &'a [Line]); 3] {
+) -> [(&'static str, &'a str, String, &'a [Line]); 3] {
+    // "By member" heads a column "Member".
+    let column = |heading: &str| {
+        let word = heading.trim_start_matches("By ");
+        let mut chars = word.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first.to_uppercase().chain(chars).collect()
+        })
+    };
     [
-        ("usage-endpoints", "By endpoint", &report.endpoints),
-        ("usage-models", "By model", &report.models),
-        ("usage-holders", holder_heading, &report.holders),
+        (
+            "usage-endpoints",
+            "By endpoint",
+            column("By endpoint"),
+            &report.endpoints,
+        ),
+        (
+            "usage-models",
+            "By model",
+            column("By model"),
+            &report.models,
+        ),
+        (
+            "usage-holders",
+            holder_heading,
+            column(holder_heading),
+            &report.holders,
+        ),
     ]
 }
 
