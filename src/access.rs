@@ -212,6 +212,51 @@ impl SuperAdmin {
     }
 }
 
+/// Proof that a call comes from the platform itself: it presented the token configured as
+/// `GUILDHALL_PLATFORM_TOKEN` (compared in constant time). Organizations never hold it, so what
+/// only the platform may say (what an organization has in use against its plan's shared
+/// limits, which decides the plans it fits) takes one.
+#[derive(Debug)]
+pub struct PlatformCaller {
+    actor: Actor,
+}
+
+impl PlatformCaller {
+    pub fn check(
+        presented: &str,
+        configured: Option<&secrecy::SecretString>,
+        ip: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<PlatformCaller, Denied> {
+        use secrecy::ExposeSecret;
+        use subtle::ConstantTimeEq;
+        let refused = Denied(
+            "Only the platform calls this, with the token configured as GUILDHALL_PLATFORM_TOKEN.",
+        );
+        let Some(configured) = configured else {
+            return Err(refused);
+        };
+        let expected = configured.expose_secret().as_bytes();
+        // Lengths differ only for a wrong token; ct_eq then answers no without a timing clue.
+        if !bool::from(presented.as_bytes().ct_eq(expected)) {
+            return Err(refused);
+        }
+        Ok(PlatformCaller {
+            actor: Actor {
+                user_id: None,
+                email: "platform".to_owned(),
+                role: "system",
+                ip,
+                request_id,
+            },
+        })
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+}
+
 /// Proof of the organization a request acts in and the user's membership of it, read from the
 /// database on this request.
 #[derive(Debug, Clone)]
@@ -307,13 +352,10 @@ pub enum Permission {
     ManageServiceAccounts,
     /// Read and verify the organization's audit log.
     ReadAuditLog,
-    /// Report, with one's organization key, what the organization has in use against the
-    /// plan's shared limits (the platform's services do, with an admin service account's key).
-    ReportSharedUse,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ViewOrganization,
         Permission::ManageInvitations,
         Permission::RemoveMembers,
@@ -327,7 +369,6 @@ impl Permission {
         Permission::UseOrgApiKey,
         Permission::ManageServiceAccounts,
         Permission::ReadAuditLog,
-        Permission::ReportSharedUse,
     ];
 
     /// SPEC §3: the roles allowed, and the reason given to the others.
@@ -357,10 +398,6 @@ impl Permission {
             Permission::ReadAuditLog => {
                 (MANAGERS, "Only owners and admins can read the audit log.")
             }
-            Permission::ReportSharedUse => (
-                MANAGERS,
-                "Only the key of an owner or admin (a person or a service account) reports shared use.",
-            ),
             Permission::ManageBilling => (&[Owner], "Only the owner can manage billing."),
             Permission::LeaveOrganization => (
                 &[Admin, Member],
@@ -770,7 +807,7 @@ mod tests {
     }
 
     /// SPEC §3, written out by hand: (permission, owner, admin, member).
-    const EXPECTED: [(Permission, bool, bool, bool); 14] = [
+    const EXPECTED: [(Permission, bool, bool, bool); 13] = [
         (Permission::ViewOrganization, true, true, true),
         (Permission::ManageInvitations, true, true, false),
         (Permission::RemoveMembers, true, true, false),
@@ -784,7 +821,6 @@ mod tests {
         (Permission::UseOrgApiKey, true, true, true),
         (Permission::ManageServiceAccounts, true, true, false),
         (Permission::ReadAuditLog, true, true, false),
-        (Permission::ReportSharedUse, true, true, false),
     ];
 
     #[test]

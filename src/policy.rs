@@ -264,21 +264,6 @@ pub fn decide(facts: Option<&Facts>, call: &Call) -> Trace {
     Trace { steps }
 }
 
-/// The checks that hold for every use of a key, not only a call to a model: the key itself,
-/// its organization and the IP allowlist (entries scoped to an endpoint hold only calls to it,
-/// so none of those). The first failure decides, as in `decide`, with its explanation.
-pub fn standing(facts: Option<&Facts>, call: &Call) -> Result<(), (Reason, String)> {
-    let passed = |step: Step| match step.verdict {
-        Verdict::Failed(reason) => Err((reason, step.detail)),
-        _ => Ok(()),
-    };
-    passed(key_check(facts, call))?;
-    // Without facts the key check has failed already.
-    let Some(facts) = facts else { return Ok(()) };
-    passed(organization_check(facts))?;
-    passed(ip_check(facts, call))
-}
-
 fn step(check: Check, verdict: Verdict, detail: impl Into<String>, rule: Option<Rule>) -> Step {
     Step {
         check,

@@ -244,7 +244,7 @@ pub async fn explain(
     Ok(Some((facts, trace)))
 }
 
-pub(crate) fn facts_of(row: &FactsRow) -> Facts {
+fn facts_of(row: &FactsRow) -> Facts {
     let org = row.org_id.map(|_| OrgFacts {
         name: row.org_name.clone().unwrap_or_default(),
         active: row.org_active.unwrap_or(false),

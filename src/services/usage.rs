@@ -98,7 +98,7 @@ pub struct Credits {
     pub embedding_used: i64,
     /// The soft alerts' thresholds (percent of each limit).
     pub alert_thresholds: Vec<i16>,
-    /// The plan's shared limits and what is in use of each now.
+    /// The plan's shared limits and what is in use of each now (none without a plan).
     pub plan_limits: Vec<LimitUse>,
 }
 

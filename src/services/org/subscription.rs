@@ -72,16 +72,16 @@ pub(crate) fn limits_of(plan: Option<&Plan>, now: &Subscription) -> Vec<LimitUse
     ]
 }
 
-/// The plan's shared limits and the organization's use of each now (none for an organization
-/// that is gone).
+/// The plan's shared limits and the organization's use of each now (none without a plan: then
+/// nothing limits it).
 pub(crate) async fn shared_limits(
     conn: &mut AsyncPgConnection,
     org_id: OrgId,
 ) -> diesel::QueryResult<Vec<LimitUse>> {
-    Ok(subscriptions::find_with_plan(conn, org_id)
-        .await?
-        .map(|(now, plan)| limits_of(plan.as_ref(), &now))
-        .unwrap_or_default())
+    Ok(match subscriptions::find_with_plan(conn, org_id).await? {
+        Some((now, Some(plan))) => limits_of(Some(&plan), &now),
+        _ => Vec::new(),
+    })
 }
 
 /// A limit of a plan that the organization's use exceeds: why it cannot move to that plan.

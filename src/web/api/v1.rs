@@ -1,5 +1,6 @@
-//! `/api/v1`: `authorize` (may this key make this call?), `usage` (record what calls used) and
-//! `shared-use` (what the organization has in use against its plan's shared limits).
+//! `/api/v1`: `authorize` (may this key make this call?), `usage` (record what calls used) and,
+//! for the platform only, `shared-use` (what an organization has in use against its plan's
+//! shared limits).
 
 use std::time::Instant;
 
@@ -9,10 +10,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use crate::access::PlatformCaller;
+use crate::domain::OrgId;
 use crate::domain::api_key::PresentedKey;
 use crate::policy::Reason;
 use crate::services::policy::{self as service, Asked, NewUsage, Reported};
-use crate::services::shared_use::{self, Origin, SharedUse, SharedUseReported};
+use crate::services::shared_use::{self, SharedUse, SharedUseReported};
 use crate::web::AppState;
 use crate::web::api::{ApiError, bearer, not_taken, read_json};
 use crate::web::kit::client_ip;
@@ -317,10 +320,12 @@ fn to_calls(records: Vec<UsageRecord>, now: DateTime<Utc>) -> Result<Vec<NewUsag
     Ok(calls)
 }
 
-/// What is in use now against the plan's shared limits, as the platform counts it.
+/// What an organization has in use now against its plan's shared limits, as the platform
+/// counts it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SharedUseRequest {
+    pub organization_id: i64,
     /// Workflows deployed to production now.
     #[schema(maximum = 2147483647)]
     pub production_workflows: u32,
@@ -348,10 +353,11 @@ pub struct SharedLimit {
     pub limit: i32,
 }
 
-/// Reports what the organization has in use against its plan's shared limits, as figures
-/// now (a retry changes nothing). It takes an organization key of an owner or admin, such as
-/// an admin service account's. Owners and admins are emailed as use reaches their alert
-/// thresholds of each limit, once a month each.
+/// For the platform only: reports what an organization has in use now against its plan's
+/// shared limits (figures, not increments: a retry changes nothing). It takes the token
+/// configured as `GUILDHALL_PLATFORM_TOKEN`, never an organization's key: the figures decide
+/// which plans the organization fits. Owners and admins are emailed as use reaches their
+/// alert thresholds of each limit, once a month each.
 #[utoipa::path(
     post,
     path = "/api/v1/shared-use",
@@ -359,20 +365,29 @@ pub struct SharedLimit {
     responses(
         (status = 200, description = "Recorded: each limit with its use now", body = SharedUseResponse),
         (status = 400, description = "A body this endpoint does not take (code malformed)", body = ErrorBody),
-        (status = 401, description = "No bearer key (code unauthenticated), an unknown or revoked key (code key_invalid), or an expired one (code key_expired)", body = ErrorBody),
-        (status = 403, description = "A personal key or a member's key (code forbidden), an organization that is not active (code org_inactive), or an address outside the IP allowlist (code ip_not_allowed)", body = ErrorBody),
+        (status = 401, description = "No bearer token (code unauthenticated), or not the platform's (code token_invalid)", body = ErrorBody),
+        (status = 403, description = "The organization is cancelled: nothing recorded (code org_inactive)", body = ErrorBody),
+        (status = 404, description = "No such organization (code not_found)", body = ErrorBody),
         (status = 413, description = "A body over 16 KiB (code too_large)", body = ErrorBody),
-        (status = 429, description = "The key calls faster than allowed (code rate_limited, with Retry-After)", body = ErrorBody),
     ),
-    security(("api_key" = []))
+    security(("platform_token" = []))
 )]
 pub async fn shared_use(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let key = bearer(&req).unwrap_or_default();
-    within_rate(&state, key)?;
+    let request_id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(ToString::to_string);
+    let platform = PlatformCaller::check(
+        bearer(&req).unwrap_or_default(),
+        state.settings.platform_token.as_ref(),
+        client_ip(&req, &state.settings.trusted_proxies).map(|ip| ip.to_string()),
+        request_id,
+    )
+    .map_err(|denied| ApiError::new(StatusCode::UNAUTHORIZED, "token_invalid", denied.0))?;
     let body: SharedUseRequest = read_json(&req, payload, 16 * 1024).await?;
     let figure = |field: &str, value: u32| {
         i32::try_from(value)
@@ -383,47 +398,38 @@ pub async fn shared_use(
         work_items: figure("work_items", body.work_items)?,
         jobs: figure("concurrent_jobs", body.concurrent_jobs)?,
     };
-    let origin = Origin {
-        ip: client_ip(&req, &state.settings.trusted_proxies),
-        request_id: req
-            .extensions()
-            .get::<tracing_actix_web::RequestId>()
-            .map(ToString::to_string),
-    };
+    let org_id = OrgId(body.organization_id);
     let reported = shared_use::report(
         &state.pool,
         &state.postbox,
-        key,
+        &platform,
+        org_id,
         figures,
-        origin,
         state.clock.now(),
     )
     .await?;
     match reported {
-        SharedUseReported::Recorded { org_id, limits } => {
-            Ok(HttpResponse::Ok().json(SharedUseResponse {
-                organization_id: org_id.0,
-                limits: limits
-                    .into_iter()
-                    .map(|l| SharedLimit {
-                        name: l.key.to_owned(),
-                        in_use: l.used,
-                        limit: l.limit,
-                    })
-                    .collect(),
-            }))
-        }
-        SharedUseReported::Denied(reason, detail) => Err(match reason {
-            Reason::KeyInvalid | Reason::KeyExpired => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                reason.code(),
-                "The key is unknown, revoked or expired.",
-            ),
-            _ => ApiError::new(StatusCode::FORBIDDEN, reason.code(), detail),
-        }),
-        SharedUseReported::Refused(reason) => {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", reason))
-        }
+        SharedUseReported::Recorded(limits) => Ok(HttpResponse::Ok().json(SharedUseResponse {
+            organization_id: org_id.0,
+            limits: limits
+                .into_iter()
+                .map(|l| SharedLimit {
+                    name: l.key.to_owned(),
+                    in_use: l.used,
+                    limit: l.limit,
+                })
+                .collect(),
+        })),
+        SharedUseReported::NoSuchOrganization => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No organization has this id.",
+        )),
+        SharedUseReported::OrganizationInactive => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "org_inactive",
+            "The organization is cancelled: nothing was recorded.",
+        )),
     }
 }
 
@@ -437,8 +443,8 @@ pub struct ErrorBody {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ErrorDetail {
-    /// Stable: malformed, unauthenticated, key_invalid, key_expired, forbidden, org_inactive,
-    /// ip_not_allowed, too_large, rate_limited, not_found, unavailable, internal.
+    /// Stable: malformed, unauthenticated, key_invalid, token_invalid, org_inactive, too_large,
+    /// rate_limited, not_found, unavailable, internal.
     code: String,
     message: String,
 }
@@ -460,6 +466,11 @@ impl Modify for BearerKey {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // The platform's own token (`GUILDHALL_PLATFORM_TOKEN`), for `shared-use`.
+        components.add_security_scheme(
+            "platform_token",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
     }

@@ -547,9 +547,9 @@ enum Body {
     Form(Vec<(&'static str, String)>),
     /// A sales file, as the upload form's multipart body.
     SalesFile(String),
-    /// JSON for the policy API, with the API key it is sent with.
+    /// JSON for the policy API, with the bearer token it is sent with.
     Api {
-        key: String,
+        token: String,
         json: serde_json::Value,
     },
 }
@@ -590,12 +590,12 @@ impl Request {
                     .body(body);
                 self.by.send(request).await
             }
-            Body::Api { key, json } => {
+            Body::Api { token, json } => {
                 let request = self
                     .by
                     .client
                     .post(self.by.url(&self.path))
-                    .bearer_auth(key)
+                    .bearer_auth(token)
                     .json(json);
                 self.by.send(request).await
             }
@@ -1294,25 +1294,18 @@ async fn with_org_key(w: &World) -> (SignedIn, i64) {
 }
 
 async fn api_shared_use(w: &World) -> Request {
-    let (owner, _) = w.owner().await;
-    let created = owner
-        .post_form(
-            &paths::ORG_API_KEYS.path(),
-            &[("name", "Platform"), ("lifetime", "none")],
-        )
-        .await;
-    w.succeeded(&created, "creating an organization key");
-    let key = created
-        .html()
-        .attr("#new-key-value", "value")
-        .expect("the new key");
+    let (owner, org) = w.owner().await;
     let json = serde_json::json!({
+        "organization_id": org.0,
         "production_workflows": 2, "work_items": 20, "concurrent_jobs": 1,
     });
     Request {
         by: owner.visitor,
         path: paths::API_SHARED_USE.path(),
-        body: Body::Api { key, json },
+        body: Body::Api {
+            token: crate::support::PLATFORM_TOKEN.to_owned(),
+            json,
+        },
     }
 }
 

@@ -458,7 +458,7 @@ async fn the_openapi_document_describes_every_endpoint_without_a_key() {
             .unwrap_or_default()
             .starts_with("3.")
     );
-    for path in ["/api/v1/authorize", "/api/v1/usage", "/api/v1/shared-use"] {
+    for path in ["/api/v1/authorize", "/api/v1/usage"] {
         let post = &document["paths"][path]["post"];
         assert!(post.is_object(), "{path}");
         assert!(
@@ -469,7 +469,13 @@ async fn the_openapi_document_describes_every_endpoint_without_a_key() {
     let schemas = &document["components"]["schemas"];
     assert!(schemas["AuthorizeRequest"]["properties"]["endpoint"].is_object());
     assert!(schemas["UsageRecord"]["properties"]["idempotency_key"].is_object());
-    assert!(schemas["SharedUseRequest"]["properties"]["production_workflows"].is_object());
+    // The platform's own endpoint: its token, not a key.
+    let shared_use = &document["paths"]["/api/v1/shared-use"]["post"];
+    assert!(
+        shared_use["security"][0]["platform_token"].is_array(),
+        "{shared_use}"
+    );
+    assert!(schemas["SharedUseRequest"]["properties"]["organization_id"].is_object());
     assert_eq!(
         document["components"]["securitySchemes"]["api_key"]["scheme"],
         json!("bearer")

@@ -1,18 +1,19 @@
-//! `POST /api/v1/shared-use`: the platform reports what an organization has in use against its
-//! plan's shared limits (Standard: 10 production workflows, 10,000 work items, 5 concurrent
-//! jobs) with an owner's or admin's organization key; owners and admins are alerted once per
-//! limit, threshold and month; anyone else's key changes nothing.
+//! `POST /api/v1/shared-use`: the platform, with its own token, reports what an organization
+//! has in use against its plan's shared limits (Standard: 10 production workflows, 10,000 work
+//! items, 5 concurrent jobs). Owners and admins are alerted once per limit, threshold and
+//! month. No key an organization holds may set the figures: they decide which plans it fits.
 
 use serde_json::{Value, json};
 
-use super::{ORG_KEYS, PERSONAL_KEYS, call, create_key, signed_in};
+use super::{ORG_KEYS, call, create_key, signed_in};
 use crate::org::acme;
-use crate::support::{OrgId, TestApp, smtp::SmtpSink, spawn_app, spawn_app_with};
+use crate::support::{OrgId, PLATFORM_TOKEN, TestApp, smtp::SmtpSink, spawn_app, spawn_app_with};
 
 const SHARED_USE: &str = "/api/v1/shared-use";
 
-fn figures(workflows: i64, work_items: i64, jobs: i64) -> Value {
+fn figures(org: OrgId, workflows: i64, work_items: i64, jobs: i64) -> Value {
     json!({
+        "organization_id": org.0,
         "production_workflows": workflows,
         "work_items": work_items,
         "concurrent_jobs": jobs,
@@ -28,16 +29,23 @@ async fn in_use(app: &TestApp, org: OrgId) -> i64 {
 }
 
 #[tokio::test]
-async fn an_admins_key_reports_shared_use_and_managers_hear_of_each_threshold_once() {
+async fn the_platform_reports_shared_use_and_managers_hear_of_each_threshold_once() {
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let app = spawn_app_with(|s| s.smtp_url = Some(url.clone())).await;
     let acme = acme(&app).await;
-    let ada = signed_in(&app, &acme.admin).await;
-    let key = create_key(&ada, ORG_KEYS, "Platform", "none").await;
+    let globex_owner = app.user("owner@globex.test").create().await;
+    let globex = app.org("Globex").owned_by(&globex_owner).create().await;
+    let globex_before = in_use(&app, globex).await;
 
     // 7 of 10 workflows: below 80 %, recorded and shown, nobody told.
-    let answer = call(&app, SHARED_USE, &key, &figures(7, 100, 1)).await;
+    let answer = call(
+        &app,
+        SHARED_USE,
+        PLATFORM_TOKEN,
+        &figures(acme.org, 7, 100, 1),
+    )
+    .await;
     assert_eq!(answer.status(), 200, "{}", answer.text());
     let body: Value = serde_json::from_str(answer.text()).expect("JSON");
     assert_eq!(body["organization_id"], json!(acme.org.0));
@@ -49,34 +57,43 @@ async fn an_admins_key_reports_shared_use_and_managers_hear_of_each_threshold_on
             {"name": "concurrent_jobs", "in_use": 1, "limit": 5},
         ])
     );
+    assert_eq!(
+        in_use(&app, globex).await,
+        globex_before,
+        "another organization's figures stay"
+    );
     let owner = signed_in(&app, &acme.owner).await;
     let page = owner.get("/settings/org/subscription").await.html();
-    assert!(
-        page.text("#limits-heading + p + ul")
-            .contains("7 of 10 in use"),
-        "{}",
-        page.text("#limits-heading + p + ul")
-    );
-
+    let limits = page.text("#limits-heading + p + ul");
+    assert!(limits.contains("7 of 10 in use"), "{limits}");
     let usage = owner.get("/settings/org/usage").await.html();
+    let plan_limits = usage.text("#plan-limits");
     assert!(
-        usage
-            .text("#plan-limits")
-            .contains("Production workflows in use 7 of 10"),
-        "{}",
-        usage.text("#plan-limits")
+        plan_limits.contains("Production workflows in use 7 of 10"),
+        "{plan_limits}"
     );
 
     // 8 workflows and 4 jobs: 80 % of two limits, each told to the owner and both admins once,
     // however often the platform says it again.
     for _ in 0..3 {
-        let again = call(&app, SHARED_USE, &key, &figures(8, 100, 4)).await;
+        let again = call(
+            &app,
+            SHARED_USE,
+            PLATFORM_TOKEN,
+            &figures(acme.org, 8, 100, 4),
+        )
+        .await;
         assert_eq!(again.status(), 200, "{}", again.text());
     }
     let mails = sink.wait_for(6).await;
     let mut told: Vec<(String, bool)> = mails
         .iter()
-        .map(|m| (m.to[0].clone(), m.data.contains("production workflows")))
+        .map(|m| {
+            (
+                m.to[0].clone(),
+                m.readable().contains("production workflows"),
+            )
+        })
         .collect();
     told.sort();
     assert_eq!(
@@ -90,7 +107,11 @@ async fn an_admins_key_reports_shared_use_and_managers_hear_of_each_threshold_on
             ("owner@acme.test".to_owned(), true),
         ]
     );
-    assert!(mails.iter().all(|m| m.data.contains("80%")));
+    for mail in &mails {
+        let text = mail.readable();
+        assert!(text.contains("80%"), "{text}");
+        assert!(text.contains("/settings/org/subscription"), "{text}");
+    }
     assert!(
         mails
             .iter()
@@ -100,19 +121,35 @@ async fn an_admins_key_reports_shared_use_and_managers_hear_of_each_threshold_on
     );
 
     // The whole limit reached: 100 % told once more; a report of the same figures is quiet.
-    call(&app, SHARED_USE, &key, &figures(10, 100, 4)).await;
-    call(&app, SHARED_USE, &key, &figures(10, 100, 4)).await;
+    call(
+        &app,
+        SHARED_USE,
+        PLATFORM_TOKEN,
+        &figures(acme.org, 10, 100, 4),
+    )
+    .await;
+    call(
+        &app,
+        SHARED_USE,
+        PLATFORM_TOKEN,
+        &figures(acme.org, 10, 100, 4),
+    )
+    .await;
     let mails = sink.wait_for(9).await;
-    assert!(mails[8].data.contains("100%"), "{}", mails[8].data);
+    assert!(
+        mails[8].readable().contains("100%"),
+        "{}",
+        mails[8].readable()
+    );
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
     assert_eq!(sink.received().len(), 9);
 
-    // Only reports that changed a figure are in the audit log, each naming the key's holder
-    // and what was in use before and after.
+    // Only reports that changed a figure are in the audit log, by the platform, with what was
+    // in use before and after.
     assert_eq!(
         app.number(
             "SELECT count(*) FROM audit_log WHERE action = 'organization.shared_use_reported' \
-             AND actor_email = 'admin@acme.test' AND actor_role = 'admin'"
+             AND actor_email = 'platform' AND actor_role = 'system' AND target = 'Acme'"
         )
         .await,
         3
@@ -128,88 +165,71 @@ async fn an_admins_key_reports_shared_use_and_managers_hear_of_each_threshold_on
 }
 
 #[tokio::test]
-async fn members_personal_revoked_expired_or_outside_keys_and_bad_figures_change_nothing() {
+async fn only_the_platforms_token_reports_and_bad_reports_change_nothing() {
     let app = spawn_app().await;
     let acme = acme(&app).await;
-    let ada = signed_in(&app, &acme.admin).await;
-    let admin_key = create_key(&ada, ORG_KEYS, "Platform", "none").await;
-    let monthly_key = create_key(&ada, ORG_KEYS, "Monthly", "30d").await;
-    assert_eq!(
-        call(&app, SHARED_USE, &admin_key, &figures(3, 30, 3))
-            .await
-            .status(),
-        200
-    );
     let before = in_use(&app, acme.org).await;
 
-    let mia = signed_in(&app, &acme.member).await;
-    let members = create_key(&mia, ORG_KEYS, "Mine", "none").await;
-    let personal = create_key(&ada, PERSONAL_KEYS, "Own", "none").await;
-    for (key, status, code) in [
-        (members.as_str(), 403, "forbidden"),
-        (personal.as_str(), 403, "forbidden"),
-        ("ghk_0123456789ab_notakey", 401, "key_invalid"),
-    ] {
-        let refused = call(&app, SHARED_USE, key, &figures(9, 90, 0)).await;
-        assert_eq!(refused.status(), status, "{}", refused.text());
+    // An owner's own key, even one of an admin service account, is not the platform: an
+    // organization must not lower its figures to fit a cheaper plan.
+    let olive = signed_in(&app, &acme.owner).await;
+    let owners_key = create_key(&olive, ORG_KEYS, "Mine", "none").await;
+    let almost = format!("{}x", &PLATFORM_TOKEN[..PLATFORM_TOKEN.len() - 1]);
+    for token in [owners_key.as_str(), almost.as_str(), "short"] {
+        let refused = call(&app, SHARED_USE, token, &figures(acme.org, 0, 0, 0)).await;
+        assert_eq!(refused.status(), 401, "{}", refused.text());
         let body: Value = serde_json::from_str(refused.text()).expect("JSON");
-        assert_eq!(body["error"]["code"], json!(code), "{body}");
+        assert_eq!(body["error"]["code"], json!("token_invalid"), "{body}");
     }
-
-    for bad in [
-        figures(-1, 0, 0),
-        figures(2_147_483_648, 0, 0),
-        json!({"production_workflows": 1, "work_items": 1}),
-        json!({"production_workflows": 1, "work_items": 1, "concurrent_jobs": 1, "org_id": 2}),
-        json!("nine"),
-    ] {
-        let refused = call(&app, SHARED_USE, &admin_key, &bad).await;
-        assert_eq!(refused.status(), 400, "{bad}: {}", refused.text());
-    }
-    let missing_key = app
+    let no_token = app
         .send(
             app.client
                 .post(app.url(SHARED_USE))
-                .json(&figures(9, 90, 0)),
+                .json(&figures(acme.org, 0, 0, 0)),
         )
         .await;
-    assert_eq!(missing_key.status(), 401);
+    assert_eq!(no_token.status(), 401);
 
-    // The IP allowlist holds reports as it holds calls: an entry for chat completions only
-    // does not, one for every endpoint does (the tests call from 127.0.0.1).
+    for bad in [
+        figures(acme.org, -1, 0, 0),
+        figures(acme.org, 2_147_483_648, 0, 0),
+        json!({"organization_id": acme.org.0, "production_workflows": 1, "work_items": 1}),
+        json!({"organization_id": acme.org.0, "production_workflows": 1, "work_items": 1,
+               "concurrent_jobs": 1, "plan": "Business"}),
+        json!({"production_workflows": 1, "work_items": 1, "concurrent_jobs": 1}),
+        json!("nine"),
+    ] {
+        let refused = call(&app, SHARED_USE, PLATFORM_TOKEN, &bad).await;
+        assert_eq!(refused.status(), 400, "{bad}: {}", refused.text());
+    }
+    let unknown = call(
+        &app,
+        SHARED_USE,
+        PLATFORM_TOKEN,
+        &figures(OrgId(9_999_999), 1, 1, 1),
+    )
+    .await;
+    assert_eq!(unknown.status(), 404, "{}", unknown.text());
+
+    // A cancelled organization runs nothing: its figures stay, and nobody is told to upgrade.
     app.sql(&format!(
-        "INSERT INTO ip_allow_entries (org_id, network, label, endpoint, created_at) VALUES \
-         ({org}, '203.0.113.0/24', 'Gateway', 'chat_completions', now())",
-        org = acme.org
+        "UPDATE organizations SET status = 'cancelled', cancelled_at = now() WHERE id = {}",
+        acme.org
     ))
     .await;
-    let scoped = call(&app, SHARED_USE, &admin_key, &figures(3, 30, 3)).await;
-    assert_eq!(scoped.status(), 200, "{}", scoped.text());
-    app.sql(&format!(
-        "INSERT INTO ip_allow_entries (org_id, network, label, created_at) VALUES \
-         ({org}, '203.0.113.0/24', 'Office', now())",
-        org = acme.org
-    ))
+    let cancelled = call(
+        &app,
+        SHARED_USE,
+        PLATFORM_TOKEN,
+        &figures(acme.org, 9, 90, 5),
+    )
     .await;
-    let outside = call(&app, SHARED_USE, &admin_key, &figures(9, 90, 0)).await;
-    assert_eq!(outside.status(), 403, "{}", outside.text());
+    assert_eq!(cancelled.status(), 403, "{}", cancelled.text());
     assert!(
-        outside.text().contains("ip_not_allowed"),
+        cancelled.text().contains("org_inactive"),
         "{}",
-        outside.text()
+        cancelled.text()
     );
-    app.sql("DELETE FROM ip_allow_entries").await;
-
-    // An admin's key past its expiry, and one revoked: refused with their own codes.
-    app.clock.advance(chrono::Duration::days(31));
-    let expired = call(&app, SHARED_USE, &monthly_key, &figures(9, 90, 0)).await;
-    assert_eq!(expired.status(), 401);
-    assert!(expired.text().contains("key_expired"), "{}", expired.text());
-    app.sql("UPDATE api_keys SET revoked_at = now() WHERE name = 'Platform'")
-        .await;
-    let revoked = call(&app, SHARED_USE, &admin_key, &figures(9, 90, 0)).await;
-    assert_eq!(revoked.status(), 401);
-    assert!(revoked.text().contains("key_invalid"), "{}", revoked.text());
 
     assert_eq!(in_use(&app, acme.org).await, before, "nothing changed");
     assert_eq!(
@@ -217,6 +237,25 @@ async fn members_personal_revoked_expired_or_outside_keys_and_bad_figures_change
             "SELECT count(*) FROM audit_log WHERE action = 'organization.shared_use_reported'"
         )
         .await,
-        1
+        0
+    );
+}
+
+#[tokio::test]
+async fn without_a_configured_token_nobody_reports() {
+    let app = spawn_app_with(|s| s.platform_token = None).await;
+    let acme = acme(&app).await;
+    let refused = call(
+        &app,
+        SHARED_USE,
+        PLATFORM_TOKEN,
+        &figures(acme.org, 1, 1, 1),
+    )
+    .await;
+    assert_eq!(refused.status(), 401, "{}", refused.text());
+    assert!(
+        refused.text().contains("GUILDHALL_PLATFORM_TOKEN"),
+        "{}",
+        refused.text()
     );
 }

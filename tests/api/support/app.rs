@@ -19,6 +19,9 @@ use super::db::TestDb;
 use super::html::Html;
 use super::{OrgId, OrgRole};
 
+/// The platform's token every test app is configured with (`GUILDHALL_PLATFORM_TOKEN`).
+pub const PLATFORM_TOKEN: &str = "test-platform-token-0123456789abcdef";
+
 /// The settings of a test app; the one place they are written.
 pub fn test_settings(database_url: String) -> Settings {
     Settings {
@@ -42,6 +45,7 @@ pub fn test_settings(database_url: String) -> Settings {
             retry_base_ms: 200,
         },
         api_calls_per_key_per_second: 1_000,
+        platform_token: Some(secrecy::SecretString::from(PLATFORM_TOKEN)),
         statement_limits: guildhall::db::StatementLimits {
             statement_timeout_ms: 10_000,
             lock_timeout_ms: 5_000,
