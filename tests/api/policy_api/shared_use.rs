@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use super::{ORG_KEYS, call, create_key, signed_in};
 use crate::org::acme;
-use crate::support::{OrgId, PLATFORM_TOKEN, TestApp, smtp::SmtpSink, spawn_app, spawn_app_with};
+use crate::support::{
+    OrgId, PLATFORM_TOKEN, TestApp, TestResponse, smtp::SmtpSink, spawn_app, spawn_app_with,
+};
 
 const SHARED_USE: &str = "/api/v1/shared-use";
 
@@ -18,6 +20,18 @@ fn figures(org: OrgId, workflows: i64, work_items: i64, jobs: i64) -> Value {
         "work_items": work_items,
         "concurrent_jobs": jobs,
     })
+}
+
+/// A report sent with the platform's token.
+async fn report(app: &TestApp, body: &Value) -> TestResponse {
+    call(app, SHARED_USE, PLATFORM_TOKEN, body).await
+}
+
+/// A refusal with its status and stable code.
+fn assert_refused(response: &TestResponse, status: u16, code: &str) {
+    assert_eq!(response.status(), status, "{}", response.text());
+    let body: Value = serde_json::from_str(response.text()).expect("JSON");
+    assert_eq!(body["error"]["code"], json!(code), "{body}");
 }
 
 async fn in_use(app: &TestApp, org: OrgId) -> i64 {
@@ -39,13 +53,7 @@ async fn the_platform_reports_shared_use_and_managers_hear_of_each_threshold_onc
     let globex_before = in_use(&app, globex).await;
 
     // 7 of 10 workflows: below 80 %, recorded and shown, nobody told.
-    let answer = call(
-        &app,
-        SHARED_USE,
-        PLATFORM_TOKEN,
-        &figures(acme.org, 7, 100, 1),
-    )
-    .await;
+    let answer = report(&app, &figures(acme.org, 7, 100, 1)).await;
     assert_eq!(answer.status(), 200, "{}", answer.text());
     let body: Value = serde_json::from_str(answer.text()).expect("JSON");
     assert_eq!(body["organization_id"], json!(acme.org.0));
@@ -76,13 +84,7 @@ async fn the_platform_reports_shared_use_and_managers_hear_of_each_threshold_onc
     // 8 workflows and 4 jobs: 80 % of two limits, each told to the owner and both admins once,
     // however often the platform says it again.
     for _ in 0..3 {
-        let again = call(
-            &app,
-            SHARED_USE,
-            PLATFORM_TOKEN,
-            &figures(acme.org, 8, 100, 4),
-        )
-        .await;
+        let again = report(&app, &figures(acme.org, 8, 100, 4)).await;
         assert_eq!(again.status(), 200, "{}", again.text());
     }
     let mails = sink.wait_for(6).await;
@@ -121,20 +123,8 @@ async fn the_platform_reports_shared_use_and_managers_hear_of_each_threshold_onc
     );
 
     // The whole limit reached: 100 % told once more; a report of the same figures is quiet.
-    call(
-        &app,
-        SHARED_USE,
-        PLATFORM_TOKEN,
-        &figures(acme.org, 10, 100, 4),
-    )
-    .await;
-    call(
-        &app,
-        SHARED_USE,
-        PLATFORM_TOKEN,
-        &figures(acme.org, 10, 100, 4),
-    )
-    .await;
+    report(&app, &figures(acme.org, 10, 100, 4)).await;
+    report(&app, &figures(acme.org, 10, 100, 4)).await;
     let mails = sink.wait_for(9).await;
     assert!(
         mails[8].readable().contains("100%"),
@@ -177,9 +167,7 @@ async fn only_the_platforms_token_reports_and_bad_reports_change_nothing() {
     let almost = format!("{}x", &PLATFORM_TOKEN[..PLATFORM_TOKEN.len() - 1]);
     for token in [owners_key.as_str(), almost.as_str(), "short"] {
         let refused = call(&app, SHARED_USE, token, &figures(acme.org, 0, 0, 0)).await;
-        assert_eq!(refused.status(), 401, "{}", refused.text());
-        let body: Value = serde_json::from_str(refused.text()).expect("JSON");
-        assert_eq!(body["error"]["code"], json!("token_invalid"), "{body}");
+        assert_refused(&refused, 401, "token_invalid");
     }
     let no_token = app
         .send(
@@ -188,7 +176,7 @@ async fn only_the_platforms_token_reports_and_bad_reports_change_nothing() {
                 .json(&figures(acme.org, 0, 0, 0)),
         )
         .await;
-    assert_eq!(no_token.status(), 401);
+    assert_refused(&no_token, 401, "unauthenticated");
 
     for bad in [
         figures(acme.org, -1, 0, 0),
@@ -199,17 +187,10 @@ async fn only_the_platforms_token_reports_and_bad_reports_change_nothing() {
         json!({"production_workflows": 1, "work_items": 1, "concurrent_jobs": 1}),
         json!("nine"),
     ] {
-        let refused = call(&app, SHARED_USE, PLATFORM_TOKEN, &bad).await;
-        assert_eq!(refused.status(), 400, "{bad}: {}", refused.text());
+        assert_refused(&report(&app, &bad).await, 400, "malformed");
     }
-    let unknown = call(
-        &app,
-        SHARED_USE,
-        PLATFORM_TOKEN,
-        &figures(OrgId(9_999_999), 1, 1, 1),
-    )
-    .await;
-    assert_eq!(unknown.status(), 404, "{}", unknown.text());
+    let unknown = report(&app, &figures(OrgId(9_999_999), 1, 1, 1)).await;
+    assert_refused(&unknown, 404, "not_found");
 
     // A cancelled organization runs nothing: its figures stay, and nobody is told to upgrade.
     app.sql(&format!(
@@ -217,19 +198,8 @@ async fn only_the_platforms_token_reports_and_bad_reports_change_nothing() {
         acme.org
     ))
     .await;
-    let cancelled = call(
-        &app,
-        SHARED_USE,
-        PLATFORM_TOKEN,
-        &figures(acme.org, 9, 90, 5),
-    )
-    .await;
-    assert_eq!(cancelled.status(), 403, "{}", cancelled.text());
-    assert!(
-        cancelled.text().contains("org_inactive"),
-        "{}",
-        cancelled.text()
-    );
+    let cancelled = report(&app, &figures(acme.org, 9, 90, 5)).await;
+    assert_refused(&cancelled, 403, "org_inactive");
 
     assert_eq!(in_use(&app, acme.org).await, before, "nothing changed");
     assert_eq!(
@@ -245,14 +215,8 @@ async fn only_the_platforms_token_reports_and_bad_reports_change_nothing() {
 async fn without_a_configured_token_nobody_reports() {
     let app = spawn_app_with(|s| s.platform_token = None).await;
     let acme = acme(&app).await;
-    let refused = call(
-        &app,
-        SHARED_USE,
-        PLATFORM_TOKEN,
-        &figures(acme.org, 1, 1, 1),
-    )
-    .await;
-    assert_eq!(refused.status(), 401, "{}", refused.text());
+    let refused = report(&app, &figures(acme.org, 1, 1, 1)).await;
+    assert_refused(&refused, 401, "token_invalid");
     assert!(
         refused.text().contains("GUILDHALL_PLATFORM_TOKEN"),
         "{}",
