@@ -106,6 +106,14 @@ impl CurrentUser {
     }
 }
 
+/// Where a request came from, for the audit log: its client address and its id. The web layer
+/// reads them; services that act for someone not signed in yet take them.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+}
+
 /// Who did something, for the audit log.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -130,14 +138,14 @@ impl Actor {
     }
 
     /// Someone acting on their own account before they are signed in (accepting an
-    /// invitation, resetting a password).
-    pub fn themselves(user_id: UserId, email: &str) -> Actor {
+    /// invitation, resetting a password, a first sign-in through SSO), from this request.
+    pub fn themselves(user_id: UserId, email: &str, origin: &Origin) -> Actor {
         Actor {
             user_id: Some(user_id),
             email: email.to_owned(),
             role: "self",
-            ip: None,
-            request_id: None,
+            ip: origin.ip.clone(),
+            request_id: origin.request_id.clone(),
         }
     }
 
@@ -225,8 +233,7 @@ impl PlatformCaller {
     pub fn check(
         presented: &str,
         configured: Option<&secrecy::SecretString>,
-        ip: Option<String>,
-        request_id: Option<String>,
+        origin: Origin,
     ) -> Result<PlatformCaller, Denied> {
         use secrecy::ExposeSecret;
         use subtle::ConstantTimeEq;
@@ -246,8 +253,8 @@ impl PlatformCaller {
                 user_id: None,
                 email: "platform".to_owned(),
                 role: "system",
-                ip,
-                request_id,
+                ip: origin.ip,
+                request_id: origin.request_id,
             },
         })
     }

@@ -8,6 +8,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 
+use crate::access::Origin;
 use crate::clock::Clock;
 use crate::db::DbPool;
 use crate::domain::{EmailAddress, PlatformRole, UserStatus, password};
@@ -127,9 +128,9 @@ pub async fn sign_in(
     limits: &ThrottleLimits,
     email: &str,
     password: SecretString,
-    ip: &str,
+    origin: &Origin,
 ) -> Result<SignInOutcome, AppError> {
-    let keys = AttemptKeys::new(email, ip);
+    let keys = AttemptKeys::new(email, origin.ip.as_deref().unwrap_or_default());
     let mut conn = pool.get().await?;
     let reserved = match admit(&mut conn, &keys, clock, limits).await? {
         Admission::Admitted(reserved) => reserved,
@@ -180,7 +181,7 @@ pub async fn sign_in(
                 users::set_password_hash(&mut conn, user.id, &renewed).await?;
             }
             if user.last_login_at.is_none() {
-                crate::services::rules::join_by_domain(&mut conn, &user).await?;
+                crate::services::rules::join_by_domain(&mut conn, &user, origin).await?;
             }
             users::record_login(&mut conn, user.id).await?;
             Ok(SignInOutcome::SignedIn(user))

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::access::{Actor, CurrentUser};
+use crate::access::{Actor, CurrentUser, Origin};
 use crate::db::DbPool;
 use crate::domain::{
     FieldErrors, InvitationStatus, OrgId, OrgRole, PersonName, PlatformRole, TeamStatus, UserId,
@@ -114,6 +114,7 @@ async fn join(
     conn: &mut AsyncPgConnection,
     token: &str,
     user: &User,
+    origin: &Origin,
     now: DateTime<Utc>,
 ) -> Result<Joined, TxError<Stop>> {
     let Some(invitation) = invitations::accept(conn, token, now).await? else {
@@ -169,7 +170,7 @@ async fn join(
         }
     }
     teams::join(conn, invitation.org_id, user.id, &team_ids).await?;
-    let actor = Actor::themselves(user.id, &user.email);
+    let actor = Actor::themselves(user.id, &user.email, origin);
     let entry = audit::NewAuditEntry {
         after: Some(serde_json::json!({
             "role": invitation.role.as_str(),
@@ -200,11 +201,12 @@ fn outcome(result: Result<Joined, TxError<Stop>>) -> Result<JoinOutcome, AppErro
 }
 
 /// The signed-in user joins with one button.
-#[tracing::instrument(skip(conn, token, now))]
+#[tracing::instrument(skip(conn, token, origin, now))]
 pub async fn join_signed_in(
     conn: &mut AsyncPgConnection,
     user_id: UserId,
     token: &str,
+    origin: &Origin,
     now: DateTime<Utc>,
 ) -> Result<JoinOutcome, AppError> {
     let result = conn
@@ -212,7 +214,7 @@ pub async fn join_signed_in(
             let user = users::find(conn, user_id)
                 .await?
                 .ok_or(diesel::result::Error::NotFound)?;
-            join(conn, token, &user, now).await
+            join(conn, token, &user, origin, now).await
         })
         .await;
     outcome(result)
@@ -234,6 +236,7 @@ pub async fn join_new_account(
     hashing: &PasswordWork,
     token: &str,
     form: NewAccount,
+    origin: &Origin,
     now: DateTime<Utc>,
 ) -> Result<JoinOutcome, AppError> {
     let mut conn = pool.get().await?;
@@ -294,7 +297,7 @@ pub async fn join_new_account(
                 ..Default::default()
             };
             let user = users::update(conn, user.id, &changes).await?;
-            join(conn, token, &user, now).await
+            join(conn, token, &user, origin, now).await
         })
         .await;
     outcome(result)

@@ -7,7 +7,7 @@ use diesel_async::AsyncConnection;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use crate::access::Actor;
+use crate::access::{Actor, Origin};
 use crate::db::DbPool;
 use crate::domain::{EmailAddress, FieldErrors, UserStatus, password, random_token};
 use crate::error::AppError;
@@ -96,6 +96,7 @@ pub async fn reset(
     token: &str,
     new_password: SecretString,
     confirm_password: SecretString,
+    origin: &Origin,
     now: DateTime<Utc>,
 ) -> Result<ResetOutcome, AppError> {
     let hash = token_hash(token);
@@ -130,7 +131,7 @@ pub async fn reset(
             users::set_password_hash(conn, user_id, &new_hash).await?;
             password_resets::close_all(conn, user_id, now).await?;
             sessions::delete_for_user(conn, user_id).await?;
-            let actor = Actor::themselves(user_id, &user.email);
+            let actor = Actor::themselves(user_id, &user.email, origin);
             audit::record(conn, &actor.audit("user.password_reset", &user.email)).await?;
             Ok(true)
         })

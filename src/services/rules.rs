@@ -3,7 +3,7 @@
 
 use diesel_async::AsyncPgConnection;
 
-use crate::access::Actor;
+use crate::access::{Actor, Origin};
 use crate::domain::OrgRole;
 use crate::domain::reference::is_public_email_domain;
 use crate::domain::{EmailAddress, OrgId, UserId, normalise_domain};
@@ -67,6 +67,7 @@ pub fn domain_allows(org: &Organization, email: &EmailAddress) -> bool {
 pub async fn join_by_domain(
     conn: &mut AsyncPgConnection,
     user: &User,
+    origin: &Origin,
 ) -> diesel::QueryResult<Option<OrgId>> {
     let Ok(email) = EmailAddress::parse(&user.email) else {
         return Ok(None);
@@ -95,7 +96,12 @@ pub async fn join_by_domain(
     if memberships::insert_many(conn, &[new]).await? == 0 {
         return Ok(None);
     }
-    let system = Actor::system();
+    // The console decides, on the request of the person signing in.
+    let system = Actor {
+        ip: origin.ip.clone(),
+        request_id: origin.request_id.clone(),
+        ..Actor::system()
+    };
     let entry = audit::NewAuditEntry {
         after: Some(
             serde_json::json!({ "role": "member", "by": "domain", "organization": org_name }),

@@ -16,7 +16,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::access::Actor;
+use crate::access::{Actor, Origin};
 use crate::crypto;
 use crate::domain::{EmailAddress, OrgId, PlatformRole, UserStatus};
 use crate::error::AppError;
@@ -234,6 +234,7 @@ pub async fn finish(
     redirect_url: &str,
     pending: Option<Pending>,
     returned: Returned<'_>,
+    origin: &Origin,
     now: i64,
 ) -> Result<Result<SignedIn, Refusal>, AppError> {
     use subtle::ConstantTimeEq;
@@ -307,7 +308,7 @@ pub async fn finish(
         .and_then(|names| names.get(None))
         .map(|name| name.as_str().chars().take(100).collect())
         .unwrap_or_default();
-    sign_in_as(conn, &email, &first_name, &last_name).await
+    sign_in_as(conn, &email, &first_name, &last_name, origin).await
 }
 
 /// The account of a vouched-for address: found, or made without a password; then joined to
@@ -318,6 +319,7 @@ async fn sign_in_as(
     email: &EmailAddress,
     first_name: &str,
     last_name: &str,
+    origin: &Origin,
 ) -> Result<Result<SignedIn, Refusal>, AppError> {
     conn.transaction::<_, AppError, _>(async |conn| {
         let (user, created) = match users::find_by_email(conn, email.as_str()).await? {
@@ -337,7 +339,7 @@ async fn sign_in_as(
                 // A concurrent first sign-in made it first: use theirs.
                 match users::insert_if_absent(conn, &new).await? {
                     Some(user) => {
-                        let actor = Actor::themselves(user.id, &user.email);
+                        let actor = Actor::themselves(user.id, &user.email, origin);
                         let entry = audit::NewAuditEntry {
                             after: Some(serde_json::json!({ "by": "single sign-on" })),
                             ..actor.audit("user.created_by_sso", &user.email)
@@ -354,7 +356,7 @@ async fn sign_in_as(
                 }
             }
         };
-        let joined = crate::services::rules::join_by_domain(conn, &user).await?;
+        let joined = crate::services::rules::join_by_domain(conn, &user, origin).await?;
         users::record_login(conn, user.id).await?;
         Ok(Ok(SignedIn {
             user,

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::services::auth::{self, SignInOutcome};
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{self as kit, client_ip, htmx, paths, security};
+use crate::web::kit::{self as kit, htmx, origin, paths, security};
 
 pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
     cfg.route(paths::HOME.pattern, web::get().to(home))
@@ -124,9 +124,7 @@ pub(crate) async fn check_sign_in(
     email: &str,
     password: SecretString,
 ) -> Result<(SignInOutcome, String), AppError> {
-    let ip = client_ip(req, &state.settings.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+    let from = origin(req, &state.settings.trusted_proxies);
     let outcome = auth::sign_in(
         &state.pool,
         &state.clock,
@@ -134,10 +132,10 @@ pub(crate) async fn check_sign_in(
         &state.settings.throttle,
         email,
         password,
-        &ip,
+        &from,
     )
     .await?;
-    Ok((outcome, ip))
+    Ok((outcome, from.ip.unwrap_or_default()))
 }
 
 /// Whether the sign-in page offers SSO. The page stays up without the database: it then

@@ -16,7 +16,7 @@ use crate::services::auth::SignInOutcome;
 use crate::services::joining::{self, Invited, JoinOutcome, Joined, NewAccount, Opened, Visitor};
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{self as kit, flash, htmx, paths, security};
+use crate::web::kit::{self as kit, flash, htmx, origin, paths, security};
 
 pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
     cfg.route(paths::INVITATION.pattern, web::get().to(page))
@@ -164,6 +164,7 @@ async fn join(
         &mut *state.pool.get().await?,
         user.id,
         &path,
+        &origin(&req, &state.settings.trusted_proxies),
         state.clock.now(),
     )
     .await?;
@@ -200,8 +201,9 @@ async fn register(
         confirm_password,
     };
     let now = state.clock.now();
+    let from = origin(&req, &state.settings.trusted_proxies);
     let outcome =
-        joining::join_new_account(&state.pool, &state.hashing, &path, account, now).await?;
+        joining::join_new_account(&state.pool, &state.hashing, &path, account, &from, now).await?;
     if let JoinOutcome::Joined(joined) = &outcome {
         session.start_signed_in(joined.user.id, now.timestamp())?;
     }
@@ -241,7 +243,8 @@ async fn sign_in(
     };
     session.start_signed_in(user.id, now.timestamp())?;
     tracing::info!(target: "security", event = "authn_login_success", user = %user.email, ip = %ip);
+    let from = origin(&req, &state.settings.trusted_proxies);
     let outcome =
-        joining::join_signed_in(&mut *state.pool.get().await?, user.id, &path, now).await?;
+        joining::join_signed_in(&mut *state.pool.get().await?, user.id, &path, &from, now).await?;
     finish(&req, &session, &state, &path, outcome, Default::default()).await
 }

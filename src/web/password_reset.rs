@@ -11,7 +11,7 @@ use crate::domain::FieldErrors;
 use crate::error::AppError;
 use crate::services::password_reset::{self as service, ResetOutcome};
 use crate::web::AppState;
-use crate::web::kit::{self as kit, htmx, paths};
+use crate::web::kit::{self as kit, htmx, origin, paths};
 
 pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
     cfg.service(
@@ -142,6 +142,7 @@ async fn reset(
         &token,
         new_password,
         confirm_password,
+        &origin(&req, &state.settings.trusted_proxies),
         state.clock.now(),
     )
     .await?;

@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::services::sso::{self, Pending, Refusal, Returned};
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{self as kit, flash, htmx, paths, security};
+use crate::web::kit::{self as kit, flash, htmx, origin, paths, security};
 
 /// Where the session keeps a sign-in sent to the provider, until it comes back.
 const PENDING: &str = "sso_pending";
@@ -147,6 +147,7 @@ async fn callback(
         &redirect_url(&state),
         pending,
         returned,
+        &origin(&req, &state.settings.trusted_proxies),
         now,
     )
     .await?;

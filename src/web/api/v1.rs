@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -18,7 +18,7 @@ use crate::services::policy::{self as service, Asked, NewUsage, Reported};
 use crate::services::shared_use::{self, SharedUse, SharedUseReported};
 use crate::web::AppState;
 use crate::web::api::{ApiError, bearer, not_taken, read_json};
-use crate::web::kit::client_ip;
+use crate::web::kit::{client_ip, origin};
 
 /// Calls one usage report may carry.
 pub const MAX_BATCH: usize = 1_000;
@@ -377,15 +377,10 @@ pub async fn shared_use(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let request_id = req
-        .extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(ToString::to_string);
     let platform = PlatformCaller::check(
         bearer(&req).unwrap_or_default(),
         state.settings.platform_token.as_ref(),
-        client_ip(&req, &state.settings.trusted_proxies).map(|ip| ip.to_string()),
-        request_id,
+        origin(&req, &state.settings.trusted_proxies),
     )
     .map_err(|denied| ApiError::new(StatusCode::UNAUTHORIZED, "token_invalid", denied.0))?;
     let body: SharedUseRequest = read_json(&req, payload, 16 * 1024).await?;

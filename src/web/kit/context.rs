@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::services::account::UserOrganization;
 use crate::web::AppState;
 use crate::web::kit::session::{AppSession, Flash};
-use crate::web::kit::{client_ip, htmx, paths};
+use crate::web::kit::{htmx, origin, paths};
 
 fn state(req: &HttpRequest) -> Result<&web::Data<AppState>, AppError> {
     req.app_data::<web::Data<AppState>>()
@@ -44,11 +44,9 @@ async fn load_current_user(req: &HttpRequest) -> Result<CurrentUser, AppError> {
         session.purge();
         return Err(AppError::Unauthenticated);
     };
-    user.ip = client_ip(req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
-    user.request_id = req
-        .extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(ToString::to_string);
+    let origin = origin(req, &state.settings.trusted_proxies);
+    user.ip = origin.ip;
+    user.request_id = origin.request_id;
     req.extensions_mut().insert(user.clone());
     Ok(user)
 }

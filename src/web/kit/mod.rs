@@ -83,6 +83,19 @@ fn client_address(peer: IpAddr, forwarded: &[&str], trusted_proxies: &[IpAddr]) 
 
 /// Form bodies up to `limit`; above it, the 413 page says the limit (the CSRF check refuses
 /// most oversized bodies first; this also holds for smaller per-route limits).
+/// Where this request came from, for the audit log: the client address (see `client_ip`) and
+/// the request's id.
+pub fn origin(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> crate::access::Origin {
+    use actix_web::HttpMessage;
+    crate::access::Origin {
+        ip: client_ip(req, trusted_proxies).map(|ip| ip.to_string()),
+        request_id: req
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string),
+    }
+}
+
 pub fn form_config(limit: usize) -> actix_web::web::FormConfig {
     actix_web::web::FormConfig::default()
         .limit(limit)

@@ -362,7 +362,22 @@ async fn every_state_changing_route_writes_an_audit_entry() {
                  FROM audit_log WHERE id > {last}"
             ))
             .await;
+        // SPEC §2: the log says from which IP; the request id ties an entry to the server's
+        // log. Whoever acts, signed in or not yet.
+        let untraced = world
+            .app
+            .string(&format!(
+                "SELECT coalesce(string_agg(DISTINCT action, ', ' ORDER BY action), '') \
+                 FROM audit_log WHERE id > {last} AND (ip IS NULL OR request_id IS NULL)"
+            ))
+            .await;
         let status = response.status().as_u16();
+        if !untraced.is_empty() {
+            problems.push(format!(
+                "paths::{name}: POST {} wrote [{untraced}] without the request's IP or id",
+                request.path
+            ));
+        }
         if status != 200 && status != 303 {
             problems.push(format!(
                 "paths::{name}: POST {} answered {status}, not a success (200 or 303), so its \

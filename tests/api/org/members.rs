@@ -606,9 +606,13 @@ async fn a_user_of_the_organizations_domain_joins_it_as_a_member_on_first_sign_i
         "no suffix matches"
     );
     assert_eq!(
-        app.number("SELECT count(*) FROM audit_log WHERE action = 'member.joined_by_domain'")
-            .await,
-        1
+        app.number(
+            "SELECT count(*) FROM audit_log WHERE action = 'member.joined_by_domain' \
+             AND ip = '127.0.0.1' AND request_id IS NOT NULL"
+        )
+        .await,
+        1,
+        "joined on the first sign-in, from its address"
     );
 }
 
