@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::models::users::User;
 use crate::models::{login_failures, sessions, used_form_tokens, users};
 use crate::services::password_work::PasswordWork;
+use crate::services::rules::{self, DomainJoin};
 
 /// How many failed sign-ins are tolerated (settings; defaults here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,8 @@ impl Default for ThrottleLimits {
 }
 
 pub enum SignInOutcome {
-    SignedIn(User),
+    /// Signed in; on a first sign-in, what became of their domain's organization.
+    SignedIn(User, DomainJoin),
     InvalidCredentials,
     Disabled,
     /// The right password, but the person's organization signs in through its identity
@@ -180,11 +182,13 @@ pub async fn sign_in(
             if let Some(renewed) = renewed {
                 users::set_password_hash(&mut conn, user.id, &renewed).await?;
             }
-            if user.last_login_at.is_none() {
-                crate::services::rules::join_by_domain(&mut conn, &user, origin).await?;
-            }
+            let domain = if user.last_login_at.is_none() {
+                rules::join_by_domain(&mut conn, &user, origin).await?
+            } else {
+                DomainJoin::Nothing
+            };
             users::record_login(&mut conn, user.id).await?;
-            Ok(SignInOutcome::SignedIn(user))
+            Ok(SignInOutcome::SignedIn(user, domain))
         }
         _ => Ok(SignInOutcome::InvalidCredentials),
     }

@@ -61,32 +61,60 @@ pub fn domain_allows(org: &Organization, email: &EmailAddress) -> bool {
         || (org.allow_subdomains && email_domain.ends_with(&format!(".{domain}")))
 }
 
+/// What a first sign-in did about the organization of the person's email domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainJoin {
+    /// No active organization has the domain, or they are in it already.
+    Nothing,
+    Joined(OrgId),
+    /// The single-organization policy kept them out: they belong to another organization.
+    KeptOut {
+        org_name: String,
+    },
+}
+
+impl DomainJoin {
+    /// What the person is told on signing in, when anything.
+    pub fn notice(&self) -> Option<String> {
+        match self {
+            DomainJoin::KeptOut { org_name } => Some(format!(
+                "Your address belongs to {org_name}'s domain, but you were not added to it: \
+                 the platform allows one organization per person, and you are in another. \
+                 Leave that one on your Account page, or ask a platform administrator."
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Seed 002: a user whose email is of an organization's domain (set by a super admin) joins it
 /// as a member when they first sign in or register, unless the single-organization policy keeps
-/// them out. Returns the organization joined.
+/// them out (then they are told why).
 pub async fn join_by_domain(
     conn: &mut AsyncPgConnection,
     user: &User,
     origin: &Origin,
-) -> diesel::QueryResult<Option<OrgId>> {
+) -> diesel::QueryResult<DomainJoin> {
     let Ok(email) = EmailAddress::parse(&user.email) else {
-        return Ok(None);
+        return Ok(DomainJoin::Nothing);
     };
     let Some((org_id, org_name)) =
         organizations::id_and_name_by_domain(conn, email.domain()).await?
     else {
-        return Ok(None);
+        return Ok(DomainJoin::Nothing);
     };
     // Cancelled since it was found: it takes no new members.
     if !organizations::lock_if_active(conn, org_id).await? {
-        return Ok(None);
+        return Ok(DomainJoin::Nothing);
     }
-    if memberships::find(conn, org_id, user.id).await?.is_some()
-        || !kept_out_by_single_org_policy(conn, &[user.id], Some(org_id))
-            .await?
-            .is_empty()
+    if memberships::find(conn, org_id, user.id).await?.is_some() {
+        return Ok(DomainJoin::Nothing);
+    }
+    if !kept_out_by_single_org_policy(conn, &[user.id], Some(org_id))
+        .await?
+        .is_empty()
     {
-        return Ok(None);
+        return Ok(DomainJoin::KeptOut { org_name });
     }
     let new = NewMembership {
         org_id,
@@ -94,7 +122,7 @@ pub async fn join_by_domain(
         role: OrgRole::Member,
     };
     if memberships::insert_many(conn, &[new]).await? == 0 {
-        return Ok(None);
+        return Ok(DomainJoin::Nothing);
     }
     // The console decides, on the request of the person signing in.
     let system = Actor {
@@ -109,5 +137,5 @@ pub async fn join_by_domain(
         ..system.audit_org("member.joined_by_domain", org_id, &user.email)
     };
     audit::record(conn, &entry).await?;
-    Ok(Some(org_id))
+    Ok(DomainJoin::Joined(org_id))
 }

@@ -22,6 +22,7 @@ use crate::domain::{EmailAddress, OrgId, PlatformRole, UserStatus};
 use crate::error::AppError;
 use crate::models::users::{NewUser, User};
 use crate::models::{audit, org_oauth_settings, organizations, platform_settings, users};
+use crate::services::rules::{self, DomainJoin};
 
 /// How long the provider may take to answer one request.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,8 +118,8 @@ pub struct Started {
 pub struct SignedIn {
     pub user: User,
     pub created: bool,
-    /// The organization they were added to on this sign-in, if any.
-    pub joined: Option<OrgId>,
+    /// What this sign-in did about the organization of their email's domain.
+    pub domain: DomainJoin,
 }
 
 /// Whether the sign-in page offers "Sign in with SSO".
@@ -356,12 +357,12 @@ async fn sign_in_as(
                 }
             }
         };
-        let joined = crate::services::rules::join_by_domain(conn, &user, origin).await?;
+        let domain = rules::join_by_domain(conn, &user, origin).await?;
         users::record_login(conn, user.id).await?;
         Ok(Ok(SignedIn {
             user,
             created,
-            joined,
+            domain,
         }))
     })
     .await

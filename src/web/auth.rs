@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::services::auth::{self, SignInOutcome};
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{self as kit, htmx, origin, paths, security};
+use crate::web::kit::{self as kit, flash, htmx, origin, paths, security};
 
 pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
     cfg.route(paths::HOME.pattern, web::get().to(home))
@@ -99,9 +99,12 @@ async fn login(
     let LoginForm { email, password } = form.into_inner();
     let (outcome, ip) = check_sign_in(&req, &state, &email, password).await?;
     let (event, status, error) = match outcome {
-        SignInOutcome::SignedIn(user) => {
+        SignInOutcome::SignedIn(user, domain) => {
             session.start_signed_in(user.id, state.clock.now().timestamp())?;
             tracing::info!(target: "security", event = "authn_login_success", user = %user.email, ip = %ip);
+            if let Some(notice) = domain.notice() {
+                flash(&req, notice)?;
+            }
             return Ok(see_other(&paths::HOME.path()));
         }
         refused => refusal(&refused),
@@ -152,7 +155,7 @@ async fn sso_offered(state: &AppState) -> bool {
 /// A refused sign-in: the security event, the status and the message shown.
 pub(crate) fn refusal(outcome: &SignInOutcome) -> (&'static str, StatusCode, &'static str) {
     match outcome {
-        SignInOutcome::SignedIn(_) | SignInOutcome::InvalidCredentials => (
+        SignInOutcome::SignedIn(..) | SignInOutcome::InvalidCredentials => (
             "authn_login_fail",
             StatusCode::UNPROCESSABLE_ENTITY,
             "The email or password is not correct.",

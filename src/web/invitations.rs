@@ -233,7 +233,8 @@ async fn sign_in(
     let (outcome, ip) =
         crate::web::auth::check_sign_in(&req, &state, &email, form.into_inner().password).await?;
     let user = match outcome {
-        SignInOutcome::SignedIn(user) => user,
+        // Joining by invitation: what the domain rule did is not the news here.
+        SignInOutcome::SignedIn(user, _) => user,
         refused => {
             let (event, status, message) = crate::web::auth::refusal(&refused);
             security::event(&req, event, Some(&email), message);

@@ -161,6 +161,9 @@ async fn callback(
                     "Welcome to Guildhall: your account was created by single sign-on.",
                 )?;
             }
+            if let Some(notice) = signed_in.domain.notice() {
+                flash(&req, notice)?;
+            }
             Ok(htmx::redirect(&req, &paths::HOME.path()))
         }
         Err(refusal) => {

@@ -616,6 +616,43 @@ async fn a_user_of_the_organizations_domain_joins_it_as_a_member_on_first_sign_i
     );
 }
 
+#[tokio::test]
+async fn someone_the_single_organization_policy_keeps_out_of_their_domains_organization_is_told() {
+    let app = spawn_app().await;
+    let owner = app.user("boss@elsewhere.test").create().await;
+    let acme = app.org("Acme").owned_by(&owner).create().await;
+    let other_owner = app.user("chief@globex.test").create().await;
+    let globex = app.org("Globex").owned_by(&other_owner).create().await;
+    let newcomer = app
+        .user("newcomer@acme.test")
+        .joins(Membership::new(globex, OrgRole::Member))
+        .create()
+        .await;
+    app.sql("UPDATE platform_settings SET single_org_per_account = true")
+        .await;
+
+    let visitor = app.another_visitor();
+    visitor.get("/login").await;
+    let signed_in = visitor
+        .post_form(
+            "/login",
+            &[("email", &newcomer.email), ("password", &newcomer.password)],
+        )
+        .await;
+    assert_eq!(signed_in.status(), 303);
+    let mut page = visitor.get(signed_in.location()).await;
+    while page.status() == 303 {
+        page = visitor.get(page.location()).await;
+    }
+    let notice = page.html().text("p.alert");
+    assert!(
+        notice.contains("Acme's domain, but you were not added")
+            && notice.contains("one organization per person"),
+        "{notice}"
+    );
+    assert_eq!(role_of(&app, acme, &newcomer).await, None, "kept out");
+}
+
 /// Thirty members with the same name: the search's two pages hold each of them exactly once,
 /// in a stable order (name, then id).
 #[tokio::test]
