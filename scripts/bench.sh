@@ -132,8 +132,22 @@ run "Audit log, one target"                      "/settings/org/audit?target=mem
 run "Audit log, ten days half a year ago"        "/settings/org/audit?from=$(date -u -d '200 days ago' +%F)&until=$(date -u -d '190 days ago' +%F)" "$owner_cookie"
 run "Audit log of every organization (2,000,000)" "/admin/audit"
 run "every organization's, one action, one org"  "/admin/audit?action=team.member_added&org=7"
-timed="$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H "Cookie: $owner_cookie" "http://127.0.0.1:$port/settings/org/audit/verify")"
-printf '%-58s %10s\n' "Verify organization 1's chain (1,000,000 entries)" "$(echo "$timed" | awk '{ printf "%.1f s", $2 }')"
+# Verify runs in the background: start it (as htmx does), then poll its region until done.
+page="$(curl -s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port/settings/org/audit")"
+owner_token="$(echo "$page" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p' | head -n 1)"
+started="$(date +%s.%N)"
+region="$(curl -s -H "Cookie: $owner_cookie" -H "X-CSRF-Token: $owner_token" -H "HX-Request: true" \
+  -X POST "http://127.0.0.1:$port/settings/org/audit/verify")"
+status_path="$(echo "$region" | sed -n 's/.*hx-get="\([^"]*\)".*/\1/p' | head -n 1)"
+while [ -n "$status_path" ]; do
+  sleep 0.5
+  region="$(curl -s -H "Cookie: $owner_cookie" -H "HX-Request: true" "http://127.0.0.1:$port$status_path")"
+  echo "$region" | grep -q 'hx-trigger="every 1s"' || break
+done
+ended="$(date +%s.%N)"
+echo "$region" | grep -q "intact" || { echo "the verification did not end intact: $region" >&2; exit 1; }
+printf '%-58s %10s\n' "Verify organization 1's chain (1,000,000 entries)" \
+  "$(awk -v s="$started" -v e="$ended" 'BEGIN { printf "%.1f s", e - s }')"
 
 # The policy API against a bare endpoint of the same server, in the same run: authorize with
 # the bench's key (organization 1, every check passing) and /healthz.

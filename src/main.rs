@@ -156,7 +156,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let pool = db::build_pool(&settings.database_url, 1)?;
             let mut conn = pool.get().await?;
             let started = std::time::Instant::now();
-            let verdict = services::audit::walk_chains(&mut conn, org.map(domain::OrgId)).await?;
+            let verdict = services::audit::walk_chains(
+                &mut conn,
+                org.map(domain::OrgId),
+                &services::audit::Noting::Nothing,
+            )
+            .await?;
             let took = started.elapsed().as_secs_f64();
             match verdict.problem {
                 None => println!(

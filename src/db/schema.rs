@@ -19,6 +19,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_verifications (id) {
+        id -> Int8,
+        org_id -> Nullable<Int8>,
+        started_by -> Nullable<Int8>,
+        started_at -> Timestamptz,
+        total -> Int8,
+        checked -> Int8,
+        beat_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        problem -> Nullable<Text>,
+        problem_entry -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     audit_chain (entry_id) {
         entry_id -> Int8,
         chain -> Int8,
@@ -521,6 +536,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_chain,
     audit_log,
+    audit_verifications,
     endpoint_restriction_allows,
     endpoint_restrictions,
     ip_allow_entries,

@@ -5,6 +5,7 @@ pub mod access_policies;
 pub mod ai_models;
 pub mod api_keys;
 pub mod audit;
+pub mod audit_verifications;
 pub mod invitations;
 pub mod login_failures;
 pub mod memberships;

@@ -1,16 +1,21 @@
 //! Reading the audit log (an organization's for its owners and admins, every entry for super
-//! administrators) and verifying its hash chains.
+//! administrators) and verifying its hash chains, in the background with its progress.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel_async::AsyncPgConnection;
+use tokio::sync::Semaphore;
 
 use crate::access::{OrgContext, Permission, SuperAdmin, require};
-use crate::domain::{FieldErrors, OrgId};
+use crate::clock::Clock;
+use crate::db::DbPool;
+use crate::domain::{FieldErrors, OrgId, UserId};
 use crate::error::AppError;
 use crate::models::audit::{self, AuditEntry, LinkCheck};
 pub use crate::models::audit::{AuditFilter, Cursor, Side};
+use crate::models::audit_verifications;
 
 /// Entries on one page.
 pub const PAGE_SIZE: i64 = 50;
@@ -136,6 +141,14 @@ impl Reader {
     /// Whether this reader may read the log at all (no statement).
     pub fn check(&self) -> Result<(), AppError> {
         self.scope(AuditFilter::default(), None).map(|_| ())
+    }
+
+    /// Who reads: the walk they start is theirs.
+    fn user_id(&self) -> UserId {
+        match self {
+            Reader::Organization(ctx) => ctx.user.id,
+            Reader::Platform(admin) => admin.user_id(),
+        }
     }
 
     /// The chain to verify: the organization's, or every chain.
@@ -296,6 +309,35 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// As stored with a finished walk.
+    fn kind(&self) -> &'static str {
+        match self {
+            Problem::Altered { .. } => "altered",
+            Problem::Removed { .. } => "removed",
+            Problem::Broken { .. } => "broken",
+            Problem::Unlinked { .. } => "unlinked",
+        }
+    }
+
+    fn entry_id(&self) -> i64 {
+        match self {
+            Problem::Altered { entry_id }
+            | Problem::Removed { entry_id }
+            | Problem::Broken { entry_id }
+            | Problem::Unlinked { entry_id } => *entry_id,
+        }
+    }
+
+    fn stored(kind: &str, entry_id: i64) -> Option<Problem> {
+        Some(match kind {
+            "altered" => Problem::Altered { entry_id },
+            "removed" => Problem::Removed { entry_id },
+            "broken" => Problem::Broken { entry_id },
+            "unlinked" => Problem::Unlinked { entry_id },
+            _ => return None,
+        })
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Problem::Altered { entry_id } => {
@@ -361,22 +403,137 @@ impl Walk {
     }
 }
 
-/// Walks the reader's chains (an organization's, or every one, or one the super admin
-/// chose) from the first link, `BATCH` links a statement, and names the first break.
-pub async fn verify(
-    conn: &mut AsyncPgConnection,
+/// A walk silent this long was interrupted (its instance stopped): the page says so, and a new
+/// one may start.
+const SILENT_FOR: chrono::Duration = chrono::Duration::seconds(30);
+
+/// Walks running on this instance at once: each reads every entry of its chains.
+static WALKS: std::sync::LazyLock<Arc<Semaphore>> =
+    std::sync::LazyLock::new(|| Arc::new(Semaphore::new(1)));
+
+/// Starts a walk along the reader's chains (an organization's, or every one, or one the super
+/// admin chose) in the background, or joins the walk of the same chains already running.
+/// Returns the walk's id, whose progress `verification` reads.
+pub async fn start_verification(
+    pool: &DbPool,
+    clock: &Clock,
     reader: &Reader,
     org: Option<OrgId>,
-) -> Result<Verdict, AppError> {
+) -> Result<i64, AppError> {
     let only = reader.chain(org)?;
-    Ok(walk_chains(conn, only).await?)
+    let now = clock.now();
+    let mut conn = pool.get().await?;
+    if let Some(id) = audit_verifications::running(&mut conn, only, now - SILENT_FOR).await? {
+        return Ok(id);
+    }
+    let permit = Arc::clone(&WALKS)
+        .try_acquire_owned()
+        .map_err(|_| AppError::Busy)?;
+    let total = audit_verifications::links_in(&mut conn, only).await?;
+    let id = audit_verifications::start(&mut conn, only, reader.user_id(), total, now).await?;
+    drop(conn);
+    let (pool, clock) = (pool.clone(), clock.clone());
+    tokio::spawn(async move {
+        let _permit = permit;
+        if let Err(error) = walk_in_background(pool, clock, id, only).await {
+            // The row stays unfinished; once silent, the page says the walk was interrupted.
+            tracing::error!(verification = id, %error, "the audit walk stopped");
+        }
+    });
+    Ok(id)
 }
 
-/// The walk itself, for whoever runs the server (`guildhall audit-verify`): every chain, or
-/// one organization's.
+async fn walk_in_background(
+    pool: DbPool,
+    clock: Clock,
+    id: i64,
+    only: Option<OrgId>,
+) -> Result<(), AppError> {
+    let mut conn = pool.get().await?;
+    let noting = Noting::Row {
+        id,
+        clock: clock.clone(),
+    };
+    let verdict = walk_chains(&mut conn, only, &noting).await?;
+    let problem = verdict.problem.as_ref().map(|p| (p.kind(), p.entry_id()));
+    audit_verifications::finish(&mut conn, id, verdict.checked as i64, problem, clock.now())
+        .await?;
+    Ok(())
+}
+
+/// A walk's state, as its row says.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub id: i64,
+    /// Links checked so far, of those in the chains when it started.
+    pub checked: i64,
+    pub total: i64,
+    pub state: WalkState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalkState {
+    Running,
+    /// Its walker went silent (the instance stopped): start again.
+    Interrupted,
+    Finished(Verdict),
+}
+
+impl Verification {
+    /// How far along, for a progress bar (new links may make `checked` pass `total`).
+    pub fn progress(&self) -> (i64, i64) {
+        let total = self.total.max(self.checked).max(1);
+        (self.checked.min(total), total)
+    }
+}
+
+/// The walk `id`, if the reader may see it (an organization's readers see only its walks).
+pub async fn verification(
+    conn: &mut AsyncPgConnection,
+    reader: &Reader,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Verification, AppError> {
+    reader.check()?;
+    let row = audit_verifications::find(conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Reader::Organization(ctx) = reader
+        && row.org_id != Some(ctx.org_id)
+    {
+        return Err(AppError::NotFound);
+    }
+    let state = match (row.finished_at, row.problem, row.problem_entry) {
+        (Some(_), kind, entry) => WalkState::Finished(Verdict {
+            checked: row.checked.max(0) as u64,
+            problem: kind
+                .zip(entry)
+                .and_then(|(kind, entry)| Problem::stored(&kind, entry)),
+        }),
+        (None, ..) if row.beat_at < now - SILENT_FOR => WalkState::Interrupted,
+        (None, ..) => WalkState::Running,
+    };
+    Ok(Verification {
+        id: row.id,
+        checked: row.checked,
+        total: row.total,
+        state,
+    })
+}
+
+/// Who hears of each batch a walk has checked.
+pub enum Noting {
+    /// Nobody: `guildhall audit-verify` answers at the end.
+    Nothing,
+    /// A background walk's row, which the page reads.
+    Row { id: i64, clock: Clock },
+}
+
+/// The walk itself, from the first link, `BATCH` links a statement, naming the first break.
 pub async fn walk_chains(
     conn: &mut AsyncPgConnection,
     only: Option<OrgId>,
+    noting: &Noting,
 ) -> diesel::QueryResult<Verdict> {
     let mut walk = Walk::default();
     loop {
@@ -389,6 +546,9 @@ pub async fn walk_chains(
         }
         if (links.len() as i64) < BATCH {
             break;
+        }
+        if let Noting::Row { id, clock } = noting {
+            audit_verifications::progress(conn, *id, walk.checked as i64, clock.now()).await?;
         }
     }
     let problem = audit::first_unlinked(conn, only)

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use crate::domain::{FieldErrors, OrgId};
 use crate::error::AppError;
 use crate::services::audit::{
-    self as service, AuditFilter, AuditPage, Cursor, EntryView, Reader, Side, Typed, Verdict,
-    cursor_text, parse_cursor,
+    self as service, AuditFilter, AuditPage, Cursor, EntryView, Reader, Side, Typed, Verification,
+    WalkState, cursor_text, parse_cursor,
 };
 use crate::web::AppState;
 use crate::web::kit::format::csv_text;
@@ -28,6 +28,8 @@ pub struct Pages {
     pub page: Route,
     pub csv: Route,
     pub verify: Route,
+    /// One walk's progress.
+    pub verification: Route,
     /// The super admin's page: every organization, with an organization filter.
     pub platform: bool,
 }
@@ -36,6 +38,7 @@ pub const ORG_PAGES: Pages = Pages {
     page: paths::ORG_AUDIT,
     csv: paths::ORG_AUDIT_CSV,
     verify: paths::ORG_AUDIT_VERIFY,
+    verification: paths::ORG_AUDIT_VERIFICATION,
     platform: false,
 };
 
@@ -43,6 +46,7 @@ pub const PLATFORM_PAGES: Pages = Pages {
     page: paths::ADMIN_AUDIT,
     csv: paths::ADMIN_AUDIT_CSV,
     verify: paths::ADMIN_AUDIT_VERIFY,
+    verification: paths::ADMIN_AUDIT_VERIFICATION,
     platform: true,
 };
 
@@ -64,6 +68,15 @@ pub struct AuditQuery {
     org: String,
     before: Option<String>,
     after: Option<String>,
+    /// A walk along the chains whose progress the page shows.
+    verification: Option<String>,
+}
+
+/// The Verify form: the organization whose chain a super admin walks (empty: every chain).
+#[derive(Debug, Default, Deserialize)]
+pub struct VerifyForm {
+    #[serde(default)]
+    org: String,
 }
 
 impl AuditQuery {
@@ -168,7 +181,31 @@ struct AuditPageView<'a> {
     table: EntryTable,
     csv_href: String,
     verify_href: String,
-    verdict: Option<Verdict>,
+    verdict: Option<VerdictView>,
+}
+
+/// A walk as the page shows it: its progress while it runs (polled by htmx, refreshed by a
+/// link without JavaScript), then its verdict.
+pub struct VerdictView {
+    pub verification: Verification,
+    /// The progress region alone (htmx polls it).
+    pub status_href: String,
+    /// The page with this walk's progress (the link without JavaScript).
+    pub page_href: String,
+}
+
+impl VerdictView {
+    fn of(verification: Verification, pages: Pages) -> VerdictView {
+        VerdictView {
+            status_href: pages.verification.with_id(verification.id).to_string(),
+            page_href: format!("{}?verification={}", pages.page.path(), verification.id),
+            verification,
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.verification.state == WalkState::Running
+    }
 }
 
 #[derive(Template)]
@@ -180,7 +217,7 @@ struct EntriesFragment {
 #[derive(Template)]
 #[template(path = "audit/_verdict.html")]
 struct VerdictFragment {
-    verdict: Option<Verdict>,
+    verdict: Option<VerdictView>,
 }
 
 /// The page (or, for htmx, the table): the entries the address asks for.
@@ -191,35 +228,70 @@ pub async fn show(
     pages: Pages,
     query: &AuditQuery,
 ) -> Result<HttpResponse, AppError> {
-    render(req, state, reader, pages, query, None).await
+    let verdict = match query.verification.as_deref().map(str::parse::<i64>) {
+        Some(Ok(id)) => {
+            let mut conn = state.pool.get().await?;
+            let walk = service::verification(&mut conn, reader, id, state.clock.now()).await?;
+            Some(VerdictView::of(walk, pages))
+        }
+        Some(Err(_)) => return Err(AppError::NotFound),
+        None => None,
+    };
+    render(req, state, reader, pages, query, verdict).await
 }
 
-/// Walks the chains the reader may see and says whether they are intact: the verdict alone
-/// for htmx, else the page with it. One walk at a time per instance: it reads every entry.
+/// Starts a walk along the chains the reader may see (or joins the one running): for htmx
+/// its progress region, else the page showing it. The walk runs in the background, so a log of
+/// millions shows how far it has got instead of holding the request.
 pub async fn verify(
     req: &HttpRequest,
     state: &AppState,
     reader: &Reader,
     pages: Pages,
-    query: &AuditQuery,
+    form: &VerifyForm,
 ) -> Result<HttpResponse, AppError> {
-    static ONE_AT_A_TIME: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-    let verdict = {
-        let _permit = ONE_AT_A_TIME.try_acquire().map_err(|_| AppError::Busy)?;
-        let org = query
-            .parse(pages)
-            .ok()
-            .and_then(|asked| asked.org)
-            .filter(|_| pages.platform);
-        service::verify(&mut *state.pool.get().await?, reader, org).await?
+    let org = match form.org.trim() {
+        "" => None,
+        _ if !pages.platform => None,
+        typed => Some(OrgId(typed.parse().map_err(|_| {
+            AppError::Unprocessable("Enter an organization's ID (a number).")
+        })?)),
     };
+    let id = service::start_verification(&state.pool, &state.clock, reader, org).await?;
+    // Most logs are walked in well under a second: wait that long for the verdict itself, so
+    // a small log needs no second look (with or without JavaScript).
+    for _ in 0..10 {
+        let mut conn = state.pool.get().await?;
+        let walk = service::verification(&mut conn, reader, id, state.clock.now()).await?;
+        if walk.state != WalkState::Running {
+            break;
+        }
+        drop(conn);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    verification(req, state, reader, pages, id).await
+}
+
+/// A walk's progress or verdict: the region alone for htmx, else the page showing it.
+pub async fn verification(
+    req: &HttpRequest,
+    state: &AppState,
+    reader: &Reader,
+    pages: Pages,
+    id: i64,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pool.get().await?;
+    let walk = service::verification(&mut conn, reader, id, state.clock.now()).await?;
+    let view = VerdictView::of(walk, pages);
     if htmx::is_htmx(req) {
         let fragment = VerdictFragment {
-            verdict: Some(verdict),
+            verdict: Some(view),
         };
         return htmx::fragment(req, StatusCode::OK, &fragment);
     }
-    render(req, state, reader, pages, query, Some(verdict)).await
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", view.page_href))
+        .finish())
 }
 
 async fn render(
@@ -228,7 +300,7 @@ async fn render(
     reader: &Reader,
     pages: Pages,
     query: &AuditQuery,
-    verdict: Option<Verdict>,
+    verdict: Option<VerdictView>,
 ) -> Result<HttpResponse, AppError> {
     let (status, errors, page) = match query.parse(pages) {
         Ok(asked) => {

@@ -7,7 +7,7 @@ use crate::access::SuperAdmin;
 use crate::error::AppError;
 use crate::services::audit::Reader;
 use crate::web::AppState;
-use crate::web::audit::{self as page, AuditQuery, PLATFORM_PAGES};
+use crate::web::audit::{self as page, AuditQuery, PLATFORM_PAGES, VerifyForm};
 
 pub async fn show(
     req: HttpRequest,
@@ -37,14 +37,24 @@ pub async fn verify(
     req: HttpRequest,
     admin: SuperAdmin,
     state: web::Data<AppState>,
-    query: web::Query<AuditQuery>,
+    form: web::Form<VerifyForm>,
 ) -> Result<HttpResponse, AppError> {
     page::verify(
         &req,
         &state,
         &Reader::Platform(admin),
         PLATFORM_PAGES,
-        &query,
+        &form,
     )
     .await
+}
+
+pub async fn verification(
+    req: HttpRequest,
+    admin: SuperAdmin,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let reader = Reader::Platform(admin);
+    page::verification(&req, &state, &reader, PLATFORM_PAGES, *id).await
 }

@@ -53,7 +53,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(paths::ADMIN_AUDIT_CSV.pattern, web::get().to(audit::csv))
     .route(
         paths::ADMIN_AUDIT_VERIFY.pattern,
-        web::get().to(audit::verify),
+        web::post().to(audit::verify),
+    )
+    .route(
+        paths::ADMIN_AUDIT_VERIFICATION.pattern,
+        web::get().to(audit::verification),
     )
     .route(paths::SETTINGS.pattern, web::post().to(settings::save))
     .route(

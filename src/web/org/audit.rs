@@ -7,7 +7,7 @@ use crate::access::OrgContext;
 use crate::error::AppError;
 use crate::services::audit::Reader;
 use crate::web::AppState;
-use crate::web::audit::{self as page, AuditQuery, ORG_PAGES};
+use crate::web::audit::{self as page, AuditQuery, ORG_PAGES, VerifyForm};
 
 pub async fn show(
     req: HttpRequest,
@@ -30,7 +30,17 @@ pub async fn verify(
     req: HttpRequest,
     ctx: OrgContext,
     state: web::Data<AppState>,
-    query: web::Query<AuditQuery>,
+    form: web::Form<VerifyForm>,
 ) -> Result<HttpResponse, AppError> {
-    page::verify(&req, &state, &Reader::Organization(ctx), ORG_PAGES, &query).await
+    page::verify(&req, &state, &Reader::Organization(ctx), ORG_PAGES, &form).await
+}
+
+pub async fn verification(
+    req: HttpRequest,
+    ctx: OrgContext,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let reader = Reader::Organization(ctx);
+    page::verification(&req, &state, &reader, ORG_PAGES, *id).await
 }

@@ -135,7 +135,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::ORG_AUDIT_CSV.pattern, web::get().to(audit::csv))
         .route(
             paths::ORG_AUDIT_VERIFY.pattern,
-            web::get().to(audit::verify),
+            web::post().to(audit::verify),
+        )
+        .route(
+            paths::ORG_AUDIT_VERIFICATION.pattern,
+            web::get().to(audit::verification),
         )
         .route(
             paths::USAGE_ALERTS.pattern,

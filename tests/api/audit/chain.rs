@@ -4,9 +4,36 @@
 use super::write_entries;
 use crate::foundation::cli::guildhall;
 use crate::org::acme;
-use crate::support::{Role, spawn_app};
+use crate::support::{Role, Visitor, spawn_app};
 
 const VERIFY: &str = "/settings/org/audit/verify";
+
+/// Presses Verify as a browser without JavaScript does (on the page first, for its form's
+/// token) and reads the verdict, refreshing while the walk shows its progress.
+async fn verified(visitor: &Visitor, page: &str, verify: &str, org: &str) -> String {
+    visitor.get(page).await;
+    let fields: Vec<(&str, &str)> = if org.is_empty() {
+        Vec::new()
+    } else {
+        vec![("org", org)]
+    };
+    let started = visitor.post_form(verify, &fields).await;
+    assert_eq!(started.status(), 303, "{}", started.text());
+    let shown = started.location().to_owned();
+    assert!(shown.contains("?verification="), "{shown}");
+    for _ in 0..50 {
+        let verdict = visitor.get(&shown).await.html().text("#audit-verdict");
+        if !verdict.contains("Verifying the log") {
+            return verdict;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the walk did not finish in 5 s");
+}
+
+async fn verified_here(visitor: &Visitor) -> String {
+    verified(visitor, "/settings/org/audit", VERIFY, "").await
+}
 
 /// Runs statements as the database's owner, in one transaction.
 async fn as_owner(app: &crate::support::TestApp, statements: &str) {
@@ -37,16 +64,8 @@ async fn verify_names_the_first_entry_altered_deleted_or_slipped_in() {
     write_entries(&app, acme.org, 10, "member.role_changed", "ada@acme.test").await;
     app.login(&acme.owner).await;
 
-    let intact = app.get(VERIFY).await;
-    assert_eq!(intact.status(), 200);
-    assert!(
-        intact
-            .html()
-            .text("#audit-verdict")
-            .contains("intact: 10 entries checked"),
-        "{}",
-        intact.html().text("#audit-verdict")
-    );
+    let intact = verified_here(&app).await;
+    assert!(intact.contains("intact: 10 entries checked"), "{intact}");
     let (ok, output) = guildhall(&app.db.url(), &["audit-verify"], "");
     assert!(ok && output.contains("intact"), "{output}");
 
@@ -59,7 +78,7 @@ async fn verify_names_the_first_entry_altered_deleted_or_slipped_in() {
         &format!("UPDATE audit_log SET target = 'nobody' WHERE id = {fourth}"),
     )
     .await;
-    let verdict = app.get(VERIFY).await.html().text("#audit-verdict");
+    let verdict = verified_here(&app).await;
     assert!(
         verdict.contains(&format!("Entry #{fourth} was changed after it was written"))
             && verdict.contains("3 entries before it are intact"),
@@ -76,20 +95,14 @@ async fn verify_names_the_first_entry_altered_deleted_or_slipped_in() {
         &format!("UPDATE audit_log SET target = 'target-4' WHERE id = {fourth}"),
     )
     .await;
-    assert!(
-        app.get(VERIFY)
-            .await
-            .html()
-            .text("#audit-verdict")
-            .contains("intact")
-    );
+    assert!(verified_here(&app).await.contains("intact"));
 
     // Deleted: the seventh.
     let seventh = app
         .number("SELECT id FROM audit_log WHERE target = 'target-7'")
         .await;
     behind_the_triggers_back(&app, &format!("DELETE FROM audit_log WHERE id = {seventh}")).await;
-    let verdict = app.get(VERIFY).await.html().text("#audit-verdict");
+    let verdict = verified_here(&app).await;
     assert!(
         verdict.contains(&format!("Entry #{seventh} was deleted")),
         "{verdict}"
@@ -117,7 +130,7 @@ async fn an_entry_slipped_in_without_its_link_is_named() {
         .number("SELECT id FROM audit_log WHERE actor_email = 'forger@acme.test'")
         .await;
     app.login(&acme.owner).await;
-    let verdict = app.get(VERIFY).await.html().text("#audit-verdict");
+    let verdict = verified_here(&app).await;
     assert!(
         verdict.contains(&format!("Entry #{forged} was inserted outside the chain")),
         "{verdict}"
@@ -155,28 +168,21 @@ async fn each_organization_verifies_its_own_chain_and_super_admins_every_chain()
 
     // Acme's chain is whole; the other organization's is not, and Acme is not told of it.
     app.login(&acme.owner).await;
-    let verdict = app.get(VERIFY).await.html().text("#audit-verdict");
+    let verdict = verified_here(&app).await;
     assert!(verdict.contains("intact: 4 entries"), "{verdict}");
-    let theirs = other.get(VERIFY).await.html().text("#audit-verdict");
+    let theirs = verified_here(&other).await;
     assert!(
         theirs.contains(&format!("Entry #{broken} was changed")),
         "{theirs}"
     );
     let root = app.signed_in_as(Role::SuperAdmin).await;
-    let everything = root
-        .get("/admin/audit/verify")
-        .await
-        .html()
-        .text("#audit-verdict");
+    let everything = verified(&root, "/admin/audit", "/admin/audit/verify", "").await;
     assert!(
         everything.contains(&format!("Entry #{broken}")),
         "{everything}"
     );
-    let only_acme = root
-        .get(&format!("/admin/audit/verify?org={}", acme.org.0))
-        .await
-        .html()
-        .text("#audit-verdict");
+    let acme_id = acme.org.0.to_string();
+    let only_acme = verified(&root, "/admin/audit", "/admin/audit/verify", &acme_id).await;
     assert!(only_acme.contains("intact: 4 entries"), "{only_acme}");
 }
 
@@ -196,7 +202,7 @@ async fn concurrent_writers_never_fork_a_chain_and_links_cannot_be_changed() {
         100
     );
     app.login(&acme.owner).await;
-    let verdict = app.get(VERIFY).await.html().text("#audit-verdict");
+    let verdict = verified_here(&app).await;
     assert!(verdict.contains("intact: 100 entries"), "{verdict}");
 
     let mut conn = app.conn().await;
@@ -210,4 +216,85 @@ async fn concurrent_writers_never_fork_a_chain_and_links_cannot_be_changed() {
         let error = refused.expect_err(statement).to_string();
         assert!(error.contains("append-only"), "{statement}: {error}");
     }
+}
+
+#[tokio::test]
+async fn a_walk_shows_its_progress_to_its_organization_only_and_a_silent_one_as_interrupted() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    write_entries(&app, acme.org, 3, "member.role_changed", "ada@acme.test").await;
+    app.login(&acme.owner).await;
+    assert!(verified_here(&app).await.contains("intact: 3 entries"));
+    let finished = app.number("SELECT max(id) FROM audit_verifications").await;
+
+    // Another organization's owner: neither the walk's region nor the page with it.
+    let other = app.signed_in_as(Role::OrgOwner).await;
+    let region = format!("/settings/org/audit/verifications/{finished}");
+    assert_eq!(other.get(&region).await.status(), 404);
+    let page = format!("/settings/org/audit?verification={finished}");
+    assert_eq!(other.get(&page).await.status(), 404);
+
+    // A walk whose server went away an hour ago says so, and how far it got.
+    let org = acme.org.0;
+    app.sql(&format!(
+        "INSERT INTO audit_verifications (org_id, started_at, total, checked, beat_at) \
+         VALUES ({org}, now() - interval '1 hour', 100, 40, now() - interval '1 hour')"
+    ))
+    .await;
+    let silent = app.number("SELECT max(id) FROM audit_verifications").await;
+    let shown = app
+        .get(&format!("/settings/org/audit?verification={silent}"))
+        .await
+        .html()
+        .text("#audit-verdict");
+    assert!(
+        shown.contains("stopped before it finished, after 40 entries"),
+        "{shown}"
+    );
+
+    // A walk still running: htmx polls its region, which shows how far it has got; pressing
+    // Verify again joins it instead of starting another.
+    app.sql(&format!(
+        "INSERT INTO audit_verifications (org_id, started_at, total, checked, beat_at) \
+         VALUES ({org}, now(), 5000, 2000, now() + interval '1 minute')"
+    ))
+    .await;
+    let running = app.number("SELECT max(id) FROM audit_verifications").await;
+    let polled = app
+        .send(
+            app.client
+                .get(app.url(&format!("/settings/org/audit/verifications/{running}")))
+                .header("HX-Request", "true"),
+        )
+        .await;
+    let fragment = polled.html();
+    assert_eq!(
+        fragment.attr("#audit-verdict", "hx-trigger").as_deref(),
+        Some("every 1s")
+    );
+    assert_eq!(
+        fragment.attr("#audit-progress", "value").as_deref(),
+        Some("2000")
+    );
+    assert!(
+        fragment
+            .text("#audit-verdict")
+            .contains("2,000 of 5,000 entries checked so far"),
+        "{}",
+        fragment.text("#audit-verdict")
+    );
+    app.get("/settings/org/audit").await;
+    let joined = app.post_form(VERIFY, &[]).await;
+    assert!(
+        joined
+            .location()
+            .ends_with(&format!("?verification={running}")),
+        "{}",
+        joined.location()
+    );
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_verifications").await,
+        3,
+        "no second walk of the same chain"
+    );
 }

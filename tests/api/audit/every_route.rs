@@ -87,6 +87,17 @@ fn table() -> Vec<(&'static str, Rule)> {
             Exempt("the policy API's question: answers, changes nothing"),
         ),
         (
+            "ORG_AUDIT_VERIFY",
+            Exempt(
+                "starts a read-only walk of the organization's audit chain: its row holds \
+                 only progress",
+            ),
+        ),
+        (
+            "ADMIN_AUDIT_VERIFY",
+            Exempt("starts a read-only walk of the audit chains: its row holds only progress"),
+        ),
+        (
             "API_SHARED_USE",
             audited!("organization.shared_use_reported", api_shared_use),
         ),

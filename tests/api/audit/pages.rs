@@ -62,12 +62,17 @@ async fn owners_and_admins_read_what_changed_in_their_organization_and_members_g
         PAGE,
         "/settings/org/audit?from=not-a-date",
         "/settings/org/audit.csv",
-        "/settings/org/audit/verify",
     ] {
         let refused = member.get(path).await;
         assert_eq!(refused.status(), 403, "{path}");
         assert!(!refused.text().contains("member.role_changed"), "{path}");
     }
+    let refused = member.post_form("/settings/org/audit/verify", &[]).await;
+    assert_eq!(refused.status(), 403, "a member starts no walk");
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_verifications").await,
+        0
+    );
     // No entry of another organization, whatever the address asks for.
     let asked = app
         .get(&format!("{PAGE}?org={}", other.org.expect("org").0))
@@ -255,7 +260,12 @@ async fn super_admins_read_every_organizations_entries_and_narrow_them_to_one() 
     );
 
     // Organization owners are not super administrators.
-    for path in ["/admin/audit", "/admin/audit.csv", "/admin/audit/verify"] {
+    for path in ["/admin/audit", "/admin/audit.csv"] {
         assert_eq!(other.get(path).await.status(), 403, "{path}");
     }
+    other.get("/settings/org/audit").await;
+    assert_eq!(
+        other.post_form("/admin/audit/verify", &[]).await.status(),
+        403
+    );
 }

@@ -249,6 +249,10 @@ async fn schema_rs_matches_the_migrations() {
             declared(audit_chain::table.select(audit_chain::table::all_columns())),
         ),
         (
+            "audit_verifications",
+            declared(audit_verifications::table.select(audit_verifications::table::all_columns())),
+        ),
+        (
             "audit_log",
             declared(audit_log::table.select(audit_log::table::all_columns())),
         ),
