@@ -137,7 +137,7 @@ page="$(curl -s -H "Cookie: $owner_cookie" "http://127.0.0.1:$port/settings/org/
 owner_token="$(echo "$page" | sed -n 's/.*name="csrf-token" content="\([^"]*\)".*/\1/p' | head -n 1)"
 started="$(date +%s.%N)"
 region="$(curl -s -H "Cookie: $owner_cookie" -H "X-CSRF-Token: $owner_token" -H "HX-Request: true" \
-  -X POST "http://127.0.0.1:$port/settings/org/audit/verify")"
+  --data-urlencode "org=" "http://127.0.0.1:$port/settings/org/audit/verify")"
 status_path="$(echo "$region" | sed -n 's/.*hx-get="\([^"]*\)".*/\1/p' | head -n 1)"
 while [ -n "$status_path" ]; do
   sleep 0.5
