@@ -90,10 +90,13 @@ fn default_message(status: StatusCode) -> &'static str {
         }
         405 => "This address does not accept that kind of request.",
         413 => "What you sent is too large.",
+        415 => "What you sent is not a form this address takes. Nothing was changed.",
         429 => "Too many requests. Wait a little and try again.",
         503 => {
             "The service is temporarily unavailable. Nothing was changed; try again in a moment."
         }
+        // Any other refusal of the request as sent is not our fault: say so.
+        code if code < 500 => "The request could not be taken as sent. Nothing was changed.",
         _ => "Something went wrong on our side. Nothing was changed.",
     }
 }

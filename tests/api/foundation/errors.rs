@@ -117,3 +117,31 @@ async fn with_the_database_down_a_visitor_gets_the_unavailable_page() {
     assert_eq!(response.status(), 503);
     assert!(response.text().contains("temporarily unavailable"));
 }
+
+#[tokio::test]
+async fn a_form_sent_as_something_else_is_refused_as_the_senders_doing_not_ours() {
+    let app = spawn_app().await;
+    let owner = app.signed_in_as(Role::OrgOwner).await;
+    owner.get("/settings/org/audit").await;
+    let response = owner
+        .send(
+            owner
+                .client
+                .post(owner.url("/settings/org/audit/verify"))
+                .header("X-CSRF-Token", owner.csrf_token())
+                .header("Content-Type", "text/plain")
+                .body("org="),
+        )
+        .await;
+    assert_eq!(response.status(), 415);
+    let message = response.html().text("main");
+    assert!(
+        message.contains("not a form this address takes"),
+        "{message}"
+    );
+    assert!(!message.contains("our side"), "{message}");
+    assert_eq!(
+        app.number("SELECT count(*) FROM audit_verifications").await,
+        0
+    );
+}
