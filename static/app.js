@@ -156,3 +156,13 @@ document.querySelectorAll("input.key-value[readonly]").forEach((field) => {
   field.addEventListener("focus", () => field.select());
   if (document.activeElement === field) field.select();
 });
+
+// A region that polls (a running walk of the audit log) stops when a poll is refused: the
+// error is said once, and the last progress stays with its Refresh link.
+document.addEventListener("htmx:responseError", (event) => {
+  const polling = event.detail.elt;
+  if (!polling || !polling.hasAttribute("data-stops-on-error")) return;
+  const still = polling.cloneNode(true);
+  ["hx-get", "hx-trigger", "hx-swap", "data-stops-on-error"].forEach((name) => still.removeAttribute(name));
+  polling.replaceWith(still);
+});

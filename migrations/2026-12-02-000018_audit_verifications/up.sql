@@ -12,6 +12,8 @@ CREATE TABLE audit_verifications (
     -- The walker's last sign of life: a walk silent for long was interrupted.
     beat_at      TIMESTAMPTZ NOT NULL,
     finished_at  TIMESTAMPTZ,
+    -- Ended by an error (the database's), not by reaching the end: no verdict.
+    failed       BOOLEAN NOT NULL DEFAULT false,
     -- The first break found, as its kind and entry; NULL when the chains are intact.
     problem      TEXT CHECK (problem IN ('altered', 'removed', 'broken', 'unlinked')),
     problem_entry BIGINT,

@@ -28,6 +28,7 @@ diesel::table! {
         checked -> Int8,
         beat_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+        failed -> Bool,
         problem -> Nullable<Text>,
         problem_entry -> Nullable<Int8>,
     }

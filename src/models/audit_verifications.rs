@@ -20,6 +20,7 @@ pub struct AuditVerification {
     pub checked: i64,
     pub beat_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub failed: bool,
     pub problem: Option<String>,
     pub problem_entry: Option<i64>,
 }
@@ -119,6 +120,18 @@ pub async fn finish(
             audit_verifications::finished_at.eq(now),
             audit_verifications::problem.eq(problem.map(|(kind, _)| kind)),
             audit_verifications::problem_entry.eq(problem.map(|(_, entry)| entry)),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// The walk stopped on an error: ended, with no verdict.
+pub async fn abandon(conn: &mut AsyncPgConnection, id: i64, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(audit_verifications::table.find(id))
+        .set((
+            audit_verifications::finished_at.eq(now),
+            audit_verifications::failed.eq(true),
         ))
         .execute(conn)
         .await

@@ -15,7 +15,7 @@ use crate::domain::{FieldErrors, OrgId, UserId};
 use crate::error::AppError;
 use crate::models::audit::{self, AuditEntry, LinkCheck};
 pub use crate::models::audit::{AuditFilter, Cursor, Side};
-use crate::models::audit_verifications;
+use crate::models::{audit_verifications, organizations};
 
 /// Entries on one page.
 pub const PAGE_SIZE: i64 = 50;
@@ -423,21 +423,40 @@ pub async fn start_verification(
     let only = reader.chain(org)?;
     let now = clock.now();
     let mut conn = pool.get().await?;
+    if let Some(org) = only
+        && organizations::name_and_member_count(&mut conn, org)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::NotFound);
+    }
     if let Some(id) = audit_verifications::running(&mut conn, only, now - SILENT_FOR).await? {
         return Ok(id);
     }
-    let permit = Arc::clone(&WALKS)
-        .try_acquire_owned()
-        .map_err(|_| AppError::Busy)?;
+    let Ok(permit) = Arc::clone(&WALKS).try_acquire_owned() else {
+        // Busy: with this very walk, started a moment ago by a second press? Join it.
+        return audit_verifications::running(&mut conn, only, now - SILENT_FOR)
+            .await?
+            .ok_or(AppError::Busy);
+    };
     let total = audit_verifications::links_in(&mut conn, only).await?;
     let id = audit_verifications::start(&mut conn, only, reader.user_id(), total, now).await?;
     drop(conn);
     let (pool, clock) = (pool.clone(), clock.clone());
     tokio::spawn(async move {
         let _permit = permit;
-        if let Err(error) = walk_in_background(pool, clock, id, only).await {
-            // The row stays unfinished; once silent, the page says the walk was interrupted.
+        if let Err(error) = walk_in_background(pool.clone(), clock.clone(), id, only).await {
             tracing::error!(verification = id, %error, "the audit walk stopped");
+            // Said at once, on a fresh connection: no one waits 30 s on a walk that is gone.
+            let abandoned = match pool.get().await {
+                Ok(mut conn) => audit_verifications::abandon(&mut conn, id, clock.now())
+                    .await
+                    .map_err(AppError::from),
+                Err(e) => Err(AppError::from(e)),
+            };
+            if let Err(error) = abandoned {
+                tracing::error!(verification = id, %error, "the stopped walk could not be marked");
+            }
         }
     });
     Ok(id)
@@ -465,6 +484,8 @@ async fn walk_in_background(
 #[derive(Debug, Clone)]
 pub struct Verification {
     pub id: i64,
+    /// The organization whose chain it walks; `None`: every chain.
+    pub org: Option<OrgId>,
     /// Links checked so far, of those in the chains when it started.
     pub checked: i64,
     pub total: i64,
@@ -476,6 +497,8 @@ pub enum WalkState {
     Running,
     /// Its walker went silent (the instance stopped): start again.
     Interrupted,
+    /// It stopped on an error: start again.
+    Failed,
     Finished(Verdict),
 }
 
@@ -504,6 +527,7 @@ pub async fn verification(
         return Err(AppError::NotFound);
     }
     let state = match (row.finished_at, row.problem, row.problem_entry) {
+        (Some(_), ..) if row.failed => WalkState::Failed,
         (Some(_), kind, entry) => WalkState::Finished(Verdict {
             checked: row.checked.max(0) as u64,
             problem: kind
@@ -515,6 +539,7 @@ pub async fn verification(
     };
     Ok(Verification {
         id: row.id,
+        org: row.org_id,
         checked: row.checked,
         total: row.total,
         state,
@@ -550,6 +575,10 @@ pub async fn walk_chains(
         if let Noting::Row { id, clock } = noting {
             audit_verifications::progress(conn, *id, walk.checked as i64, clock.now()).await?;
         }
+    }
+    // The last check reads the whole log at once: a sign of life first.
+    if let Noting::Row { id, clock } = noting {
+        audit_verifications::progress(conn, *id, walk.checked as i64, clock.now()).await?;
     }
     let problem = audit::first_unlinked(conn, only)
         .await?

@@ -80,7 +80,7 @@ impl DomainJoin {
             DomainJoin::KeptOut { org_name } => Some(format!(
                 "Your address belongs to {org_name}'s domain, but you were not added to it: \
                  the platform allows one organization per person, and you are in another. \
-                 Leave that one on your Account page, or ask a platform administrator."
+                 Ask a platform administrator if you should be moved."
             )),
             _ => None,
         }

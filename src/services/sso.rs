@@ -357,7 +357,12 @@ async fn sign_in_as(
                 }
             }
         };
-        let domain = rules::join_by_domain(conn, &user, origin).await?;
+        let first_sign_in = user.last_login_at.is_none();
+        let domain = match rules::join_by_domain(conn, &user, origin).await? {
+            // Said once, on the first sign-in, not every time.
+            DomainJoin::KeptOut { .. } if !first_sign_in => DomainJoin::Nothing,
+            domain => domain,
+        };
         users::record_login(conn, user.id).await?;
         Ok(Ok(SignedIn {
             user,

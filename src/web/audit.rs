@@ -182,6 +182,8 @@ struct AuditPageView<'a> {
     csv_href: String,
     verify_href: String,
     verdict: Option<VerdictView>,
+    /// Only fragments announce (the page's status region starts empty).
+    announce: Option<String>,
 }
 
 /// A walk as the page shows it: its progress while it runs (polled by htmx, refreshed by a
@@ -196,10 +198,33 @@ pub struct VerdictView {
 
 impl VerdictView {
     fn of(verification: Verification, pages: Pages) -> VerdictView {
+        // The super admin's page keeps the organization whose chain is walked.
+        let org = match verification.org {
+            Some(org) if pages.platform => format!("org={org}&"),
+            _ => String::new(),
+        };
         VerdictView {
             status_href: pages.verification.with_id(verification.id).to_string(),
-            page_href: format!("{}?verification={}", pages.page.path(), verification.id),
+            page_href: format!(
+                "{}?{org}verification={}",
+                pages.page.path(),
+                verification.id
+            ),
             verification,
+        }
+    }
+
+    /// One sentence for screen readers.
+    fn announcement(&self) -> String {
+        match &self.verification.state {
+            WalkState::Running => "Verifying the log.".to_owned(),
+            WalkState::Interrupted | WalkState::Failed => {
+                "The verification stopped before it finished. Verify again.".to_owned()
+            }
+            WalkState::Finished(verdict) if verdict.problem.is_some() => {
+                "Verification finished: the audit log has been tampered with.".to_owned()
+            }
+            WalkState::Finished(_) => "Verification finished: the audit log is intact.".to_owned(),
         }
     }
 
@@ -218,6 +243,8 @@ struct EntriesFragment {
 #[template(path = "audit/_verdict.html")]
 struct VerdictFragment {
     verdict: Option<VerdictView>,
+    /// What the status region says for screen readers: at the start and at the end only.
+    announce: Option<String>,
 }
 
 /// The page (or, for htmx, the table): the entries the address asks for.
@@ -269,10 +296,10 @@ pub async fn verify(
         drop(conn);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    verification(req, state, reader, pages, id).await
+    show_walk(req, state, reader, pages, id, true).await
 }
 
-/// A walk's progress or verdict: the region alone for htmx, else the page showing it.
+/// A walk's progress or verdict: the region alone for htmx (polled), else the page showing it.
 pub async fn verification(
     req: &HttpRequest,
     state: &AppState,
@@ -280,12 +307,26 @@ pub async fn verification(
     pages: Pages,
     id: i64,
 ) -> Result<HttpResponse, AppError> {
+    show_walk(req, state, reader, pages, id, false).await
+}
+
+async fn show_walk(
+    req: &HttpRequest,
+    state: &AppState,
+    reader: &Reader,
+    pages: Pages,
+    id: i64,
+    just_started: bool,
+) -> Result<HttpResponse, AppError> {
     let mut conn = state.pool.get().await?;
     let walk = service::verification(&mut conn, reader, id, state.clock.now()).await?;
     let view = VerdictView::of(walk, pages);
     if htmx::is_htmx(req) {
+        // Screen readers hear the start and the end, not every tick of the progress.
+        let announce = (just_started || !view.running()).then(|| view.announcement());
         let fragment = VerdictFragment {
             verdict: Some(view),
+            announce,
         };
         return htmx::fragment(req, StatusCode::OK, &fragment);
     }
@@ -345,6 +386,7 @@ async fn render(
         verify_href: pages.verify.path(),
         table,
         verdict,
+        announce: None,
     };
     htmx::page(req, status, &view)
 }

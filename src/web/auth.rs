@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::services::auth::{self, SignInOutcome};
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{self as kit, flash, htmx, origin, paths, security};
+use crate::web::kit::{self as kit, flash_notice, htmx, origin, paths, security};
 
 pub fn configure(cfg: &mut web::ServiceConfig, limits: BodyLimits) {
     cfg.route(paths::HOME.pattern, web::get().to(home))
@@ -103,7 +103,7 @@ async fn login(
             session.start_signed_in(user.id, state.clock.now().timestamp())?;
             tracing::info!(target: "security", event = "authn_login_success", user = %user.email, ip = %ip);
             if let Some(notice) = domain.notice() {
-                flash(&req, notice)?;
+                flash_notice(&req, notice)?;
             }
             return Ok(see_other(&paths::HOME.path()));
         }

@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::services::sso::{self, Pending, Refusal, Returned};
 use crate::web::AppState;
 use crate::web::kit::session::AppSession;
-use crate::web::kit::{self as kit, flash, htmx, origin, paths, security};
+use crate::web::kit::{self as kit, flash, flash_notice, htmx, origin, paths, security};
 
 /// Where the session keeps a sign-in sent to the provider, until it comes back.
 const PENDING: &str = "sso_pending";
@@ -162,7 +162,7 @@ async fn callback(
                 )?;
             }
             if let Some(notice) = signed_in.domain.notice() {
-                flash(&req, notice)?;
+                flash_notice(&req, notice)?;
             }
             Ok(htmx::redirect(&req, &paths::HOME.path()))
         }

@@ -114,6 +114,11 @@ pub fn flash(req: &HttpRequest, message: impl Into<String>) -> Result<(), AppErr
     Ok(req.get_session().push_flash(FlashKind::Success, message)?)
 }
 
+/// A notice shown once on the next page: something to know, not a success.
+pub fn flash_notice(req: &HttpRequest, message: impl Into<String>) -> Result<(), AppError> {
+    Ok(req.get_session().push_flash(FlashKind::Info, message)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

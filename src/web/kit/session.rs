@@ -230,6 +230,8 @@ pub struct Flash {
 #[serde(rename_all = "lowercase")]
 pub enum FlashKind {
     Success,
+    /// Worth knowing, neither a success nor a failure of what was asked.
+    Info,
     Error,
 }
 
@@ -237,6 +239,7 @@ impl FlashKind {
     pub fn as_str(self) -> &'static str {
         match self {
             FlashKind::Success => "success",
+            FlashKind::Info => "info",
             FlashKind::Error => "error",
         }
     }

@@ -20,7 +20,13 @@ async fn verified(visitor: &Visitor, page: &str, verify: &str, org: &str) -> Str
     let started = visitor.post_form(verify, &fields).await;
     assert_eq!(started.status(), 303, "{}", started.text());
     let shown = started.location().to_owned();
-    assert!(shown.contains("?verification="), "{shown}");
+    assert!(shown.contains("verification="), "{shown}");
+    if !org.is_empty() {
+        assert!(
+            shown.contains(&format!("?org={org}&")),
+            "the page keeps the organization: {shown}"
+        );
+    }
     for _ in 0..50 {
         let verdict = visitor.get(&shown).await.html().text("#audit-verdict");
         if !verdict.contains("Verifying the log") {
@@ -219,6 +225,35 @@ async fn concurrent_writers_never_fork_a_chain_and_links_cannot_be_changed() {
 }
 
 #[tokio::test]
+async fn pressing_verify_with_htmx_answers_the_region_and_says_the_verdict_once() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    write_entries(&app, acme.org, 2, "member.role_changed", "ada@acme.test").await;
+    app.login(&acme.owner).await;
+    app.get("/settings/org/audit").await;
+    let answer = app
+        .send(
+            app.client
+                .post(app.url(VERIFY))
+                .header("HX-Request", "true")
+                .header("X-CSRF-Token", app.csrf_token())
+                .form(&[("org", "")]),
+        )
+        .await;
+    assert_eq!(answer.status(), 200, "{}", answer.text());
+    let html = answer.html();
+    assert!(html.text("#audit-verdict").contains("intact: 2 entries"));
+    assert_eq!(
+        html.attr("#audit-verdict-status", "hx-swap-oob").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        html.text("#audit-verdict-status"),
+        "Verification finished: the audit log is intact."
+    );
+}
+
+#[tokio::test]
 async fn a_walk_shows_its_progress_to_its_organization_only_and_a_silent_one_as_interrupted() {
     let app = spawn_app().await;
     let acme = acme(&app).await;
@@ -249,6 +284,23 @@ async fn a_walk_shows_its_progress_to_its_organization_only_and_a_silent_one_as_
         .text("#audit-verdict");
     assert!(
         shown.contains("stopped before it finished, after 40 entries"),
+        "{shown}"
+    );
+
+    // One that stopped on a database error says that, at once.
+    app.sql(&format!(
+        "INSERT INTO audit_verifications (org_id, started_at, total, checked, beat_at, \
+         finished_at, failed) VALUES ({org}, now(), 100, 60, now(), now(), true)"
+    ))
+    .await;
+    let failed = app.number("SELECT max(id) FROM audit_verifications").await;
+    let shown = app
+        .get(&format!("/settings/org/audit?verification={failed}"))
+        .await
+        .html()
+        .text("#audit-verdict");
+    assert!(
+        shown.contains("stopped on an error before it finished, after 60 entries"),
         "{shown}"
     );
 
@@ -283,6 +335,8 @@ async fn a_walk_shows_its_progress_to_its_organization_only_and_a_silent_one_as_
         "{}",
         fragment.text("#audit-verdict")
     );
+    // The start is said to screen readers once, out of band, not at every tick.
+    assert_eq!(fragment.count("#audit-verdict-status"), 0);
     app.get("/settings/org/audit").await;
     let joined = app.post_form(VERIFY, &[]).await;
     assert!(
@@ -294,7 +348,7 @@ async fn a_walk_shows_its_progress_to_its_organization_only_and_a_silent_one_as_
     );
     assert_eq!(
         app.number("SELECT count(*) FROM audit_verifications").await,
-        3,
+        4,
         "no second walk of the same chain"
     );
 }

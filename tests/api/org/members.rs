@@ -644,7 +644,7 @@ async fn someone_the_single_organization_policy_keeps_out_of_their_domains_organ
     while page.status() == 303 {
         page = visitor.get(page.location()).await;
     }
-    let notice = page.html().text("p.alert");
+    let notice = page.html().text("p.alert-info");
     assert!(
         notice.contains("Acme's domain, but you were not added")
             && notice.contains("one organization per person"),
