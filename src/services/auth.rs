@@ -183,7 +183,10 @@ pub async fn sign_in(
                 users::set_password_hash(&mut conn, user.id, &renewed).await?;
             }
             let domain = if user.last_login_at.is_none() {
-                rules::join_by_domain(&mut conn, &user, origin).await?
+                conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                    rules::join_by_domain(conn, &user, origin).await
+                })
+                .await?
             } else {
                 DomainJoin::Nothing
             };

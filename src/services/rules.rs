@@ -11,7 +11,7 @@ use crate::models::audit;
 use crate::models::memberships::{self, NewMembership};
 use crate::models::organizations::{self, Organization};
 use crate::models::platform_settings;
-use crate::models::users::User;
+use crate::models::users::{self, User};
 
 /// The message of the single-organization policy: it names the policy, never the other organization.
 pub const SINGLE_ORG_POLICY: &str = "Already belongs to an organization, and the platform's single-organization-per-account policy allows only one.";
@@ -89,7 +89,9 @@ impl DomainJoin {
 
 /// Seed 002: a user whose email is of an organization's domain (set by a super admin) joins it
 /// as a member when they first sign in or register, unless the single-organization policy keeps
-/// them out (then they are told why).
+/// them out (then they are told why). Runs in the caller's transaction: the user's row, then the
+/// organization's, stay locked to its end (the order every join takes), so a concurrent
+/// invitation or assignment cannot add them elsewhere in between.
 pub async fn join_by_domain(
     conn: &mut AsyncPgConnection,
     user: &User,
@@ -103,6 +105,7 @@ pub async fn join_by_domain(
     else {
         return Ok(DomainJoin::Nothing);
     };
+    users::lock_by_emails(conn, std::slice::from_ref(&user.email)).await?;
     // Cancelled since it was found: it takes no new members.
     if !organizations::lock_if_active(conn, org_id).await? {
         return Ok(DomainJoin::Nothing);

@@ -813,6 +813,54 @@ async fn racing_creation_and_assignment_for_one_person_still_leave_them_in_one_o
     }
 }
 
+/// The domain join now locks the person, then the organization, as assignments do: side by side
+/// they neither deadlock nor leave the person in two organizations. (The race this closes is
+/// narrow: without the lock this test did not catch it in 60 rounds, so the lock order, the same
+/// as every other join's, is the guarantee; this guards the order against deadlocks.)
+#[tokio::test]
+async fn a_first_sign_in_joining_by_domain_beside_an_assignment_leaves_one_organization() {
+    let app = crate::support::spawn_app().await;
+    app.sql("UPDATE platform_settings SET single_org_per_account = true")
+        .await;
+    let root = app.signed_in_as(crate::support::Role::SuperAdmin).await;
+    let existing = app.org("Existing Org").create().await;
+    let owner = app.user("boss@elsewhere.test").create().await;
+    app.org("Domain Org")
+        .domain(Some("domainjoin.test"))
+        .owned_by(&owner)
+        .create()
+        .await;
+    for round in 0..10 {
+        let email = format!("contested{round}@domainjoin.test");
+        let person = app.user(&email).create().await;
+        let visitor = app.another_visitor();
+        visitor.get("/login").await;
+        let assign_path = format!("/admin/organizations/{existing}/assign");
+        let assign = [("emails", email.as_str())];
+        let credentials = [
+            ("email", email.as_str()),
+            ("password", person.password.as_str()),
+        ];
+        let (signed_in, assigned) = tokio::join!(
+            visitor.post_form("/login", &credentials),
+            root.post_form(&assign_path, &assign),
+        );
+        assert_eq!(signed_in.status(), 303, "round {round}");
+        assert!(
+            [200, 303, 422].contains(&assigned.status().as_u16()),
+            "{}",
+            assigned.status()
+        );
+        let memberships = app
+            .number(&format!(
+                "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+                 WHERE u.email = '{email}'"
+            ))
+            .await;
+        assert_eq!(memberships, 1, "round {round}: {email}");
+    }
+}
+
 #[tokio::test]
 async fn concurrent_creations_naming_one_new_owner_never_fail_on_the_unique_email() {
     let app = crate::support::spawn_app().await;
