@@ -104,11 +104,13 @@ pub async fn in_effect_between(
 }
 
 /// The organization's subscription now: its plan, seats, shared limits in use and status.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = organizations, check_for_backend(diesel::pg::Pg))]
 pub struct Subscription {
     pub status: String,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub member_count: i32,
+    #[diesel(column_name = subscriber_count)]
     pub seats: i32,
     pub workflows_in_use: i32,
     pub work_items_in_use: i32,
@@ -133,16 +135,9 @@ pub async fn find(
     org_id: OrgId,
     lock: bool,
 ) -> QueryResult<Option<Subscription>> {
-    let query = organizations::table.find(org_id).select((
-        organizations::status,
-        organizations::cancelled_at,
-        organizations::member_count,
-        organizations::subscriber_count,
-        organizations::workflows_in_use,
-        organizations::work_items_in_use,
-        organizations::jobs_running,
-        organizations::plan_id,
-    ));
+    let query = organizations::table
+        .find(org_id)
+        .select(Subscription::as_select());
     if lock {
         query.for_no_key_update().first(conn).await.optional()
     } else {
@@ -158,19 +153,7 @@ pub async fn find_with_plan(
     organizations::table
         .find(org_id)
         .left_join(plans::table)
-        .select((
-            (
-                organizations::status,
-                organizations::cancelled_at,
-                organizations::member_count,
-                organizations::subscriber_count,
-                organizations::workflows_in_use,
-                organizations::work_items_in_use,
-                organizations::jobs_running,
-                organizations::plan_id,
-            ),
-            Option::<Plan>::as_select(),
-        ))
+        .select((Subscription::as_select(), Option::<Plan>::as_select()))
         .first(conn)
         .await
         .optional()
