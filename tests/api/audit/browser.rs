@@ -97,3 +97,93 @@ async fn without_javascript_the_super_admins_page_filters_pages_and_verifies() {
         .await;
     browser.close().await;
 }
+
+/// A long walk in a real browser: the region polls while the walk runs, the progress passes
+/// axe, the verdict replaces it when the walk ends, and polling stops (not repeating an error
+/// every second) when a poll is refused.
+#[tokio::test]
+async fn a_running_walk_polls_to_its_verdict_and_stops_on_a_refused_poll() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let org = acme.org.0;
+    // Walks the test moves along itself, as a long walk's background task would.
+    let running = |checked: i64| {
+        format!(
+            "INSERT INTO audit_verifications (org_id, started_at, total, checked, beat_at) \
+             VALUES ({org}, now(), 5000, {checked}, now() + interval '1 hour')"
+        )
+    };
+    app.sql(&running(1000)).await;
+    let walk = app.number("SELECT max(id) FROM audit_verifications").await;
+    let browser = Browser::start().await;
+    browser
+        .sign_in(
+            &app.url("/login"),
+            "owner@acme.test",
+            &acme.owner.password,
+            "header.topbar",
+        )
+        .await;
+    browser
+        .goto(&app.url(&format!("/settings/org/audit?verification={walk}")))
+        .await;
+    browser.wait_for("#audit-progress").await;
+    browser.assert_accessible().await;
+    browser.mark_page().await;
+
+    app.sql(&format!(
+        "UPDATE audit_verifications SET checked = 3000 WHERE id = {walk}"
+    ))
+    .await;
+    browser
+        .wait_for_containing("#audit-verdict", "3,000 of 5,000 entries checked so far")
+        .await;
+    app.sql(&format!(
+        "UPDATE audit_verifications SET checked = 5000, finished_at = now() WHERE id = {walk}"
+    ))
+    .await;
+    browser
+        .wait_for_containing("#audit-verdict", "The audit log is intact: 5,000 entries")
+        .await;
+    browser
+        .wait_for_containing(
+            "#audit-verdict-status",
+            "Verification finished: the audit log is intact.",
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("return document.getElementById('audit-verdict').hasAttribute('hx-trigger')")
+            .await,
+        serde_json::json!(false),
+        "a finished walk is not polled"
+    );
+    browser.assert_not_reloaded().await;
+
+    // Another running walk whose row goes away: the poll is refused (404) and polling stops.
+    app.sql(&running(2000)).await;
+    let gone = app.number("SELECT max(id) FROM audit_verifications").await;
+    browser
+        .goto(&app.url(&format!("/settings/org/audit?verification={gone}")))
+        .await;
+    browser.wait_for("#audit-progress").await;
+    app.sql(&format!(
+        "DELETE FROM audit_verifications WHERE id = {gone}"
+    ))
+    .await;
+    browser
+        .wait_until(
+            "return !document.getElementById('audit-verdict').hasAttribute('hx-trigger')",
+            "polling stopped after a refused poll",
+        )
+        .await;
+    assert!(
+        browser
+            .text_of("#audit-verdict")
+            .await
+            .as_str()
+            .is_some_and(|text| text.contains("2,000 of 5,000")),
+        "the last progress stays"
+    );
+    browser.close().await;
+}
